@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` and `make test`. Both work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install install-test bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	bash scripts/system-deps.sh
+	$(BIN)/pip install -q -e .
+
+install-test: $(BIN)/python
+	bash scripts/system-deps.sh --test
+	$(BIN)/pip install -q -e '.[test]'
+
+run: install
+	$(BIN)/reportkit db upgrade
+	$(BIN)/reportkit seed-policies
+	@echo ""
+	@echo "reportkit is starting at http://$(HOST):$(PORT)"
+	@echo "Create the first account in the browser (Register), or from another shell:"
+	@echo "    $(BIN)/reportkit create-user you@example.org --admin"
+	@echo ""
+	$(BIN)/reportkit run --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/python -m pytest
+
+bench: install-test
+	$(BIN)/python bench/case_page.py

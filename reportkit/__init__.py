@@ -1,0 +1,46 @@
+"""reportkit: catalogue rule-breaking posts with verifiable evidence, export dossiers."""
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    from . import cli, errors, extensions, security, templating
+    from .config import load_config
+
+    load_config(app, test_config)
+    extensions.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app)
+    cli.init_app(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .cases import bp as cases_bp
+    from .entries import bp as entries_bp
+    from .evidence import bp as evidence_bp
+    from .policies import bp as policies_bp
+
+    for bp in (auth_bp, cases_bp, entries_bp, evidence_bp, policies_bp, api_bp):
+        app.register_blueprint(bp)
+    app.add_url_rule("/", endpoint="index", view_func=lambda: _home())
+
+
+def _home():
+    from flask import redirect, url_for
+
+    return redirect(url_for("cases.index"))

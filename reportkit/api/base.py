@@ -1,0 +1,95 @@
+"""The v1 API blueprint: bearer-token authentication and the JSON error contract."""
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, g, request
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+
+from ..errors import json_error
+from ..extensions import csrf, db
+from ..models import ApiToken
+from ..models._common import utcnow
+from ..models.users import hash_token
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # tokens, not cookies: no cross-site request can carry them
+
+
+class APIError(HTTPException):
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.code, self.error_code, self.message, self.fields = status, code, message, fields or {}
+
+
+@bp.errorhandler(APIError)
+def _api_error(exc: APIError):
+    return json_error(exc.code, exc.error_code, exc.message, exc.fields)
+
+
+@bp.before_request
+def _authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return json_error(401, "unauthorized", "Send an API token as 'Authorization: Bearer <token>'.")
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret.strip())))
+    if token is None or token.revoked_at is not None:
+        return json_error(401, "unauthorized", "The API token is unknown or revoked.")
+    token.last_used_at = utcnow()
+    db.session.commit()
+    g.api_user = token.user
+    g.api_token = token
+    return None
+
+
+def payload() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise APIError(400, "bad_request", "Send a JSON object with Content-Type: application/json.")
+    return data
+
+
+def form_data(data: dict, skip=()) -> MultiDict:
+    """JSON values as form input, so the API validates with the very forms the pages use."""
+    md = MultiDict()
+    for key, value in data.items():
+        if key in skip or value is None:
+            continue
+        if isinstance(value, bool):
+            if value:
+                md.add(key, "y")
+        elif isinstance(value, (str, int, float)):
+            md.add(key, str(value))
+        else:
+            raise APIError(422, "validation_error", "Invalid input.", {key: ["Expected a single value."]})
+    return md
+
+
+def validate(form) -> None:
+    if not form.validate():
+        fields = {k: [str(m) for m in v] for k, v in form.errors.items()}
+        raise APIError(422, "validation_error", "Some fields are not valid.", fields)
+
+
+def parse_time(data: dict, key: str) -> datetime | None:
+    value = data.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise APIError(422, "validation_error", "Invalid time.", {key: ["Use ISO 8601, e.g. 2024-05-01T12:00:00Z."]})
+    if parsed.tzinfo is None:
+        raise APIError(422, "validation_error", "Invalid time.", {key: ["Give a time zone, e.g. Z for UTC."]})
+    return parsed.astimezone(timezone.utc)
+
+
+def page_args() -> tuple[int, int]:
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+        per_page = min(200, max(1, int(request.args.get("per_page", 50))))
+    except ValueError:
+        raise APIError(400, "bad_request", "page and per_page must be whole numbers.")
+    return page, per_page

@@ -1,0 +1,75 @@
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, FieldList, Form, FormField, SelectField, StringField, SubmitField, \
+    TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from ..models import PLATFORMS, ROLES
+from ..services.urls import URLError, parse_post_url
+
+PLATFORM_CHOICES = list(PLATFORMS.items())
+ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
+
+
+def web_address(form, field):
+    """A profile or archive address: http(s) only, no credentials."""
+    if field.data:
+        try:
+            field.data = parse_post_url(field.data).canonical
+        except URLError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class AccountFields(Form):
+    platform = SelectField("Platform", choices=PLATFORM_CHOICES, default="x")
+    handle = StringField("Handle", validators=[Length(max=200)], description="Without the @")
+    display_name = StringField("Display name", validators=[Length(max=200)])
+    profile_url = StringField("Profile URL", validators=[Optional(), Length(max=2048), web_address])
+    platform_account_id = StringField("Stable account id", validators=[Length(max=100)],
+                                      description="Handles change; the numeric id does not.")
+
+
+class AccountForm(FlaskForm, AccountFields):
+    submit = SubmitField("Add account")
+
+    def validate_handle(self, field):
+        if not field.data.strip().lstrip("@"):
+            raise ValidationError("Enter the account's handle.")
+
+
+class CaseForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=200)],
+                          description="The person or organisation whose posts you document.")
+    summary = TextAreaField("Summary", validators=[Length(max=20000)], description="Markdown is allowed.")
+    allow_new_accounts = BooleanField("Add a new account automatically when an entry comes from one", default=True)
+    accounts = FieldList(FormField(AccountFields), min_entries=2, max_entries=10)
+    submit = SubmitField("Save case")
+
+    def validate_accounts(self, field):
+        if not any(sub.form.handle.data.strip() for sub in field):
+            raise ValidationError("Add at least one account of the subject.")
+
+
+class CaseEditForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=200)])
+    summary = TextAreaField("Summary", validators=[Length(max=20000)], description="Markdown is allowed.")
+    allow_new_accounts = BooleanField("Add a new account automatically when an entry comes from one")
+    submit = SubmitField("Save changes")
+
+
+class MemberForm(FlaskForm):
+    email = EmailField("Email of a registered user", validators=[DataRequired(), Email(check_deliverability=False)])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="editor")
+    submit = SubmitField("Add member")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    submit = SubmitField("Change")
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: only the CSRF token, for buttons that change or remove something."""
+
+    submit = SubmitField("Confirm")

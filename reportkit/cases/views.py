@@ -1,0 +1,128 @@
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from ..entries.forms import EntryFilterForm
+from ..extensions import db
+from ..models import Case, Entry, Membership
+from ..services import access
+from ..services import cases as case_ops
+from ..services.search import clause_counts, entry_query
+from .forms import AccountForm, CaseEditForm, CaseForm, ConfirmForm, MemberForm, RoleForm
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+@bp.route("/")
+def index():
+    rows = db.session.execute(
+        select(Case, Membership.role, select(func.count(Entry.id)).where(Entry.case_id == Case.id).scalar_subquery())
+        .join(Membership, Membership.case_id == Case.id)
+        .where(Membership.user_id == current_user.id).order_by(Case.created_at.desc())
+    ).all()
+    return render_template("cases/index.html", rows=rows)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    form = CaseForm()
+    if form.validate_on_submit():
+        accounts = [{k: v for k, v in sub.data.items() if k != "csrf_token"} for sub in form.accounts
+                    if sub.form.handle.data.strip()]
+        try:
+            case = case_ops.create_case(current_user, form.title.data, form.subject.data, form.summary.data,
+                                        accounts, form.allow_new_accounts.data)
+        except case_ops.CaseError as exc:
+            db.session.rollback()
+            form.accounts.errors.append(str(exc))
+        else:
+            flash("Case created. Add the first entry by pasting a post URL.", "success")
+            return redirect(url_for("cases.view", case_id=case.id))
+    return render_template("cases/create.html", form=form)
+
+
+@bp.route("/<int:case_id>")
+def view(case_id: int):
+    case = access.case_for(current_user, case_id)
+    filters = EntryFilterForm(request.args)
+    filters.account.choices = [(0, "All accounts")] + [(a.id, a.label) for a in case.accounts]
+    filters.validate()
+    page = db.paginate(entry_query(case.id, filters.to_filter()), per_page=current_app.config["ENTRIES_PER_PAGE"],
+                       max_per_page=200, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("cases/view.html", case=case, page=page, filters=filters, args=args,
+                           counts=clause_counts(case.id), role=access.role_in(case.id, current_user))
+
+
+@bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
+def edit(case_id: int):
+    case = access.case_for(current_user, case_id, "manage")
+    form = CaseEditForm(obj=case)
+    if form.validate_on_submit():
+        case_ops.update_case(case, title=form.title.data, subject=form.subject.data, summary=form.summary.data,
+                             allow_new_accounts=form.allow_new_accounts.data)
+        flash("Case saved.", "success")
+        return redirect(url_for("cases.view", case_id=case.id))
+    return render_template("cases/edit.html", case=case, form=form, account_form=AccountForm())
+
+
+@bp.route("/<int:case_id>/accounts", methods=["POST"])
+def add_account(case_id: int):
+    case = access.case_for(current_user, case_id, "manage")
+    form = AccountForm()
+    if form.validate_on_submit():
+        try:
+            case_ops.add_account(case, form.platform.data, form.handle.data, form.display_name.data,
+                                 form.profile_url.data, form.platform_account_id.data)
+            db.session.commit()
+            flash("Account added.", "success")
+        except case_ops.CaseError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    else:
+        flash("; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items()), "error")
+    return redirect(url_for("cases.edit", case_id=case.id))
+
+
+@bp.route("/<int:case_id>/members", methods=["GET", "POST"])
+def members(case_id: int):
+    case = access.case_for(current_user, case_id)
+    can_manage = access.can(current_user, case.id, "manage")
+    form = MemberForm()
+    if request.method == "POST":
+        access.check(current_user, case.id, "manage")
+        if form.validate_on_submit():
+            try:
+                case_ops.add_member(case, form.email.data, form.role.data)
+                flash(f"{form.email.data} added as {form.role.data}.", "success")
+                return redirect(url_for("cases.members", case_id=case.id))
+            except case_ops.CaseError as exc:
+                form.email.errors.append(str(exc))
+    return render_template("cases/members.html", case=case, form=form, can_manage=can_manage,
+                           role_form=RoleForm(), confirm=ConfirmForm())
+
+
+@bp.route("/<int:case_id>/members/<int:member_id>", methods=["POST"])
+def change_member(case_id: int, member_id: int):
+    case = access.case_for(current_user, case_id, "manage")
+    membership = next((m for m in case.memberships if m.id == member_id), None)
+    if membership is None:
+        abort(404)
+    form = RoleForm()
+    try:
+        if request.form.get("remove"):
+            if ConfirmForm().validate_on_submit():
+                case_ops.remove_member(case, membership)
+                flash("Member removed.", "info")
+        elif form.validate_on_submit():
+            case_ops.set_role(case, membership, form.role.data)
+            flash("Role changed.", "success")
+    except case_ops.CaseError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("cases.members", case_id=case.id))

@@ -1,0 +1,118 @@
+import re
+from datetime import timezone
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, DateTimeLocalField, SelectField, StringField, SubmitField, \
+    TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from ..models import PLATFORMS
+from ..models.entries import CAPTURE_METHODS, TRANSLATION_METHODS
+from ..services.search import SORTS, EntryFilter
+from ..services.urls import URLError, parse_post_url
+
+MAX_TEXT = 50_000
+_BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def post_url(form, field):
+    try:
+        parse_post_url(field.data or "")
+    except URLError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def bcp47(form, field):
+    if field.data and not _BCP47.match(field.data.strip()):
+        raise ValidationError("Use a language tag such as fa, ar, he, en or fa-IR.")
+
+
+def _blank(choices: dict) -> list[tuple[str, str]]:
+    return [("", "—")] + list(choices.items())
+
+
+class EntryForm(FlaskForm):
+    account_id = SelectField("Account", coerce=int, default=0, validate_choice=True)
+    posted_at = DateTimeLocalField("Posted at (UTC)", validators=[Optional()],
+                                   description="Leave empty when the time can be read from the post id.")
+    text = TextAreaField("Original text", validators=[Length(max=MAX_TEXT)],
+                         description="Verbatim, in its own script.")
+    language = StringField("Language", validators=[Optional(), Length(max=35), bcp47],
+                           description="BCP-47 tag: fa, ar, he, en …")
+    translation = TextAreaField("Translation", validators=[Length(max=MAX_TEXT)])
+    translator = StringField("Translator", validators=[Length(max=200)])
+    translation_method = SelectField("Translation method", choices=_blank(TRANSLATION_METHODS), default="")
+    notes = TextAreaField("Context notes", validators=[Length(max=MAX_TEXT)])
+    tags = StringField("Tags", validators=[Length(max=1000)], description="Separated by commas.")
+    graphic = BooleanField("Graphic violence (blur media by default)")
+    private_info = BooleanField("Private information visible")
+    captured_at = DateTimeLocalField("Captured at (UTC)", validators=[Optional()])
+    captured_by = StringField("Captured by", validators=[Length(max=200)])
+    capture_method = SelectField("Capture method", choices=_blank(CAPTURE_METHODS), default="")
+    logged_in_as = StringField("Logged in as (label)", validators=[Length(max=200)],
+                               description="A label such as “research account 2”, never a password.")
+    network_route = StringField("Network route (label)", validators=[Length(max=200)],
+                                description="e.g. “VPN, exit in NL”.")
+    legal_country = StringField("Legal ground: country", validators=[Length(max=100)])
+    legal_law = StringField("Law", validators=[Length(max=300)])
+    legal_article = StringField("Article", validators=[Length(max=100)])
+    submit = SubmitField("Save entry")
+
+    def set_accounts(self, accounts) -> None:
+        self.account_id.choices = [(0, "Match from the URL")] + [(a.id, a.label) for a in accounts]
+
+    def service_fields(self) -> dict:
+        """The form's values in the shape the entry services take (aware UTC times, a list of tags)."""
+        data = {name: self[name].data for name in (
+            "text", "language", "translation", "translator", "translation_method", "notes", "graphic",
+            "private_info", "captured_by", "capture_method", "logged_in_as", "network_route",
+            "legal_country", "legal_law", "legal_article")}
+        data["language"] = (data["language"] or "").strip()
+        data["account_id"] = self.account_id.data or None
+        data["posted_at"] = _aware(self.posted_at.data)
+        data["captured_at"] = _aware(self.captured_at.data)
+        data["tags"] = [t for t in (self.tags.data or "").split(",") if t.strip()]
+        return data
+
+
+class EntryCreateForm(EntryForm):
+    url = StringField("Post URL", validators=[DataRequired(), Length(max=2048), post_url],
+                      description="Paste the address of the post; the platform, account and id are read from it.")
+    submit = SubmitField("Add entry")
+
+
+def _aware(value):
+    return value.replace(tzinfo=timezone.utc) if value else None
+
+
+class EntryFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField("Search text", validators=[Optional(), Length(max=200)])
+    account = SelectField("Account", coerce=int, default=0, validate_choice=False)
+    platform = SelectField("Platform", choices=_blank(PLATFORMS), default="", validate_choice=False)
+    clause = StringField("Clause key", validators=[Optional(), Length(max=200)])
+    tag = StringField("Tag", validators=[Optional(), Length(max=60)])
+    language = StringField("Language", validators=[Optional(), Length(max=35)])
+    date_from = DateField("Posted from", validators=[Optional()])
+    date_to = DateField("Posted to", validators=[Optional()])
+    sort = SelectField("Sort", default="number_desc", validate_choice=False, choices=[
+        ("number_desc", "Newest entries"), ("number_asc", "Oldest entries"), ("posted_desc", "Post time, newest"),
+        ("posted_asc", "Post time, oldest"), ("captured_desc", "Capture time, newest")])
+
+    def to_filter(self) -> EntryFilter:
+        return EntryFilter(
+            account_id=self.account.data or None, platform=self.platform.data or "", clause=self.clause.data or "",
+            tag=self.tag.data or "", language=(self.language.data or "").strip(), date_from=self.date_from.data,
+            date_to=self.date_to.data, q=self.q.data or "",
+            sort=self.sort.data if self.sort.data in SORTS else "number_desc")
+
+
+class ViolationForm(FlaskForm):
+    clause = StringField("Policy clause", validators=[DataRequired(), Length(max=200)],
+                         description="Type to search: platform, policy or heading.")
+    rationale = TextAreaField("Rationale", validators=[DataRequired(), Length(max=MAX_TEXT)],
+                              description="Why this post breaks this clause, in words a reviewer at the platform "
+                                          "can check against the post.")
+    submit = SubmitField("Map clause")

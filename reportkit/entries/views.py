@@ -1,0 +1,111 @@
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from ..cases.forms import ConfirmForm
+from ..evidence.forms import ArchiveLinkForm, UploadForm
+from ..extensions import db
+from ..models import Clause, Policy
+from ..services import access
+from ..services import entries as entry_ops
+from .forms import EntryCreateForm, EntryForm, ViolationForm
+
+bp = Blueprint("entries", __name__, url_prefix="/entries")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+@bp.route("/new/<int:case_id>", methods=["GET", "POST"])
+def create(case_id: int):
+    case = access.case_for(current_user, case_id, "edit")
+    form = EntryCreateForm()
+    form.set_accounts(case.accounts)
+    if form.validate_on_submit():
+        try:
+            entry = entry_ops.create_entry(current_user, case, form.url.data, form.service_fields())
+        except entry_ops.DuplicateEntry as exc:
+            db.session.rollback()
+            link = url_for("entries.view", entry_id=exc.existing.id)
+            form.url.errors.append(Markup('{} <a href="{}">Open it</a>.').format(str(exc), link))
+        except entry_ops.EntryError as exc:
+            db.session.rollback()
+            form[exc.field or "url"].errors.append(str(exc))
+        else:
+            flash(f"Entry #{entry.number} added. Now upload the screenshot and map the clause.", "success")
+            return redirect(url_for("entries.view", entry_id=entry.id))
+    return render_template("entries/create.html", case=case, form=form)
+
+
+@bp.route("/<int:entry_id>")
+def view(entry_id: int):
+    entry = access.entry_for(current_user, entry_id)
+    role = access.role_in(entry.case_id, current_user)
+    return render_template("entries/view.html", entry=entry, case=entry.case, role=role,
+                           can_edit=access.can(current_user, entry.case_id, "edit"),
+                           upload_form=UploadForm(), link_form=ArchiveLinkForm(), violation_form=ViolationForm(),
+                           confirm=ConfirmForm(), clauses=_clause_choices(entry.platform))
+
+
+@bp.route("/<int:entry_id>/edit", methods=["GET", "POST"])
+def edit(entry_id: int):
+    entry = access.entry_for(current_user, entry_id, "edit")
+    form = EntryForm(obj=entry, data={"tags": ", ".join(entry.tag_names), "account_id": entry.account_id or 0,
+                                      "posted_at": _naive(entry.posted_at), "captured_at": _naive(entry.captured_at)})
+    form.set_accounts(entry.case.accounts)
+    if form.validate_on_submit():
+        fields = form.service_fields()
+        if fields["posted_at"] is None or (entry.posted_at_source == "id" and fields["posted_at"] == entry.posted_at
+                                           .replace(second=0, microsecond=0)):
+            fields.pop("posted_at")  # untouched: keep the time derived from the id, with its source
+        try:
+            entry_ops.update_entry(current_user, entry, fields)
+        except entry_ops.EntryError as exc:
+            db.session.rollback()
+            form[exc.field].errors.append(str(exc)) if exc.field in form else flash(str(exc), "error")
+        else:
+            flash("Entry saved.", "success")
+            return redirect(url_for("entries.view", entry_id=entry.id))
+    return render_template("entries/edit.html", entry=entry, case=entry.case, form=form)
+
+
+@bp.route("/<int:entry_id>/violations", methods=["POST"])
+def add_violation(entry_id: int):
+    entry = access.entry_for(current_user, entry_id, "edit")
+    form = ViolationForm()
+    if form.validate_on_submit():
+        try:
+            entry_ops.add_violation(current_user, entry, form.clause.data, form.rationale.data)
+            flash("Clause mapped.", "success")
+        except entry_ops.EntryError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    else:
+        flash("; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items()), "error")
+    return redirect(url_for("entries.view", entry_id=entry.id, _anchor="violations"))
+
+
+@bp.route("/<int:entry_id>/violations/<int:violation_id>/delete", methods=["POST"])
+def delete_violation(entry_id: int, violation_id: int):
+    entry = access.entry_for(current_user, entry_id, "edit")
+    violation = next((v for v in entry.violations if v.id == violation_id), None)
+    if violation is None or not ConfirmForm().validate_on_submit():
+        abort(404 if violation is None else 400)
+    entry_ops.remove_violation(entry, violation)
+    flash(Markup("Clause mapping removed: {}").format(escape(violation.clause.heading)), "info")
+    return redirect(url_for("entries.view", entry_id=entry.id, _anchor="violations"))
+
+
+def _clause_choices(platform: str) -> list[Clause]:
+    """Every clause, the entry's own platform first, so the picker's top suggestions fit the post."""
+    policy_platform = {"facebook": "meta", "instagram": "meta", "threads": "meta"}.get(platform, platform)
+    clauses = db.session.scalars(select(Clause).join(Policy).order_by(Clause.id)).all()
+    return sorted(clauses, key=lambda c: c.policy.platform.key != policy_platform)
+
+
+def _naive(value):
+    return value.replace(tzinfo=None) if value else None

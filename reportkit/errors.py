@@ -1,0 +1,50 @@
+"""Errors as pages for people and as `{"error": {...}}` for the API; never a bare 500 page."""
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Log in or send a valid API token.",
+    403: "You do not have permission to do this.",
+    404: "Nothing here — or nothing you have access to.",
+    405: "That method is not allowed here.",
+    413: "The upload is larger than the limit.",
+    429: "Too many attempts. Wait a minute and try again.",
+    500: "Something went wrong on our side. Nothing you sent was half-saved.",
+}
+
+
+def json_error(status: int, code: str, message: str, fields: dict | None = None):
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return jsonify(body), status
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        status = exc.code or 500
+        if status == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+            message = f"The upload is larger than the {limit} MB limit."
+        else:
+            message = exc.description if status in (403, 400, 422) and exc.description and \
+                not exc.description.startswith(("The server", "You don't", "You do not")) else MESSAGES.get(
+                    status, exc.name)
+        if wants_json():
+            return json_error(status, exc.name.lower().replace(" ", "_"), message)
+        return render_template("errors/error.html", status=status, title=exc.name, message=message), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error")
+        from .extensions import db
+
+        db.session.rollback()
+        if wants_json():
+            return json_error(500, "internal_error", MESSAGES[500])
+        return render_template("errors/error.html", status=500, title="Error", message=MESSAGES[500]), 500

@@ -1,0 +1,91 @@
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from ..errors import wants_json
+from ..extensions import db
+from ..services import access
+from ..services.evidence import EvidenceError, Limits, add_archive_link, add_evidence_file
+from ..services.storage import EvidenceStore
+from ..services.urls import URLError
+from .forms import ArchiveLinkForm, UploadForm
+
+bp = Blueprint("evidence", __name__, url_prefix="/evidence")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+def store() -> EvidenceStore:
+    return EvidenceStore(current_app.config["EVIDENCE_DIR"])
+
+
+@bp.route("/upload/<int:entry_id>", methods=["POST"])
+def upload(entry_id: int):
+    entry = access.entry_for(current_user, entry_id, "edit")
+    form = UploadForm()
+    if not form.validate_on_submit():
+        abort(400, "The form expired. Reload the page and try again.")
+    files = [f for f in form.files.data or [] if f and f.filename]
+    if not files:
+        flash("Choose at least one file.", "error")
+    results = []
+    for upload_file in files:
+        try:
+            ev = add_evidence_file(current_user, entry, upload_file.stream, upload_file.filename, store(),
+                                   Limits.from_config(current_app.config), form.kind.data or None)
+            results.append({"name": ev.original_name, "ok": True, "sha256": ev.sha256, "id": ev.id})
+            flash(f"Stored {ev.original_name} (SHA-256 {ev.sha256[:16]}…).", "success")
+        except EvidenceError as exc:
+            db.session.rollback()
+            results.append({"name": upload_file.filename, "ok": False, "error": str(exc), "status": exc.status})
+            flash(f"{upload_file.filename}: {exc}", "error")
+    if wants_json():
+        failed = [r for r in results if not r["ok"]]
+        return jsonify({"results": results}), (failed[0]["status"] if failed and len(failed) == len(results) else 200)
+    return redirect(url_for("entries.view", entry_id=entry.id, _anchor="evidence"))
+
+
+@bp.route("/link/<int:entry_id>", methods=["POST"])
+def link(entry_id: int):
+    entry = access.entry_for(current_user, entry_id, "edit")
+    form = ArchiveLinkForm()
+    if form.validate_on_submit():
+        try:
+            add_archive_link(current_user, entry, form.url.data)
+            flash("Archive link added.", "success")
+        except URLError as exc:
+            flash(str(exc), "error")
+    else:
+        flash("; ".join(v[0] for v in form.errors.values()), "error")
+    return redirect(url_for("entries.view", entry_id=entry.id, _anchor="evidence"))
+
+
+@bp.route("/<int:evidence_id>/original")
+def original(evidence_id: int):
+    evidence = access.evidence_for(current_user, evidence_id)
+    return send_original(evidence, store())
+
+
+@bp.route("/<int:evidence_id>/print")
+def print_copy(evidence_id: int):
+    evidence = access.evidence_for(current_user, evidence_id)
+    copy = evidence.print_copy
+    if copy is None:
+        abort(404)
+    response = send_file(store().path_for(copy.sha256), mimetype="image/jpeg", max_age=3600)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def send_original(evidence, evidence_store: EvidenceStore):
+    """Always an attachment with nosniff: saved HTML or SVG must never run in our origin."""
+    if not evidence.is_file:
+        abort(404)
+    response = send_file(evidence_store.path_for(evidence.sha256), mimetype="application/octet-stream",
+                         as_attachment=True, download_name=evidence.original_name or evidence.sha256)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

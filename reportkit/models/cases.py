@@ -1,0 +1,92 @@
+"""A case gathers the accounts of one subject and the team (members with roles) working on it."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._common import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .users import User
+
+ROLES = ("owner", "editor", "reviewer", "viewer")
+
+# What each role may do. Reviewers do not edit entries: the person who approves should not be the one who wrote.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "owner": frozenset({"read", "edit", "annotate", "review", "manage"}),
+    "editor": frozenset({"read", "edit", "annotate"}),
+    "reviewer": frozenset({"read", "annotate", "review"}),
+    "viewer": frozenset({"read"}),
+}
+
+PLATFORMS = {
+    "x": "X / Twitter",
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "threads": "Threads",
+    "youtube": "YouTube",
+    "tiktok": "TikTok",
+    "telegram": "Telegram",
+    "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
+    "other": "Other",
+}
+
+
+class Case(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    allow_new_accounts: Mapped[bool] = mapped_column(default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    entry_seq: Mapped[int] = mapped_column(default=0)
+
+    accounts: Mapped[list["Account"]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="Account.id"
+    )
+    memberships: Mapped[list["Membership"]] = relationship(back_populates="case", cascade="all, delete-orphan")
+
+    def role_of(self, user) -> str | None:
+        for m in self.memberships:
+            if m.user_id == user.id:
+                return m.role
+        return None
+
+
+class Account(db.Model):
+    """One account of the subject on one platform; handles change, so a stable id can be kept too."""
+
+    __table_args__ = (UniqueConstraint("case_id", "platform", "handle_key", name="uq_account_case_handle"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    handle: Mapped[str] = mapped_column(String(200))
+    handle_key: Mapped[str] = mapped_column(String(200))  # lower-cased handle for matching
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    profile_url: Mapped[str] = mapped_column(String(2048), default="")
+    platform_account_id: Mapped[str] = mapped_column(String(100), default="")
+
+    case: Mapped[Case] = relationship(back_populates="accounts")
+
+    @property
+    def label(self) -> str:
+        return f"{PLATFORMS.get(self.platform, self.platform)} @{self.handle}"
+
+
+class Membership(db.Model):
+    __table_args__ = (UniqueConstraint("case_id", "user_id", name="uq_membership_case_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="memberships")
+    user: Mapped["User"] = relationship()

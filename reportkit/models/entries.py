@@ -1,0 +1,105 @@
+"""A catalogued post (entry), the clauses it violates and its tags."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._common import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .cases import Account, Case
+    from .evidence import Evidence
+    from .policies import Clause
+    from .users import User
+
+POSTED_AT_SOURCES = {"id": "derived from the post id", "person": "typed by a person"}
+CAPTURE_METHODS = {"manual_screenshot": "Manual screenshot", "file_upload": "File upload", "automated": "Automated"}
+TRANSLATION_METHODS = {"human": "Human", "machine": "Machine"}
+
+
+class Entry(db.Model):
+    __table_args__ = (
+        UniqueConstraint("case_id", "canonical_url", name="uq_entry_case_canonical"),
+        UniqueConstraint("case_id", "number", name="uq_entry_case_number"),
+        Index("ix_entry_case_posted", "case_id", "posted_at"),
+        Index("ix_entry_case_post", "case_id", "platform", "post_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column()  # 1, 2, 3 … within the case
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"), index=True)
+    submitted_url: Mapped[str] = mapped_column(String(2048))
+    canonical_url: Mapped[str] = mapped_column(String(2048))
+    platform: Mapped[str] = mapped_column(String(20), index=True)
+    post_id: Mapped[str] = mapped_column(String(100), default="")
+    handle: Mapped[str] = mapped_column(String(200), default="")
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    posted_at_source: Mapped[str] = mapped_column(String(10), default="")  # "id" | "person" | ""
+
+    text: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(35), default="", index=True)
+    translation: Mapped[str] = mapped_column(Text, default="")
+    translator: Mapped[str] = mapped_column(String(200), default="")
+    translation_method: Mapped[str] = mapped_column(String(10), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    graphic: Mapped[bool] = mapped_column(default=False)
+    private_info: Mapped[bool] = mapped_column(default=False)
+
+    captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    captured_by: Mapped[str] = mapped_column(String(200), default="")
+    capture_method: Mapped[str] = mapped_column(String(20), default="")
+    logged_in_as: Mapped[str] = mapped_column(String(200), default="")
+    network_route: Mapped[str] = mapped_column(String(200), default="")
+
+    legal_country: Mapped[str] = mapped_column(String(100), default="")
+    legal_law: Mapped[str] = mapped_column(String(300), default="")
+    legal_article: Mapped[str] = mapped_column(String(100), default="")
+
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    case: Mapped["Case"] = relationship()
+    account: Mapped["Account | None"] = relationship()
+    created_by: Mapped["User | None"] = relationship()
+    violations: Mapped[list["Violation"]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="Violation.id"
+    )
+    tags: Mapped[list["Tag"]] = relationship(cascade="all, delete-orphan", order_by="Tag.name")
+    evidence: Mapped[list["Evidence"]] = relationship(back_populates="entry", order_by="Evidence.id")
+
+    @property
+    def tag_names(self) -> list[str]:
+        return [t.name for t in self.tags]
+
+    @property
+    def thumbnail(self) -> "Evidence | None":
+        return next((e for e in self.evidence if e.print_copy is not None), None)
+
+
+class Violation(db.Model):
+    """One clause an entry breaks, with the reason written by a person."""
+
+    __table_args__ = (UniqueConstraint("entry_id", "clause_id", name="uq_violation_entry_clause"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    clause_id: Mapped[int] = mapped_column(ForeignKey("clause.id", ondelete="RESTRICT"), index=True)
+    rationale: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entry: Mapped[Entry] = relationship(back_populates="violations")
+    clause: Mapped["Clause"] = relationship()
+
+
+class Tag(db.Model):
+    __table_args__ = (UniqueConstraint("entry_id", "name", name="uq_tag_entry_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60), index=True)

@@ -1,0 +1,68 @@
+"""Evidence files (stored by hash, never altered) and the derivatives made from them."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._common import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .entries import Entry
+    from .users import User
+
+EVIDENCE_KINDS = {
+    "screenshot": "Screenshot",
+    "pdf": "PDF",
+    "page": "Saved page (HTML/MHTML)",
+    "web_archive": "Web archive (WARC/WACZ)",
+    "video": "Video",
+    "archive_link": "Archive link",
+}
+
+
+class Evidence(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # None for an archive link
+    size: Mapped[int] = mapped_column(default=0)
+    mime: Mapped[str] = mapped_column(String(100), default="")
+    original_name: Mapped[str] = mapped_column(String(255), default="")
+    archive_url: Mapped[str] = mapped_column(String(2048), default="")
+    width: Mapped[int | None] = mapped_column()
+    height: Mapped[int | None] = mapped_column()
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entry: Mapped["Entry"] = relationship(back_populates="evidence")
+    uploaded_by: Mapped["User | None"] = relationship()
+    derivatives: Mapped[list["Derivative"]] = relationship(back_populates="evidence", cascade="all, delete-orphan")
+
+    @property
+    def print_copy(self) -> "Derivative | None":
+        return next((d for d in self.derivatives if d.purpose == "print"), None)
+
+    @property
+    def is_file(self) -> bool:
+        return self.sha256 is not None
+
+
+class Derivative(db.Model):
+    """A file made from an original (e.g. the print copy); it records its parent's hash and what was done."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # "print"
+    sha256: Mapped[str] = mapped_column(String(64))
+    parent_sha256: Mapped[str] = mapped_column(String(64))
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column()
+    width: Mapped[int] = mapped_column()
+    height: Mapped[int] = mapped_column()
+    operations: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    evidence: Mapped[Evidence] = relationship(back_populates="derivatives")

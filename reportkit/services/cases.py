@@ -1,0 +1,78 @@
+"""Write operations on cases, accounts and memberships. Each takes the acting user explicitly."""
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import ROLES, Account, Case, Membership, User
+
+
+class CaseError(ValueError):
+    pass
+
+
+def create_case(actor: User, title: str, subject: str, summary: str = "", accounts=(),
+                allow_new_accounts: bool = True) -> Case:
+    case = Case(title=title.strip(), subject=subject.strip(), summary=summary or "",
+                allow_new_accounts=allow_new_accounts, created_by_id=actor.id)
+    case.memberships.append(Membership(user_id=actor.id, role="owner"))
+    db.session.add(case)
+    for acc in accounts:
+        add_account(case, **acc)
+    db.session.commit()
+    return case
+
+
+def add_account(case: Case, platform: str, handle: str, display_name: str = "", profile_url: str = "",
+                platform_account_id: str = "") -> Account:
+    handle = handle.strip().lstrip("@")
+    if not handle:
+        raise CaseError("An account needs a handle.")
+    key = handle.lower()
+    if any(a.platform == platform and a.handle_key == key for a in case.accounts):
+        raise CaseError(f"The case already has the account @{handle} on {platform}.")
+    account = Account(platform=platform, handle=handle, handle_key=key, display_name=display_name or "",
+                      profile_url=profile_url or "", platform_account_id=platform_account_id or "")
+    case.accounts.append(account)
+    return account
+
+
+def update_case(case: Case, **fields) -> Case:
+    for name in ("title", "subject", "summary", "allow_new_accounts"):
+        if name in fields and fields[name] is not None:
+            setattr(case, name, fields[name])
+    db.session.commit()
+    return case
+
+
+def add_member(case: Case, email: str, role: str) -> Membership:
+    if role not in ROLES:
+        raise CaseError(f"Unknown role “{role}”.")
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise CaseError("No user has that email address. Ask them to register first.")
+    if case.role_of(user):
+        raise CaseError(f"{user.email} is already a member of this case.")
+    membership = Membership(user_id=user.id, role=role)
+    case.memberships.append(membership)
+    db.session.commit()
+    return membership
+
+
+def set_role(case: Case, membership: Membership, role: str) -> None:
+    if role not in ROLES:
+        raise CaseError(f"Unknown role “{role}”.")
+    if membership.role == "owner" and role != "owner" and _owner_count(case) == 1:
+        raise CaseError("A case needs at least one owner.")
+    membership.role = role
+    db.session.commit()
+
+
+def remove_member(case: Case, membership: Membership) -> None:
+    if membership.role == "owner" and _owner_count(case) == 1:
+        raise CaseError("The last owner cannot be removed.")
+    db.session.delete(membership)
+    db.session.commit()
+
+
+def _owner_count(case: Case) -> int:
+    return sum(1 for m in case.memberships if m.role == "owner")

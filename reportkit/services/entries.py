@@ -1,0 +1,146 @@
+"""Write operations on entries: create from a URL, edit, tag, map clauses. The acting user is passed in."""
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Account, Case, Clause, Entry, Tag, User, Violation
+from .cases import add_account
+from .urls import PostURL, parse_post_url
+
+# Platforms whose post id names one post across the whole platform, so two URLs with it are one post.
+GLOBAL_IDS = {"x", "youtube", "tiktok", "instagram", "threads", "facebook"}
+
+EDITABLE = ("text", "language", "translation", "translator", "translation_method", "notes", "graphic",
+            "private_info", "captured_at", "captured_by", "capture_method", "logged_in_as", "network_route",
+            "legal_country", "legal_law", "legal_article")
+
+
+class EntryError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class DuplicateEntry(EntryError):
+    def __init__(self, existing: Entry):
+        super().__init__(f"This post is already in the case as entry #{existing.number}.", "url")
+        self.existing = existing
+
+
+def find_duplicate(case_id: int, post: PostURL) -> Entry | None:
+    found = db.session.scalar(select(Entry).where(Entry.case_id == case_id, Entry.canonical_url == post.canonical))
+    if found is None and post.post_id and post.platform in GLOBAL_IDS:
+        found = db.session.scalar(select(Entry).where(
+            Entry.case_id == case_id, Entry.platform == post.platform, Entry.post_id == post.post_id))
+    return found
+
+
+def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
+                 violations: list[tuple[str, str]] = (), commit: bool = True) -> Entry:
+    post = parse_post_url(url)
+    fields = dict(fields or {})
+    existing = find_duplicate(case.id, post)
+    if existing is not None:
+        raise DuplicateEntry(existing)
+    case.entry_seq += 1
+    entry = Entry(case_id=case.id, number=case.entry_seq, submitted_url=post.submitted,
+                  canonical_url=post.canonical, platform=post.platform, post_id=post.post_id,
+                  handle=post.handle, created_by_id=actor.id)
+    entry.account = _account_for(case, post, fields.pop("account_id", None))
+    _set_posted_at(entry, post, fields.pop("posted_at", None))
+    tags = fields.pop("tags", None)
+    _apply(entry, fields)
+    db.session.add(entry)
+    if tags is not None:
+        set_tags(entry, tags)
+    for clause_key, rationale in violations:
+        add_violation(actor, entry, clause_key, rationale, commit=False)
+    if commit:
+        db.session.commit()
+    return entry
+
+
+def update_entry(actor: User, entry: Entry, fields: dict) -> Entry:
+    fields = dict(fields)
+    if "account_id" in fields:
+        entry.account = _account_by_id(entry.case, fields.pop("account_id"))
+    if "posted_at" in fields:
+        posted_at = fields.pop("posted_at")
+        entry.posted_at, entry.posted_at_source = (posted_at, "person") if posted_at else (None, "")
+    if "tags" in fields:
+        set_tags(entry, fields.pop("tags"))
+    _apply(entry, fields)
+    db.session.commit()
+    return entry
+
+
+def set_tags(entry: Entry, names) -> None:
+    wanted = []
+    for name in names:
+        clean = name.strip().lower()[:60]
+        if clean and clean not in wanted:
+            wanted.append(clean)
+    entry.tags[:] = [t for t in entry.tags if t.name in wanted]
+    have = {t.name for t in entry.tags}
+    entry.tags.extend(Tag(name=n) for n in wanted if n not in have)
+
+
+def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, commit: bool = True) -> Violation:
+    clause = db.session.scalar(select(Clause).where(Clause.key == clause_key.strip()))
+    if clause is None:
+        raise EntryError(f"There is no policy clause with the key “{clause_key}”.", "clause")
+    if not rationale or not rationale.strip():
+        raise EntryError("Explain why this post breaks this clause.", "rationale")
+    if any(v.clause_id == clause.id for v in entry.violations):
+        raise EntryError("This clause is already mapped to the entry.", "clause")
+    violation = Violation(clause=clause, rationale=rationale.strip(), created_by_id=actor.id)
+    entry.violations.append(violation)
+    if commit:
+        db.session.commit()
+    return violation
+
+
+def remove_violation(entry: Entry, violation: Violation) -> None:
+    entry.violations.remove(violation)
+    db.session.commit()
+
+
+def _apply(entry: Entry, fields: dict) -> None:
+    for name, value in fields.items():
+        if name not in EDITABLE:
+            raise EntryError(f"Unknown field “{name}”.", name)
+        setattr(entry, name, value if value is not None else _empty(name))
+
+
+def _empty(name: str):
+    return False if name in ("graphic", "private_info") else None if name == "captured_at" else ""
+
+
+def _set_posted_at(entry: Entry, post: PostURL, typed: datetime | None) -> None:
+    if typed is not None:
+        entry.posted_at, entry.posted_at_source = typed, "person"
+    elif post.posted_at is not None:
+        entry.posted_at, entry.posted_at_source = post.posted_at, "id"
+
+
+def _account_by_id(case: Case, account_id) -> Account | None:
+    if account_id in (None, "", 0):
+        return None
+    account = next((a for a in case.accounts if a.id == int(account_id)), None)
+    if account is None:
+        raise EntryError("That account does not belong to this case.", "account_id")
+    return account
+
+
+def _account_for(case: Case, post: PostURL, account_id) -> Account | None:
+    if account_id not in (None, "", 0):
+        return _account_by_id(case, account_id)
+    if not post.handle:
+        return None
+    key = post.handle.lower()
+    match = next((a for a in case.accounts if a.platform == post.platform and a.handle_key == key), None)
+    if match is None and case.allow_new_accounts:
+        match = add_account(case, post.platform, post.handle)
+    return match

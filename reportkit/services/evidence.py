@@ -1,0 +1,80 @@
+"""Attach evidence to an entry: hash first, sniff, check images, store write-once, make the print copy."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ..extensions import db
+from ..models import Derivative, Entry, Evidence, User
+from .images import BadImage, check_image, make_print_copy
+from .sniff import UnsupportedType, sniff
+from .storage import EvidenceStore, TooLarge
+from .urls import parse_post_url
+
+
+class EvidenceError(ValueError):
+    """Refused upload. `status` is the HTTP status that fits: 413 too large, 415 wrong type, 422 damaged."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_size: int
+    max_pixels: int
+    print_width: int
+
+    @classmethod
+    def from_config(cls, config) -> "Limits":
+        return cls(config["MAX_CONTENT_LENGTH"], config["MAX_IMAGE_PIXELS"], config["PRINT_MAX_WIDTH"])
+
+
+def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str, store: EvidenceStore,
+                      limits: Limits, kind: str | None = None) -> Evidence:
+    try:
+        staged = store.stage(stream, limits.max_size)
+    except TooLarge as exc:
+        raise EvidenceError(f"The file is larger than the {limits.max_size // (1024 * 1024)} MB limit.", 413) from exc
+    try:
+        found = sniff(staged.head, staged.tmp_path)
+        if kind and kind != found.kind:
+            raise UnsupportedType(f"The file is {found.mime}, which is not a {kind.replace('_', ' ')}.")
+        size = check_image(staged.tmp_path, limits.max_pixels) if found.kind == "screenshot" else None
+    except UnsupportedType as exc:
+        store.discard(staged)
+        raise EvidenceError(str(exc), 415) from exc
+    except BadImage as exc:
+        store.discard(staged)
+        raise EvidenceError(str(exc), 422) from exc
+    path = store.commit(staged)
+    evidence = Evidence(entry=entry, kind=found.kind, sha256=staged.sha256, size=staged.size, mime=found.mime,
+                        original_name=_safe_name(filename), uploaded_by_id=actor.id)
+    if size:
+        evidence.width, evidence.height = size
+        _add_print_copy(evidence, path, store, limits.print_width)
+    db.session.add(evidence)
+    db.session.commit()
+    return evidence
+
+
+def add_archive_link(actor: User, entry: Entry, url: str) -> Evidence:
+    address = parse_post_url(url).canonical  # raises URLError for anything but a plain http(s) address
+    evidence = Evidence(entry=entry, kind="archive_link", archive_url=address, uploaded_by_id=actor.id)
+    db.session.add(evidence)
+    db.session.commit()
+    return evidence
+
+
+def _add_print_copy(evidence: Evidence, original: Path, store: EvidenceStore, width: int) -> None:
+    copy = make_print_copy(original, width)
+    sha, _ = store.put_bytes(copy.data)
+    evidence.derivatives.append(Derivative(
+        purpose="print", sha256=sha, parent_sha256=evidence.sha256, mime="image/jpeg", size=len(copy.data),
+        width=copy.width, height=copy.height, operations=copy.operations))
+
+
+def _safe_name(filename: str | None) -> str:
+    name = Path((filename or "").replace("\\", "/")).name
+    return "".join(ch for ch in name if ch.isprintable())[:255] or "upload"

@@ -1,0 +1,68 @@
+"""Check that an uploaded image is whole and safe to decode, and make its print copy.
+
+The print copy has the EXIF orientation applied, is at most PRINT_MAX_WIDTH wide and carries no
+metadata (GPS included). It is a JPEG because the PDF renderer copies a JPEG through without re-encoding.
+"""
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+
+class BadImage(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PrintCopy:
+    data: bytes
+    width: int
+    height: int
+    operations: str
+
+
+def check_image(path: Path, max_pixels: int) -> tuple[int, int]:
+    """Open and fully decode the image under a pixel limit; return its size or raise BadImage."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                width, height = img.size
+                if width * height > max_pixels:
+                    raise BadImage(
+                        f"The image is {width}×{height} pixels, more than the {max_pixels:,} allowed "
+                        "(this protects the server from decompression bombs)."
+                    )
+                img.load()
+    except BadImage:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadImage("The image declares too many pixels to be decoded safely.") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BadImage(f"The image is damaged or truncated and cannot be read ({exc}).") from exc
+    return width, height
+
+
+def make_print_copy(path: Path, max_width: int) -> PrintCopy:
+    with Image.open(path) as img:
+        img.seek(0)  # first frame of an animation
+        oriented = ImageOps.exif_transpose(img)
+        ops = ["exif orientation applied"] if oriented is not img else []
+        frame = oriented.convert("RGBA") if oriented.mode in ("P", "LA", "PA") else oriented
+        if frame.mode == "RGBA":
+            flat = Image.new("RGB", frame.size, "white")
+            flat.paste(frame, mask=frame.getchannel("A"))
+            frame = flat
+        elif frame.mode != "RGB":
+            frame = frame.convert("RGB")
+        if frame.width > max_width:
+            height = round(frame.height * max_width / frame.width)
+            frame = frame.resize((max_width, height), Image.Resampling.LANCZOS)
+            ops.append(f"resized to {max_width} px wide")
+        out = io.BytesIO()
+        frame.save(out, "JPEG", quality=82, optimize=True)  # no exif= argument: metadata is dropped
+        ops.append("metadata removed, saved as JPEG")
+        return PrintCopy(out.getvalue(), frame.width, frame.height, "; ".join(ops))

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install the system packages reportkit needs, only those missing: Pango for WeasyPrint, Noto fonts for
+# Persian/Arabic/Hebrew, Chromium for the browser tests, poppler-utils to look at PDF pages.
+set -euo pipefail
+want=(libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-dejavu-core poppler-utils)
+if [ "${1:-}" = "--test" ]; then want+=(chromium); fi
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "Installing system packages: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "Run as root or install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
