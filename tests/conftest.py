@@ -1,5 +1,6 @@
 """Fixtures: a real SQLite database built by the Alembic migrations, a real evidence store, builders."""
 
+import functools
 import io
 import shutil
 from pathlib import Path
@@ -69,11 +70,18 @@ def runner(app):
 def make_user(app):
     def build(email="ana@example.org", admin=False, name=""):
         user = User(email=email, is_admin=admin, name=name)
-        user.set_password(PASSWORD)
+        user.password_hash = _password_hash()  # scrypt is slow on purpose: hash once per test session
         db.session.add(user)
         db.session.commit()
         return user
     return build
+
+
+@functools.cache
+def _password_hash() -> str:
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(PASSWORD)
 
 
 @pytest.fixture

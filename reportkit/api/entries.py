@@ -38,7 +38,7 @@ def create_entry(case_id: int):
 def list_entries(case_id: int):
     case = access.case_for(g.api_user, case_id)
     filters = EntryFilterForm(request.args, meta={"csrf": False})
-    filters.account.choices = [(0, "")] + [(a.id, a.handle) for a in case.accounts]
+    filters.set_accounts(case.accounts)
     validate(filters)
     page, per_page = page_args()
     result = db.paginate(entry_query(case.id, filters.to_filter()), page=page, per_page=per_page, error_out=False)

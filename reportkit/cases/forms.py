@@ -1,13 +1,20 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, FieldList, Form, FormField, SelectField, StringField, SubmitField, \
+from wtforms import BooleanField, SelectChoice, EmailField, FieldList, Form, FormField, SelectField, StringField, SubmitField, \
     TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..models import PLATFORMS, ROLES
 from ..services.urls import URLError, parse_post_url
 
-PLATFORM_CHOICES = list(PLATFORMS.items())
-ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+PLATFORM_CHOICES = options(PLATFORMS.items())
+ROLE_CHOICES = options((r, r.capitalize()) for r in ROLES)
 
 
 def web_address(form, field):

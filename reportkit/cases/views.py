@@ -51,7 +51,7 @@ def create():
 def view(case_id: int):
     case = access.case_for(current_user, case_id)
     filters = EntryFilterForm(request.args)
-    filters.account.choices = [(0, "All accounts")] + [(a.id, a.label) for a in case.accounts]
+    filters.set_accounts(case.accounts)
     filters.validate()
     page = db.paginate(entry_query(case.id, filters.to_filter()), per_page=current_app.config["ENTRIES_PER_PAGE"],
                        max_per_page=200, error_out=False)

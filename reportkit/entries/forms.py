@@ -6,6 +6,7 @@ from wtforms import BooleanField, DateField, DateTimeLocalField, SelectField, St
     TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..cases.forms import options
 from ..models import PLATFORMS
 from ..models.entries import CAPTURE_METHODS, TRANSLATION_METHODS
 from ..services.search import SORTS, EntryFilter
@@ -27,8 +28,8 @@ def bcp47(form, field):
         raise ValidationError("Use a language tag such as fa, ar, he, en or fa-IR.")
 
 
-def _blank(choices: dict) -> list[tuple[str, str]]:
-    return [("", "—")] + list(choices.items())
+def _blank(choices: dict):
+    return options([("", "—")] + list(choices.items()))
 
 
 class EntryForm(FlaskForm):
@@ -59,7 +60,7 @@ class EntryForm(FlaskForm):
     submit = SubmitField("Save entry")
 
     def set_accounts(self, accounts) -> None:
-        self.account_id.choices = [(0, "Match from the URL")] + [(a.id, a.label) for a in accounts]
+        self.account_id.choices = options([(0, "Match from the URL")] + [(a.id, a.label) for a in accounts])
 
     def service_fields(self) -> dict:
         """The form's values in the shape the entry services take (aware UTC times, a list of tags)."""
@@ -97,9 +98,12 @@ class EntryFilterForm(FlaskForm):
     language = StringField("Language", validators=[Optional(), Length(max=35)])
     date_from = DateField("Posted from", validators=[Optional()])
     date_to = DateField("Posted to", validators=[Optional()])
-    sort = SelectField("Sort", default="number_desc", validate_choice=False, choices=[
+    sort = SelectField("Sort", default="number_desc", validate_choice=False, choices=options([
         ("number_desc", "Newest entries"), ("number_asc", "Oldest entries"), ("posted_desc", "Post time, newest"),
-        ("posted_asc", "Post time, oldest"), ("captured_desc", "Capture time, newest")])
+        ("posted_asc", "Post time, oldest"), ("captured_desc", "Capture time, newest")]))
+
+    def set_accounts(self, accounts, label=lambda a: a.label) -> None:
+        self.account.choices = options([(0, "All accounts")] + [(a.id, label(a)) for a in accounts])
 
     def to_filter(self) -> EntryFilter:
         return EntryFilter(

@@ -1,6 +1,6 @@
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import select
 
 from ..cases.forms import ConfirmForm
@@ -95,8 +95,9 @@ def delete_violation(entry_id: int, violation_id: int):
     violation = next((v for v in entry.violations if v.id == violation_id), None)
     if violation is None or not ConfirmForm().validate_on_submit():
         abort(404 if violation is None else 400)
+    heading = violation.clause.heading
     entry_ops.remove_violation(entry, violation)
-    flash(Markup("Clause mapping removed: {}").format(escape(violation.clause.heading)), "info")
+    flash(f"Clause mapping removed: {heading}", "info")
     return redirect(url_for("entries.view", entry_id=entry.id, _anchor="violations"))
 
 

@@ -3,10 +3,10 @@ from flask_wtf.file import MultipleFileField
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from ..cases.forms import web_address
+from ..cases.forms import options, web_address
 from ..models import EVIDENCE_KINDS
 
-FILE_KINDS = [("", "Detect from the file")] + [(k, v) for k, v in EVIDENCE_KINDS.items() if k != "archive_link"]
+FILE_KINDS = options([("", "Detect from the file")] + [(k, v) for k, v in EVIDENCE_KINDS.items() if k != "archive_link"])
 
 
 class UploadForm(FlaskForm):

@@ -40,6 +40,9 @@ def find_duplicate(case_id: int, post: PostURL) -> Entry | None:
 def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
                  violations: list[tuple[str, str]] = (), commit: bool = True) -> Entry:
     post = parse_post_url(url)
+    if post.platform != "other" and not post.is_post:
+        raise EntryError(f"This {post.platform} address is not the address of one post (a profile or a short "
+                         "link?). Open the post itself and paste its address.", "url")
     fields = dict(fields or {})
     existing = find_duplicate(case.id, post)
     if existing is not None:

@@ -1,0 +1,115 @@
+"""Every page and API route x every role + an outsider. Outsiders get 404: a case's existence is not revealed."""
+
+import io
+
+import pytest
+
+from reportkit.extensions import db
+from reportkit.services.entries import add_violation
+from reportkit.services.evidence import Limits, add_evidence_file
+from reportkit.services.storage import EvidenceStore
+
+from .conftest import png_bytes
+
+ROLES = ("owner", "editor", "reviewer", "viewer", "outsider")
+ALLOWED = {  # permission -> roles that have it
+    "read": {"owner", "editor", "reviewer", "viewer"},
+    "edit": {"owner", "editor"},
+    "manage": {"owner"},
+}
+
+ROUTES = [  # (method, path, permission, body builder)
+    ("GET", "/cases/{case}", "read", None),
+    ("GET", "/cases/{case}/members", "read", None),
+    ("GET", "/cases/{case}/edit", "manage", None),
+    ("POST", "/cases/{case}/edit", "manage", lambda w: {"title": "T2", "subject": "S2"}),
+    ("POST", "/cases/{case}/accounts", "manage", lambda w: {"platform": "telegram", "handle": "leader_fa"}),
+    ("POST", "/cases/{case}/members", "manage", lambda w: {"email": "new@example.org", "role": "viewer"}),
+    ("POST", "/cases/{case}/members/{viewer_membership}", "manage", lambda w: {"role": "viewer"}),
+    ("GET", "/entries/new/{case}", "edit", None),
+    ("POST", "/entries/new/{case}", "edit", lambda w: {"url": "https://t.me/leader_fa/77", "account_id": "0"}),
+    ("GET", "/entries/{entry}", "read", None),
+    ("GET", "/entries/{entry}/edit", "edit", None),
+    ("POST", "/entries/{entry}/edit", "edit", lambda w: {"text": "changed", "account_id": "0"}),
+    ("POST", "/entries/{entry}/violations", "edit",
+     lambda w: {"clause": "x/hateful_conduct/dehumanization", "rationale": "Calls them vermin."}),
+    ("POST", "/entries/{entry}/violations/{violation}/delete", "edit", lambda w: {}),
+    ("POST", "/evidence/upload/{entry}", "edit", lambda w: {"files": (io.BytesIO(png_bytes()), "s.png")}),
+    ("POST", "/evidence/link/{entry}", "edit", lambda w: {"url": "https://web.archive.org/web/2024/https://x.com/a"}),
+    ("GET", "/evidence/{evidence}/original", "read", None),
+    ("GET", "/evidence/{evidence}/print", "read", None),
+    ("GET", "/api/v1/cases/{case}", "read", None),
+    ("GET", "/api/v1/cases/{case}/entries", "read", None),
+    ("POST", "/api/v1/cases/{case}/entries", "edit", lambda w: {"url": "https://youtu.be/dQw4w9WgXcQ"}),
+    ("GET", "/api/v1/entries/{entry}", "read", None),
+    ("PATCH", "/api/v1/entries/{entry}", "edit", lambda w: {"notes": "api note"}),
+    ("POST", "/api/v1/entries/{entry}/evidence", "edit", lambda w: {"file": (io.BytesIO(png_bytes()), "s.png")}),
+    ("GET", "/api/v1/evidence/{evidence}/original", "read", None),
+]
+
+
+@pytest.fixture
+def world(app, make_user, make_case, make_entry):
+    users = {role: make_user(f"{role}@example.org") for role in ROLES}
+    make_user("new@example.org")
+    case = make_case(users["owner"], members=[(users[r], r) for r in ("editor", "reviewer", "viewer")])
+    entry = make_entry(case, users["owner"])
+    violation = add_violation(users["owner"], entry, "x/violent_content/violent_threats", "Threatens to kill.")
+    store = EvidenceStore(app.config["EVIDENCE_DIR"])
+    evidence = add_evidence_file(users["owner"], entry, io.BytesIO(png_bytes()), "a.png", store,
+                                 Limits.from_config(app.config))
+    viewer_membership = next(m for m in case.memberships if m.user_id == users["viewer"].id)
+    ids = {"case": case.id, "entry": entry.id, "violation": violation.id, "evidence": evidence.id,
+           "viewer_membership": viewer_membership.id}
+    return users, ids
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "path", "permission", "body"), ROUTES,
+                         ids=[f"{m} {p}" for m, p, _, _ in ROUTES])
+def test_route_by_role(client, login, token_for, world, role, method, path, permission, body):
+    users, ids = world
+    url = path.format(**ids)
+    kwargs = {}
+    if path.startswith("/api/"):
+        kwargs["headers"] = token_for(users[role])
+        if body and method != "GET":
+            data = body(world)
+            if any(isinstance(v, tuple) for v in data.values()):
+                kwargs["data"], kwargs["content_type"] = data, "multipart/form-data"
+            else:
+                kwargs["json"] = data
+    else:
+        login(client, users[role])
+        if body:
+            kwargs["data"] = body(world)
+    db.session.remove()
+    resp = client.open(url, method=method, **kwargs)
+    resp.close()
+    if role == "outsider":
+        assert resp.status_code == 404, resp.data[:300]
+    elif role in ALLOWED[permission]:
+        assert resp.status_code in (200, 201, 302), (resp.status_code, resp.data[:500])
+    else:
+        assert resp.status_code == 403, (resp.status_code, resp.data[:300])
+
+
+def test_missing_ids_are_404_like_foreign_ones(client, login, world):
+    users, _ = world
+    login(client, users["owner"])
+    for url in ("/cases/9999", "/entries/9999", "/evidence/9999/original", "/entries/9999/edit"):
+        assert client.get(url).status_code == 404
+
+
+def test_pages_need_login(client, world):
+    _, ids = world
+    resp = client.get(f"/cases/{ids['case']}")
+    assert resp.status_code == 302 and "/auth/login" in resp.headers["Location"]
+
+
+def test_api_needs_token(client, world):
+    _, ids = world
+    resp = client.get(f"/api/v1/cases/{ids['case']}")
+    assert resp.status_code == 401 and resp.json["error"]["code"] == "unauthorized"
+    resp = client.get(f"/api/v1/cases/{ids['case']}", headers={"Authorization": "Bearer rk_wrong"})
+    assert resp.status_code == 401
