@@ -21,7 +21,10 @@ def create_case():
                        {"accounts": ["Give at least one account: [{platform, handle, ...}]."]})
     clean = []
     for i, acc in enumerate(accounts):
-        sub = AccountFields(formdata=form_data(acc if isinstance(acc, dict) else {"handle": None}))
+        acc = dict(acc) if isinstance(acc, dict) else {"handle": None}
+        if "account_id" in acc:  # the API's name for the platform's stable account id
+            acc["platform_account_id"] = acc.pop("account_id")
+        sub = AccountFields(formdata=form_data(acc))
         if not sub.validate() or not (sub.handle.data or "").strip():
             errors = sub.errors or {"handle": ["Enter the account's handle."]}
             raise APIError(422, "validation_error", "Some fields are not valid.", {f"accounts[{i}]": errors})

@@ -17,7 +17,7 @@ class LoginForm(FlaskForm):
 class RegisterForm(FlaskForm):
     name = StringField("Name", validators=[Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=1024)],
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=1024, message="Use at least 10 characters.")],
                              description="At least 10 characters. A passphrase of several words is best.")
     confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
     submit = SubmitField("Create account")

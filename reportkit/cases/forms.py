@@ -53,7 +53,7 @@ class CaseForm(FlaskForm):
     submit = SubmitField("Save case")
 
     def validate_accounts(self, field):
-        if not any(sub.form.handle.data.strip() for sub in field):
+        if not any((sub.form.handle.data or "").strip() for sub in field):
             raise ValidationError("Add at least one account of the subject.")
 
 

@@ -34,7 +34,7 @@ def create():
     form = CaseForm()
     if form.validate_on_submit():
         accounts = [{k: v for k, v in sub.data.items() if k != "csrf_token"} for sub in form.accounts
-                    if sub.form.handle.data.strip()]
+                    if (sub.form.handle.data or "").strip()]
         try:
             case = case_ops.create_case(current_user, form.title.data, form.subject.data, form.summary.data,
                                         accounts, form.allow_new_accounts.data)
@@ -99,8 +99,8 @@ def members(case_id: int):
         access.check(current_user, case.id, "manage")
         if form.validate_on_submit():
             try:
-                case_ops.add_member(case, form.email.data, form.role.data)
-                flash(f"{form.email.data} added as {form.role.data}.", "success")
+                membership = case_ops.add_member(case, form.email.data, form.role.data)
+                flash(f"{membership.user.email} added as {membership.role}.", "success")
                 return redirect(url_for("cases.members", case_id=case.id))
             except case_ops.CaseError as exc:
                 form.email.errors.append(str(exc))
