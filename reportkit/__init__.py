@@ -31,11 +31,12 @@ def _register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .cases import bp as cases_bp
+    from .dossiers import bp as dossiers_bp
     from .entries import bp as entries_bp
     from .evidence import bp as evidence_bp
     from .policies import bp as policies_bp
 
-    for bp in (auth_bp, cases_bp, entries_bp, evidence_bp, policies_bp, api_bp):
+    for bp in (auth_bp, cases_bp, entries_bp, evidence_bp, policies_bp, dossiers_bp, api_bp):
         app.register_blueprint(bp)
     app.add_url_rule("/", endpoint="index", view_func=lambda: _home())
 

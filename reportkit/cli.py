@@ -55,8 +55,50 @@ def seed_policies_command() -> None:
     click.echo("Policy catalogue: {platforms} platforms, {policies} policies, {clauses} clauses.".format(**counts))
 
 
+@click.command("export-dossier")
+@click.argument("case_id", type=int)
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--mode", type=click.Choice(["rules", "dsa"]), default="rules", show_default=True)
+@click.option("--paper", type=click.Choice(["A4", "Letter"]), default="A4", show_default=True)
+@click.option("--no-translations", is_flag=True, help="Leave the translations out.")
+@click.option("--account", "account_id", type=int, help="Only entries of this account id.")
+@click.option("--clause", default="", help="Only entries mapped to this clause key.")
+@click.option("--tag", default="", help="Only entries with this tag.")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Posted on or after (UTC).")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Posted on or before (UTC).")
+def export_dossier(case_id, output, mode, paper, no_translations, account_id, clause, tag, date_from, date_to):
+    """Render a case's dossier to a PDF file, with a progress bar; it is kept in the export history too."""
+    import shutil
+
+    from flask import current_app
+
+    from .models import Case
+    from .services.dossier import DossierOptions, DossierRefused, build_dossier, create_dossier
+    from .services.storage import EvidenceStore
+
+    case = db.session.get(Case, case_id)
+    if case is None:
+        raise click.ClickException(f"No case with id {case_id}.")
+    options = DossierOptions(mode=mode, paper=paper, include_translations=not no_translations,
+                             account_id=account_id, clause=clause, tag=tag.lower(),
+                             date_from=date_from.date() if date_from else None,
+                             date_to=date_to.date() if date_to else None)
+    try:
+        dossier = create_dossier(None, case, options)
+    except DossierRefused as exc:
+        raise click.ClickException("\n  - ".join(["The dossier cannot be exported yet:", *exc.problems]))
+    with click.progressbar(length=100, label="Rendering", show_percent=True) as bar:
+        def on_progress(stage: str, percent: int) -> None:
+            bar.label = f"{stage:<40.40}"
+            bar.update(percent - bar.pos)
+        build_dossier(dossier, current_app.config["EVIDENCE_DIR"], current_app.config["DOSSIER_WORKERS"],
+                      current_app.config["DOSSIER_TIMEOUT"], on_progress)
+    shutil.copyfile(EvidenceStore(current_app.config["EVIDENCE_DIR"]).path_for(dossier.sha256), output)
+    click.echo(f"{output}: {dossier.pages} pages, {dossier.size} bytes, SHA-256 {dossier.sha256}")
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_user, create_token, seed_policies_command):
+    for command in (create_user, create_token, seed_policies_command, export_dossier):
         app.cli.add_command(command)
 
 

@@ -23,6 +23,8 @@ DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "LOGIN_RATE_LIMIT": "10 per minute",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "DOSSIER_WORKERS": None,  # worker processes for rendering; None = up to 2 (the cores), 0 = in the job thread
+    "DOSSIER_TIMEOUT": 1800,  # seconds before a dossier render is stopped
 }
 
 

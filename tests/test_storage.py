@@ -162,3 +162,14 @@ def test_file_names_are_cleaned(entry, store):
     ent, user = entry
     ev = add_evidence_file(user, ent, io.BytesIO(png_bytes()), "..\\..\\evil\x07.png", store, LIMITS)
     assert ev.original_name == "evil.png"
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF"])
+def test_truncated_images_are_refused_even_after_weasyprint_is_imported(entry, store, fmt):
+    import weasyprint  # noqa: F401  (it sets Pillow's LOAD_TRUNCATED_IMAGES globally)
+
+    ent, user = entry
+    data = png_bytes(300, 200, fmt=fmt)
+    with pytest.raises(EvidenceError, match="damaged or truncated") as err:
+        add_evidence_file(user, ent, io.BytesIO(data[: len(data) * 2 // 3]), f"cut.{fmt.lower()}", store, LIMITS)
+    assert err.value.status == 422

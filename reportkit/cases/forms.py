@@ -62,6 +62,20 @@ class CaseEditForm(FlaskForm):
     subject = StringField("Subject", validators=[DataRequired(), Length(max=200)])
     summary = TextAreaField("Summary", validators=[Length(max=20000)], description="Markdown is allowed.")
     allow_new_accounts = BooleanField("Add a new account automatically when an entry comes from one")
+    prepared_by_name = StringField("Prepared by (name)", validators=[Length(max=200)],
+                                   description="Printed on the dossier's cover; the notifier of a DSA notice.")
+    prepared_by_org = StringField("Organisation", validators=[Length(max=200)])
+    prepared_by_email = EmailField("Contact email", validators=[Optional(), Email(check_deliverability=False),
+                                                                Length(max=254)])
+    confidentiality = StringField("Confidentiality marking", validators=[Length(max=300)],
+                                  description="Leave empty for the default marking.")
+    methodology = TextAreaField("Methodology and limitations", validators=[Length(max=20000)],
+                                description="Markdown. Leave empty to print our default statement.")
+    public_interest = TextAreaField("Why X's public-interest exception does not apply", validators=[Length(max=20000)],
+                                    description="For heads of state and officials. Printed as its own section.")
+    dsa_explanation = TextAreaField("DSA notice: why the content is illegal", validators=[Length(max=20000)],
+                                    description="Article 16(2)(a). The legal ground of each post is set on the entry.")
+    dsa_good_faith = BooleanField("We confirm the DSA statement of good faith (Article 16(2)(d))")
     submit = SubmitField("Save changes")
 
 

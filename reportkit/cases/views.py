@@ -65,8 +65,7 @@ def edit(case_id: int):
     case = access.case_for(current_user, case_id, "manage")
     form = CaseEditForm(obj=case)
     if form.validate_on_submit():
-        case_ops.update_case(case, title=form.title.data, subject=form.subject.data, summary=form.summary.data,
-                             allow_new_accounts=form.allow_new_accounts.data)
+        case_ops.update_case(case, **{k: v for k, v in form.data.items() if k not in ("csrf_token", "submit")})
         flash("Case saved.", "success")
         return redirect(url_for("cases.view", case_id=case.id))
     return render_template("cases/edit.html", case=case, form=form, account_form=AccountForm())

@@ -1,13 +1,14 @@
 """All models, importable from one place (Alembic and the app need them registered)."""
 
 from .cases import PERMISSIONS, PLATFORMS, ROLES, Account, Case, Membership
+from .dossiers import MODES, Dossier
 from .entries import Entry, Tag, Violation
 from .evidence import EVIDENCE_KINDS, Derivative, Evidence
 from .policies import Clause, Platform, Policy
 from .users import ApiToken, User
 
 __all__ = [
-    "PERMISSIONS", "PLATFORMS", "ROLES", "EVIDENCE_KINDS",
+    "PERMISSIONS", "PLATFORMS", "ROLES", "EVIDENCE_KINDS", "MODES", "Dossier",
     "Account", "ApiToken", "Case", "Clause", "Derivative", "Entry", "Evidence",
     "Membership", "Platform", "Policy", "Tag", "User", "Violation",
 ]

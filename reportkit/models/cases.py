@@ -46,6 +46,16 @@ class Case(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     entry_seq: Mapped[int] = mapped_column(default=0)
 
+    # What the dossier prints about who prepares it and on what terms.
+    prepared_by_name: Mapped[str] = mapped_column(String(200), default="")
+    prepared_by_org: Mapped[str] = mapped_column(String(200), default="")
+    prepared_by_email: Mapped[str] = mapped_column(String(254), default="")
+    confidentiality: Mapped[str] = mapped_column(String(300), default="")
+    methodology: Mapped[str] = mapped_column(Text, default="")
+    public_interest: Mapped[str] = mapped_column(Text, default="")  # why X's public-interest exception fails
+    dsa_explanation: Mapped[str] = mapped_column(Text, default="")
+    dsa_good_faith: Mapped[bool] = mapped_column(default=False)
+
     accounts: Mapped[list["Account"]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="Account.id"
     )

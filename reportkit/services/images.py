@@ -24,9 +24,19 @@ class PrintCopy:
     operations: str
 
 
+# A complete file ends with its format's trailer. We check it ourselves because WeasyPrint switches on
+# Pillow's global LOAD_TRUNCATED_IMAGES when it is imported, which makes a truncated image decode quietly.
+TRAILERS = {"JPEG": (b"\xff\xd9",), "GIF": (b"\x3b",)}
+
+
 def check_image(path: Path, max_pixels: int) -> tuple[int, int]:
     """Open and fully decode the image under a pixel limit; return its size or raise BadImage."""
     try:
+        with Image.open(path) as img:
+            img.verify()  # structure and checksums (PNG CRCs, missing IEND)
+            trailers = TRAILERS.get(img.format)
+        if trailers and not path.read_bytes()[-64:].rstrip(b"\x00\r\n").endswith(trailers):
+            raise BadImage("The image is damaged or truncated: its end is missing.")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:

@@ -36,3 +36,21 @@ document.addEventListener("DOMContentLoaded", () => {
     if (files.length && !e.target.closest("textarea, input")) { e.preventDefault(); send(files); }
   });
 });
+
+// A background job's page: follow its progress until it is done or failed.
+document.addEventListener("DOMContentLoaded", () => {
+  const box = document.querySelector("[data-job]");
+  if (!box) return;
+  const tick = async () => {
+    const resp = await fetch(box.dataset.job, { headers: { Accept: "application/json" } });
+    if (!resp.ok) return;
+    const job = await resp.json();
+    box.querySelector("progress").value = job.progress;
+    box.querySelector("[data-percent]").textContent = `${job.progress}%`;
+    box.querySelector("[data-stage]").textContent = job.stage;
+    if (job.status === "done") { window.location.reload(); return; }
+    if (job.status === "failed") { window.location.reload(); return; }
+    setTimeout(tick, 1000);
+  };
+  if (box.querySelector("[data-done]").hidden && box.querySelector("[data-error]").hidden) setTimeout(tick, 700);
+});

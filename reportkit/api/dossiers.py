@@ -1,0 +1,74 @@
+from datetime import date
+
+from flask import current_app, g, url_for
+
+from ..dossiers.views import send_pdf
+from ..extensions import db
+from ..models import MODES, Dossier
+from ..services import access, jobs
+from ..services.dossier import DossierOptions, DossierRefused, create_dossier
+from ..services.dossier.options import PAPERS
+from .base import APIError, bp, payload
+
+
+@bp.post("/cases/<int:case_id>/dossiers")
+def create_dossier_job(case_id: int):
+    case = access.case_for(g.api_user, case_id, "annotate")
+    options = _options(payload())
+    try:
+        dossier = create_dossier(g.api_user, case, options)
+    except DossierRefused as exc:
+        raise APIError(422, "dossier_incomplete", str(exc), {"missing": exc.problems})
+    jobs.start_dossier(current_app._get_current_object(), dossier.id)
+    return _state(dossier), 202
+
+
+@bp.get("/dossiers/<int:dossier_id>")
+def get_dossier(dossier_id: int):
+    return _state(_dossier(dossier_id))
+
+
+@bp.get("/dossiers/<int:dossier_id>/pdf")
+def get_dossier_pdf(dossier_id: int):
+    return send_pdf(_dossier(dossier_id))
+
+
+def _dossier(dossier_id: int) -> Dossier:
+    dossier = db.session.get(Dossier, dossier_id)
+    if dossier is None:
+        raise APIError(404, "not_found", "No such dossier.")
+    access.check(g.api_user, dossier.case_id, "read")
+    return dossier
+
+
+def _state(d: Dossier) -> dict:
+    return {"id": d.id, "case_id": d.case_id, "document_id": d.document_id, "mode": d.mode, "status": d.status,
+            "stage": d.stage, "progress": d.progress, "pages": d.pages, "size": d.size, "sha256": d.sha256,
+            "entries": d.entry_count, "error": d.error or None, "options": d.options,
+            "pdf_url": url_for("api.get_dossier_pdf", dossier_id=d.id) if d.status == "done" else None}
+
+
+def _options(data: dict) -> DossierOptions:
+    fields: dict[str, list[str]] = {}
+    mode, paper = data.get("mode", "rules"), data.get("paper", "A4")
+    if mode not in MODES:
+        fields["mode"] = [f"One of: {', '.join(MODES)}."]
+    if paper not in PAPERS:
+        fields["paper"] = [f"One of: {', '.join(PAPERS)}."]
+    dates = {}
+    for key in ("date_from", "date_to"):
+        try:
+            dates[key] = date.fromisoformat(data[key]) if data.get(key) else None
+        except (TypeError, ValueError):
+            fields[key] = ["Use YYYY-MM-DD."]
+    numbers = data.get("entry_numbers") or []
+    if not isinstance(numbers, list) or not all(isinstance(n, int) for n in numbers):
+        fields["entry_numbers"] = ["Give a list of entry numbers."]
+    account_id = data.get("account_id")
+    if account_id is not None and not isinstance(account_id, int):
+        fields["account_id"] = ["Give an account id (a number)."]
+    if fields:
+        raise APIError(422, "validation_error", "Some options are not valid.", fields)
+    return DossierOptions(mode=mode, paper=paper, include_translations=data.get("include_translations", True) is not
+                          False, account_id=account_id, clause=str(data.get("clause") or ""),
+                          tag=str(data.get("tag") or "").lower(), entry_numbers=numbers, **dates)

@@ -1,0 +1,90 @@
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..evidence.views import store
+from ..extensions import db
+from ..models import Dossier
+from ..services import access, jobs
+from ..services.dossier import DossierRefused, create_dossier, select_entries
+from ..services.dossier.exports import entries_csv, entries_json
+from .forms import DossierForm
+
+bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+@bp.route("/new/<int:case_id>", methods=["GET", "POST"])
+def create(case_id: int):
+    case = access.case_for(current_user, case_id)
+    form = DossierForm()
+    form.set_accounts(case.accounts)
+    problems = []
+    if form.validate_on_submit():
+        access.check(current_user, case.id, "annotate")
+        try:
+            dossier = create_dossier(current_user, case, form.to_options())
+        except DossierRefused as exc:
+            problems = exc.problems
+        else:
+            jobs.start_dossier(current_app._get_current_object(), dossier.id)
+            return redirect(url_for("dossiers.view", dossier_id=dossier.id))
+    history = db.session.scalars(select(Dossier).where(Dossier.case_id == case.id)
+                                 .order_by(Dossier.id.desc()).limit(50)).all()
+    return render_template("dossiers/create.html", case=case, form=form, problems=problems, history=history,
+                           can_export=access.can(current_user, case.id, "annotate"))
+
+
+@bp.route("/<int:dossier_id>")
+def view(dossier_id: int):
+    dossier = _dossier(dossier_id)
+    return render_template("dossiers/view.html", dossier=dossier, case=dossier.case)
+
+
+@bp.route("/<int:dossier_id>/status.json")
+def status(dossier_id: int):
+    d = _dossier(dossier_id)
+    return {"id": d.id, "status": d.status, "stage": d.stage, "progress": d.progress, "pages": d.pages,
+            "sha256": d.sha256, "error": d.error or None}
+
+
+@bp.route("/<int:dossier_id>/pdf")
+def pdf(dossier_id: int):
+    return send_pdf(_dossier(dossier_id))
+
+
+@bp.route("/export/<int:case_id>.<any(csv, json):fmt>")
+def export(case_id: int, fmt: str):
+    case = access.case_for(current_user, case_id)
+    form = DossierForm(request.args, meta={"csrf": False})
+    form.set_accounts(case.accounts)
+    entries = select_entries(case, form.to_options())
+    name = f"reportkit-case-{case.id}"
+    if fmt == "csv":
+        return Response(entries_csv(entries), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    response = current_app.json.response(entries_json(case, entries))
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.json"'
+    return response
+
+
+def send_pdf(dossier: Dossier):
+    if dossier.status != "done" or not dossier.sha256:
+        abort(409, "The dossier is not ready yet.")
+    response = send_file(store().path_for(dossier.sha256), mimetype="application/pdf", as_attachment=True,
+                         download_name=dossier.filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _dossier(dossier_id: int) -> Dossier:
+    dossier = db.session.get(Dossier, dossier_id)
+    if dossier is None:
+        abort(404)
+    access.check(current_user, dossier.case_id, "read")
+    return dossier

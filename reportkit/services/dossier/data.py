@@ -1,0 +1,167 @@
+"""Collect what a dossier prints into plain data, so that worker processes can render it without a database."""
+
+from collections import Counter
+from datetime import datetime
+
+from ...extensions import db
+from ...models import PLATFORMS, Case, Entry
+from ...models.entries import CAPTURE_METHODS, POSTED_AT_SOURCES
+from ...models.evidence import EVIDENCE_KINDS
+from ...templating import filesize, render_markdown, utc
+from ..search import entry_query
+from .chart import timeline_svg
+from .options import PAPERS, DossierOptions
+
+RTL_LANGUAGES = {"ar", "fa", "he", "ur", "ps", "yi", "ckb", "dv", "sd", "ug"}
+DEFAULT_CONFIDENTIALITY = "Confidential — prepared for the platform's trust-and-safety team. Do not publish."
+DEFAULT_METHODOLOGY = (
+    "Each post was found by a member of the team and recorded with its address, the time it was posted (from the "
+    "post id where the platform encodes it, otherwise as shown on the platform), and how, when and by whom it was "
+    "captured. Screenshots and other files are kept unaltered; their SHA-256 hashes were computed from the bytes "
+    "as received, before any processing. Images in this document are print copies (rotated, scaled, metadata "
+    "removed); each names the hash of its original. Translations are marked human or machine. Each post is "
+    "mapped to the platform rule it breaks, with the reasoning of the person who mapped it.\n\n"
+    "Limitations: a screenshot shows what the capturing person saw at the capture time; posts may since have "
+    "been edited or removed. Policy summaries are paraphrases; the policy's address and the date its text was "
+    "checked are given so that the current wording can be compared.")
+GOOD_FAITH = ("I/we declare a bona fide belief that the information and allegations contained in this notice are "
+              "accurate and complete (Article 16(2)(d) of Regulation (EU) 2022/2065).")
+X_PUBLIC_INTEREST_URL = "https://help.x.com/en/rules-and-policies/public-interest"
+
+
+def select_entries(case: Case, options: DossierOptions) -> list[Entry]:
+    entries = db.session.scalars(entry_query(case.id, options.entry_filter())).all()
+    if options.entry_numbers:
+        wanted = set(options.entry_numbers)
+        entries = [e for e in entries if e.number in wanted]
+    return entries
+
+
+def missing_for_dsa(case: Case, entries: list[Entry]) -> list[str]:
+    """The Article 16(2) elements a notice still lacks; empty when it may be exported."""
+    missing = []
+    if not case.dsa_explanation.strip():
+        missing.append("(a) an explanation of why the content is illegal (case › Dossier settings)")
+    if not entries:
+        missing.append("(b) at least one entry with its exact URL")
+    no_ground = [e.number for e in entries if not e.legal_law.strip()]
+    if no_ground:
+        missing.append("(a) a legal ground (law and article) for entries " + number_ranges(no_ground))
+    if not case.prepared_by_name.strip():
+        missing.append("(c) the notifier's name (case › Dossier settings)")
+    if not case.prepared_by_email.strip():
+        missing.append("(c) the notifier's email address (case › Dossier settings)")
+    if not case.dsa_good_faith:
+        missing.append("(d) the statement of good faith, confirmed (case › Dossier settings)")
+    return missing
+
+
+def number_ranges(numbers) -> str:
+    """[1, 2, 3, 7, 9, 10] -> '1–3, 7, 9–10'."""
+    out, run = [], []
+    for n in sorted(set(numbers)):
+        if run and n == run[-1] + 1:
+            run.append(n)
+            continue
+        if run:
+            out.append(f"{run[0]}–{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [n]
+    if run:
+        out.append(f"{run[0]}–{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ", ".join(out)
+
+
+def snapshot(case: Case, entries: list[Entry], options: DossierOptions, document_id: str,
+             generated_at: datetime, evidence_dir: str) -> dict:
+    rows = [_entry(e, options) for e in entries]
+    posted = [e.posted_at for e in entries if e.posted_at]
+    return {
+        "document_id": document_id, "generated_at": utc(generated_at, "%Y-%m-%d %H:%M UTC"),
+        "generated_iso": generated_at.strftime("D:%Y%m%d%H%M%S+00'00'"), "evidence_dir": evidence_dir,
+        "mode": options.mode, "paper": PAPERS.get(options.paper, "A4"),
+        "include_translations": options.include_translations,
+        "case": _case(case, entries), "entries": rows,
+        "date_range": (utc(min(posted), "%Y-%m-%d"), utc(max(posted), "%Y-%m-%d")) if posted else None,
+        "clause_count": len({v["key"] for r in rows for v in r["violations"]}),
+        "findings": _findings(entries), "per_account": _per_account(entries),
+        "chart_svg": timeline_svg([(utc(e.posted_at, "%Y-%m"), v.clause.policy.title) for e in entries
+                                   if e.posted_at for v in {v.clause.policy_id: v for v in e.violations}.values()]),
+        "undated": sum(1 for e in entries if not e.posted_at),
+        "manifest": [f for r in rows for f in r["files"]],
+        "good_faith": GOOD_FAITH, "public_interest_url": X_PUBLIC_INTEREST_URL,
+    }
+
+
+def _case(case: Case, entries: list[Entry]) -> dict:
+    return {
+        "title": case.title, "subject": case.subject, "summary_html": str(render_markdown(case.summary)),
+        "accounts": [{"label": a.label, "display_name": a.display_name, "profile_url": a.profile_url,
+                      "account_id": a.platform_account_id} for a in case.accounts],
+        "prepared_by_name": case.prepared_by_name, "prepared_by_org": case.prepared_by_org,
+        "prepared_by_email": case.prepared_by_email,
+        "confidentiality": case.confidentiality or DEFAULT_CONFIDENTIALITY,
+        "methodology_html": str(render_markdown(case.methodology or DEFAULT_METHODOLOGY)),
+        "public_interest_html": str(render_markdown(case.public_interest)) if case.public_interest.strip() else "",
+        "dsa_explanation_html": str(render_markdown(case.dsa_explanation)),
+    }
+
+
+def _entry(e: Entry, options: DossierOptions) -> dict:
+    language = (e.language or "").split("-")[0].lower()
+    files = []
+    for ev in e.evidence:
+        if ev.is_file:
+            files.append({"entry": e.number, "kind": EVIDENCE_KINDS.get(ev.kind, ev.kind), "name": ev.original_name,
+                          "size": filesize(ev.size), "bytes": ev.size, "sha256": ev.sha256, "mime": ev.mime,
+                          "uploaded_at": utc(ev.uploaded_at), "uploaded_by": ev.uploaded_by.label if ev.uploaded_by
+                          else ""})
+    return {
+        "number": e.number, "platform": PLATFORMS.get(e.platform, e.platform),
+        "account": e.account.label if e.account else (e.handle or "—"),
+        "display_name": e.account.display_name if e.account else "",
+        "account_id": e.account.platform_account_id if e.account else "",
+        "canonical_url": e.canonical_url, "submitted_url": e.submitted_url, "post_id": e.post_id,
+        "posted_at": utc(e.posted_at, "%Y-%m-%d %H:%M:%S UTC"),
+        "posted_at_source": POSTED_AT_SOURCES.get(e.posted_at_source, ""),
+        "captured_at": utc(e.captured_at, "%Y-%m-%d %H:%M UTC"), "captured_by": e.captured_by,
+        "capture_method": CAPTURE_METHODS.get(e.capture_method, ""), "logged_in_as": e.logged_in_as,
+        "network_route": e.network_route,
+        "text": e.text, "language": e.language, "dir": "rtl" if language in RTL_LANGUAGES else "auto",
+        "translation": e.translation if options.include_translations else "",
+        "translator": e.translator, "translation_method": e.translation_method,
+        "notes": e.notes, "tags": e.tag_names, "graphic": e.graphic,
+        "legal": {"country": e.legal_country, "law": e.legal_law, "article": e.legal_article}
+        if e.legal_law else None,
+        "violations": [{
+            "key": v.clause.key, "heading": v.clause.heading, "group": v.clause.group,
+            "summary": v.clause.summary, "platform": v.clause.policy.platform.name,
+            "policy": v.clause.policy.title, "url": v.clause.policy.url, "checked_on": v.clause.policy.checked_on,
+            "path": v.clause.path, "rationale": v.rationale} for v in e.violations],
+        "images": [{"src": f"evidence:{ev.print_copy.sha256}", "parent": ev.sha256, "name": ev.original_name,
+                    "width": ev.print_copy.width, "height": ev.print_copy.height}
+                   for ev in e.evidence if ev.print_copy is not None],
+        "files": files,
+    }
+
+
+def _findings(entries: list[Entry]) -> list[dict]:
+    by_clause: dict[str, dict] = {}
+    for e in entries:
+        for v in e.violations:
+            row = by_clause.setdefault(v.clause.key, {"path": v.clause.path, "key": v.clause.key, "numbers": []})
+            row["numbers"].append(e.number)
+    rows = sorted(by_clause.values(), key=lambda r: (-len(r["numbers"]), r["path"]))
+    return [{**r, "count": len(r["numbers"]), "numbers": number_ranges(r["numbers"])} for r in rows]
+
+
+def _per_account(entries: list[Entry]) -> list[dict]:
+    counts = Counter(e.account.label if e.account else f"{PLATFORMS.get(e.platform, e.platform)} (no account)"
+                     for e in entries)
+    spans: dict[str, list] = {}
+    for e in entries:
+        label = e.account.label if e.account else f"{PLATFORMS.get(e.platform, e.platform)} (no account)"
+        if e.posted_at:
+            spans.setdefault(label, []).append(e.posted_at)
+    return [{"label": label, "count": n, "first": utc(min(spans[label]), "%Y-%m-%d") if label in spans else "—",
+             "last": utc(max(spans[label]), "%Y-%m-%d") if label in spans else "—"}
+            for label, n in counts.most_common()]

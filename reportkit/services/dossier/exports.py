@@ -1,0 +1,40 @@
+"""The dossier's selection as CSV (UTF-8 with BOM, safe to open in Excel) and JSON."""
+
+import csv
+import io
+
+from ...api import serialize
+from ...models import Case, Entry
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+COLUMNS = ["number", "platform", "account", "canonical_url", "submitted_url", "post_id", "posted_at",
+           "posted_at_source", "language", "text", "translation", "translation_method", "translator", "clauses",
+           "rationales", "legal_ground", "captured_at", "captured_by", "capture_method", "tags", "evidence_sha256"]
+
+
+def safe_cell(value) -> str:
+    """A cell that starts like a formula is prefixed with ' so a spreadsheet shows it as text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def entries_csv(entries: list[Entry]) -> str:
+    out = io.StringIO()
+    out.write("\ufeff")  # Excel shows Arabic script correctly only with a byte-order mark
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for e in entries:
+        row = serialize.entry(e)
+        writer.writerow([safe_cell(v) for v in (
+            e.number, e.platform, e.account.label if e.account else e.handle, e.canonical_url, e.submitted_url,
+            e.post_id, row["posted_at"], row["posted_at_source"], e.language, e.text, e.translation,
+            e.translation_method, e.translator, "; ".join(v.clause.key for v in e.violations),
+            " | ".join(v.rationale for v in e.violations),
+            " ".join(x for x in (e.legal_country, e.legal_law, e.legal_article) if x), row["capture"]["captured_at"],
+            e.captured_by, e.capture_method, ", ".join(e.tag_names),
+            " ".join(ev.sha256 for ev in e.evidence if ev.sha256))])
+    return out.getvalue()
+
+
+def entries_json(case: Case, entries: list[Entry]) -> dict:
+    return {"case": serialize.case(case), "entries": [serialize.entry(e) for e in entries]}

@@ -1,0 +1,23 @@
+"""The only way the PDF renderer may load anything: our own stored files, by hash.
+
+WeasyPrint's default fetcher reads local files, internal addresses and data: URLs; a post's text or a
+file name must never be able to pull /etc/passwd or an intranet page into a dossier.
+"""
+
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from ..storage import EvidenceStore
+
+SCHEME = "evidence:"
+
+
+class EvidenceFetcher(URLFetcher):
+    def __init__(self, evidence_dir: str):
+        super().__init__(allowed_protocols=["evidence"], allow_redirects=False, timeout=1)
+        self.store = EvidenceStore(evidence_dir)
+
+    def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+        if not url.startswith(SCHEME):
+            raise ValueError(f"the dossier renderer loads only stored evidence, not {url[:80]!r}")
+        path = self.store.path_for(url[len(SCHEME):])  # refuses anything but a SHA-256
+        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": "image/jpeg"})

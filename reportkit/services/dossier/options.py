@@ -1,0 +1,38 @@
+"""What a dossier export includes, as chosen in the form, the API or the CLI."""
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from ..search import EntryFilter
+
+PAPERS = {"A4": "A4", "Letter": "letter"}
+
+
+@dataclass
+class DossierOptions:
+    mode: str = "rules"  # rules | dsa
+    paper: str = "A4"
+    include_translations: bool = True
+    account_id: int | None = None
+    clause: str = ""
+    tag: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    entry_numbers: list[int] = field(default_factory=list)  # empty = all that match
+
+    def entry_filter(self) -> EntryFilter:
+        return EntryFilter(account_id=self.account_id, clause=self.clause, tag=self.tag, date_from=self.date_from,
+                           date_to=self.date_to, sort="number_asc")
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        for key in ("date_from", "date_to"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "DossierOptions":
+        data = dict(data)
+        for key in ("date_from", "date_to"):
+            data[key] = date.fromisoformat(data[key]) if data.get(key) else None
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})

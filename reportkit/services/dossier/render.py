@@ -1,0 +1,55 @@
+"""HTML for each part of the dossier, from Jinja templates under templates/pdf/, with autoescaping on."""
+
+import logging
+from functools import cache
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from weasyprint import HTML
+
+from ... import ROOT
+from .fetcher import EvidenceFetcher
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(ROOT / "templates")), autoescape=select_autoescape(["html"]))
+    # Only for HTML we made ourselves: Markdown already cleaned by nh3, and the chart's SVG (its text escaped).
+    env.filters["safe_html"] = Markup
+    return env
+
+
+def front_html(d: dict, numbers: dict | None) -> str:
+    return environment().get_template("pdf/front.html").render(d=d, numbers=numbers)
+
+
+def entries_html(d: dict, entries: list[dict]) -> str:
+    return environment().get_template("pdf/entries.html").render(d=d, entries=entries)
+
+
+def back_html(d: dict) -> str:
+    return environment().get_template("pdf/back.html").render(d=d)
+
+
+def overlay_html(d: dict, pages: int) -> str:
+    return environment().get_template("pdf/overlay.html").render(d=d, pages=pages)
+
+
+def single_html(d: dict) -> str:
+    return environment().get_template("pdf/single.html").render(d=d, numbers=None)
+
+
+def layout(html: str, evidence_dir: str):
+    """Lay out a part: user content is never trusted, so no presentational hints and our fetcher only."""
+    return HTML(string=html, base_url="evidence:", url_fetcher=EvidenceFetcher(evidence_dir)).render(
+        presentational_hints=False)
+
+
+class MissingAnchorFilter(logging.Filter):
+    """The contents pages link to entries laid out in other parts; we add those links after merging."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No anchor #")
+
+
+logging.getLogger("weasyprint").addFilter(MissingAnchorFilter())
