@@ -6,7 +6,7 @@ from ..extensions import db
 from ..models import Case, Membership
 from ..services import access
 from ..services import cases as case_ops
-from . import serialize
+from ..services import serialize
 from .base import APIError, bp, form_data, payload, validate
 
 

@@ -6,7 +6,7 @@ from ..services import access
 from ..services import entries as entry_ops
 from ..services.search import entry_query
 from ..services.urls import URLError
-from . import serialize
+from ..services import serialize
 from .base import APIError, bp, form_data, page_args, parse_time, payload, validate
 
 TIMES = ("posted_at", "captured_at")

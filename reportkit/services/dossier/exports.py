@@ -3,7 +3,7 @@
 import csv
 import io
 
-from ...api import serialize
+from .. import serialize
 from ...models import Case, Entry
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

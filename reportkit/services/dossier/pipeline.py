@@ -151,7 +151,9 @@ def _link_contents(writer: PdfWriter, front, starts: dict[str, int]) -> None:
 
 def _outline(writer: PdfWriter, d: dict, starts: dict[str, int]) -> None:
     def add(title, anchor, parent=None):
-        return writer.add_outline_item(title, starts[anchor], parent=parent) if anchor in starts else None
+        if anchor in starts:
+            return writer.add_outline_item(title=title, page_number=starts[anchor], parent=parent)
+        return None
 
     add("Cover", "cover")
     add("Contents", "contents")
@@ -159,11 +161,11 @@ def _outline(writer: PdfWriter, d: dict, starts: dict[str, int]) -> None:
     add("Why the public-interest exception does not apply", "public-interest")
     add("Notice under Article 16 DSA", "dsa-notice")
     if d["entries"]:
-        parent = writer.add_outline_item("Entries", starts[f"entry-{d['entries'][0]['number']}"])
+        parent = writer.add_outline_item(title="Entries", page_number=starts[f"entry-{d['entries'][0]['number']}"])
         for e in d["entries"]:
             headings = ", ".join(v["heading"] for v in e["violations"]) or "no clause mapped"
             add(f"#{e['number']} · {headings}", f"entry-{e['number']}", parent)
-    appendices = writer.add_outline_item("Appendices", starts["appendix-manifest"])
+    appendices = writer.add_outline_item(title="Appendices", page_number=starts["appendix-manifest"])
     add("A · Evidence manifest", "appendix-manifest", appendices)
     add("B · Methodology and limitations", "appendix-methodology", appendices)
     add("C · How to verify a file", "appendix-verify", appendices)

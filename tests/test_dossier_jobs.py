@@ -1,0 +1,94 @@
+"""Dossier exports as background jobs: pages with a progress bar, the API v1 routes and the CLI."""
+
+import time
+
+from pypdf import PdfReader
+
+from reportkit.extensions import db
+from reportkit.models import Dossier
+
+from .test_dossier import case_with_entries  # noqa: F401  (fixture)
+
+
+def wait_done(get, timeout=60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = get()
+        if state["status"] in ("done", "failed"):
+            return state
+        time.sleep(0.2)
+    raise AssertionError("the dossier job did not finish")
+
+
+def test_api_dossier_job(app, case_with_entries, token_for, tmp_path):  # noqa: F811
+    user, case, _ = case_with_entries
+    client, headers = app.test_client(), token_for(user)
+    resp = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={"paper": "A4"})
+    assert resp.status_code == 202 and set(resp.json) >= {"id", "status", "progress"}
+    dossier_id = resp.json["id"]
+    state = wait_done(lambda: client.get(f"/api/v1/dossiers/{dossier_id}", headers=headers).json)
+    assert state["status"] == "done", state
+    assert state["pages"] > 5 and len(state["sha256"]) == 64 and state["progress"] == 100
+    pdf = client.get(state["pdf_url"], headers=headers)
+    assert pdf.headers["Content-Type"] == "application/pdf"
+    out = tmp_path / "d.pdf"
+    out.write_bytes(pdf.data)
+    pdf.close()
+    assert len(PdfReader(str(out)).pages) == state["pages"]
+
+
+def test_api_dossier_errors(app, case_with_entries, token_for, make_user):  # noqa: F811
+    user, case, _ = case_with_entries
+    client, headers = app.test_client(), token_for(user)
+    resp = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={"mode": "dsa"})
+    assert resp.status_code == 422 and resp.json["error"]["code"] == "dossier_incomplete"
+    assert any("good faith" in m for m in resp.json["error"]["fields"]["missing"])
+    resp = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={"paper": "A3", "date_from": "x"})
+    assert resp.status_code == 422 and set(resp.json["error"]["fields"]) == {"paper", "date_from"}
+    outsider = token_for(make_user("out@example.org"))
+    assert client.post(f"/api/v1/cases/{case.id}/dossiers", headers=outsider, json={}).status_code == 404
+    dossier = Dossier(case_id=case.id, document_id="RK-X", status="running")
+    db.session.add(dossier)
+    db.session.commit()
+    assert client.get(f"/api/v1/dossiers/{dossier.id}/pdf", headers=headers).status_code == 409
+    assert client.get(f"/api/v1/dossiers/{dossier.id}", headers=outsider).status_code == 404
+
+
+def test_page_export_shows_progress_then_history(app, case_with_entries, login):  # noqa: F811
+    user, case, _ = case_with_entries
+    client = login(app.test_client(), user)
+    form = client.get(f"/dossiers/new/{case.id}").data.decode()
+    assert "Export a dossier" in form and "No dossier exported yet" in form
+    resp = client.post(f"/dossiers/new/{case.id}", data={"mode": "rules", "paper": "A4", "account": "0",
+                                                         "include_translations": "y"})
+    assert resp.status_code == 302
+    view_url = resp.headers["Location"]
+    assert "<progress" in client.get(view_url).data.decode()
+    dossier_id = view_url.rsplit("/", 1)[-1]
+    state = wait_done(lambda: client.get(f"/dossiers/{dossier_id}/status.json").json)
+    assert state["status"] == "done"
+    history = client.get(f"/dossiers/new/{case.id}").data.decode()
+    assert state["sha256"] in history and "Download" in history
+    refused = client.post(f"/dossiers/new/{case.id}", data={"mode": "dsa", "paper": "A4", "account": "0"})
+    assert b"cannot be exported yet" in refused.data and b"statement of good faith" in refused.data
+
+
+def test_csv_and_json_downloads(app, case_with_entries, login):  # noqa: F811
+    user, case, _ = case_with_entries
+    client = login(app.test_client(), user)
+    csv_resp = client.get(f"/dossiers/export/{case.id}.csv?clause=x/violent_content/violent_threats")
+    assert csv_resp.data.startswith("\ufeff".encode()) and csv_resp.data.decode("utf-8-sig").count("\n") == 3
+    data = client.get(f"/dossiers/export/{case.id}.json").json
+    assert len(data["entries"]) == 5 and data["case"]["title"] == "Threats by A. Leader"
+
+
+def test_cli_export_dossier(app, case_with_entries, runner, tmp_path):  # noqa: F811
+    user, case, _ = case_with_entries
+    out = tmp_path / "case.pdf"
+    result = runner.invoke(args=["export-dossier", str(case.id), "-o", str(out), "--paper", "Letter"])
+    assert result.exit_code == 0, result.output
+    assert "SHA-256" in result.output and len(PdfReader(str(out)).pages) > 5
+    bad = runner.invoke(args=["export-dossier", "999", "-o", str(out)])
+    assert bad.exit_code != 0 and "No case" in bad.output
+    dsa = runner.invoke(args=["export-dossier", str(case.id), "-o", str(out), "--mode", "dsa"])
+    assert dsa.exit_code != 0 and "good faith" in dsa.output
