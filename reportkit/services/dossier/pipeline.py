@@ -132,6 +132,7 @@ def _stamp_running_heads(writer: PdfWriter, d: dict, total: int) -> None:
     overlay = PdfReader(io.BytesIO(render.layout(render.overlay_html(d, total), d["evidence_dir"]).write_pdf()))
     for page, stamp in zip(writer.pages, overlay.pages):
         page.merge_page(stamp, over=True)
+        page.compress_content_streams()  # merging leaves the page's content uncompressed
 
 
 def _link_contents(writer: PdfWriter, front, starts: dict[str, int]) -> None:
