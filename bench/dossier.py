@@ -102,10 +102,13 @@ def run(kind: str, db_uri: str, evidence_dir: str, case_id: int, size: int, work
 
     data = _snapshot(db_uri, evidence_dir, case_id, size)
     started = time.perf_counter()
-    pages = render_naive(data, Path(out)) if kind == "naive" else render_dossier(data, Path(out), workers).pages
+    if kind == "naive":
+        pages, children = render_naive(data, Path(out)), 0.0
+    else:
+        result = render_dossier(data, Path(out), workers)
+        pages, children = result.pages, result.worker_rss_mb
     seconds = time.perf_counter() - started
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     queue.put({"seconds": seconds, "pages": pages, "rss_main": own, "rss_worker": children,
                "size": Path(out).stat().st_size})
 

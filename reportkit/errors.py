@@ -3,6 +3,8 @@
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .templating import filesize
+
 MESSAGES = {
     400: "The request could not be understood.",
     401: "Log in or send a valid API token.",
@@ -29,12 +31,11 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException):
         status = exc.code or 500
         if status == 413:
-            limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-            message = f"The upload is larger than the {limit} MB limit."
+            message = f"The upload is larger than the {filesize(app.config['MAX_CONTENT_LENGTH'])} limit."
+        elif exc.description and exc.description != type(exc).description:
+            message = exc.description  # a message our own code wrote for this case
         else:
-            message = exc.description if status in (403, 400, 422) and exc.description and \
-                not exc.description.startswith(("The server", "You don't", "You do not")) else MESSAGES.get(
-                    status, exc.name)
+            message = MESSAGES.get(status, exc.name)
         if wants_json():
             return json_error(status, exc.name.lower().replace(" ", "_"), message)
         return render_template("errors/error.html", status=status, title=exc.name, message=message), status

@@ -6,6 +6,7 @@ from typing import BinaryIO
 
 from ..extensions import db
 from ..models import Derivative, Entry, Evidence, User
+from ..templating import filesize
 from .images import BadImage, check_image, make_print_copy
 from .sniff import UnsupportedType, sniff
 from .storage import EvidenceStore, TooLarge
@@ -36,7 +37,7 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
     try:
         staged = store.stage(stream, limits.max_size)
     except TooLarge as exc:
-        raise EvidenceError(f"The file is larger than the {limits.max_size // (1024 * 1024)} MB limit.", 413) from exc
+        raise EvidenceError(f"The file is larger than the {filesize(limits.max_size)} limit.", 413) from exc
     try:
         found = sniff(staged.head, staged.tmp_path)
         if kind and kind != found.kind:

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from pypdf import PdfReader
 
 from ..conftest import PASSWORD, png_bytes
 
@@ -79,4 +80,17 @@ def test_first_session(live_server, browser, shot, tmp_path):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(case_url)
     shot(page, "05-case-page-phone")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(case_url)
+    page.get_by_role("link", name="Dossier").click()
+    page.get_by_role("button", name="Export dossier").click()
+    page.get_by_role("link", name="Download the PDF").wait_for(timeout=60_000)  # the progress bar page reloads
+    shot(page, "06-dossier-ready")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the PDF").click()
+    pdf = tmp_path / "dossier.pdf"
+    download.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    assert "Threats against journalists" in PdfReader(str(pdf)).metadata.title
     page.close()

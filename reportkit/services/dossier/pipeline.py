@@ -1,15 +1,16 @@
 """Render a dossier in parts, in parallel worker processes, and merge them into one PDF.
 
 WeasyPrint lays out one document on one core and keeps the memory it used, about 1 MB a page. Entries
-start on a new page, so they can be rendered in chunks, in short-lived processes on both cores. What a
-chunk cannot know is fixed afterwards: the running header and "page X of Y" are stamped from a light
-overlay document in the same font; the contents are rendered last with the real page numbers; the
-contents' links and the bookmarks are added to the merged file with pypdf.
+start on a new page, so they can be rendered in chunks, in short-lived processes on both cores. The
+front matter and the appendices are parts of their own, rendered in workers too. What a part cannot know
+is fixed afterwards: the contents are laid out again with the real page numbers; the running header and
+"page X of Y" come from a light overlay document in the same font, stamped on every page; the contents'
+links and the bookmarks are added to the merged file with pypdf. The parent process only merges.
 """
 
-import io
 import multiprocessing
 import os
+import resource
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -30,6 +31,17 @@ Progress = Callable[[str, int], None]
 class Rendered:
     pages: int
     starts: dict[str, int]  # anchor -> 0-based page index in the final PDF
+    worker_rss_mb: float = 0.0  # the largest peak memory of a worker
+
+
+@dataclass
+class Part:
+    """What a worker reports about the part it rendered."""
+
+    pages: int
+    anchors: dict[str, int]  # anchor -> 0-based page index within the part
+    links: list[tuple[int, str, tuple[float, float, float, float]]]  # (page, target, PDF rectangle)
+    rss_mb: float
 
 
 def chunk_size(n_entries: int, workers: int) -> int:
@@ -37,12 +49,16 @@ def chunk_size(n_entries: int, workers: int) -> int:
     return max(5, min(100, -(-n_entries // max(2, 2 * workers))))
 
 
-def render_chunk(d: dict, entries: list[dict], out: str) -> tuple[int, dict[str, int]]:
-    """Worker: lay out and write one chunk of entries; return its page count and where each entry starts."""
-    doc = render.layout(render.entries_html(d, entries), d["evidence_dir"])
-    starts = _anchors(doc, prefix="entry-")
-    doc.write_pdf(out)
-    return len(doc.pages), starts
+def render_part(kind: str, d: dict, out: str | None, numbers: dict | None = None, entries=None,
+                pages: int = 0) -> Part:
+    """Worker: lay out one part and write it to `out` (or only lay it out when `out` is None)."""
+    html = {"front": lambda: render.front_html(d, numbers or {}), "entries": lambda: render.entries_html(d, entries),
+            "back": lambda: render.back_html(d), "overlay": lambda: render.overlay_html(d, pages)}[kind]()
+    doc = render.layout(html, d["evidence_dir"])
+    if out:
+        doc.write_pdf(out)
+    return Part(len(doc.pages), _anchors(doc), _internal_links(doc) if kind == "front" else [],
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress | None = None,
@@ -51,33 +67,37 @@ def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress
     entries = d["entries"]
     size = chunk_size(len(entries), workers)
     chunks = [entries[i:i + size] for i in range(0, len(entries), size)]
-    with tempfile.TemporaryDirectory(prefix="rk-dossier-") as tmp:
+    shared = {k: v for k, v in d.items() if k not in ("entries", "manifest", "findings", "chart_svg")}
+    with tempfile.TemporaryDirectory(prefix="rk-dossier-") as tmp, _Runner(workers, timeout) as run:
         paths = [str(Path(tmp) / f"chunk-{i:04d}.pdf") for i in range(len(chunks))]
-        results = _render_chunks(d, chunks, paths, workers, progress, timeout)
-        progress("laying out the summary and appendices", 82)
-        back = render.layout(render.back_html(d), d["evidence_dir"])
-        back_pdf = back.write_pdf()
-        first = render.layout(render.front_html(d, {}), d["evidence_dir"])
-        front_pages, front_anchors = len(first.pages), _anchors(first)
+        front_path, back_path, overlay_path = (str(Path(tmp) / n) for n in ("front.pdf", "back.pdf", "overlay.pdf"))
+        tasks = [("front", d, None), ("back", d, back_path)] + [
+            ("entries", shared, paths[i], None, chunk) for i, chunk in enumerate(chunks)]
+        parts = run(tasks, lambda done: progress(f"rendered parts: {done} of {len(tasks)}",
+                                                 5 + 75 * done // len(tasks)))
+        probe, back, chunk_parts = parts[0], parts[1], parts[2:]
+        front_pages, front_anchors = probe.pages, probe.anchors
         for _ in range(3):  # page numbers do not change the contents' length; check, in case they do
-            starts = {**front_anchors, **_final_starts(front_pages, results, back)}
-            front = render.layout(render.front_html(d, {k: v + 1 for k, v in starts.items()}), d["evidence_dir"])
-            if len(front.pages) == front_pages:
+            starts = {**front_anchors, **_final_starts(front_pages, chunk_parts, back)}
+            total = front_pages + sum(p.pages for p in chunk_parts) + back.pages
+            progress("numbering pages and laying out the contents", 82)
+            front, overlay = run([("front", d, front_path, {k: v + 1 for k, v in starts.items()}),
+                                   ("overlay", d, overlay_path, None, None, total)])
+            if front.pages == front_pages:
                 break
-            front_pages, front_anchors = len(front.pages), _anchors(front)
+            front_pages, front_anchors = front.pages, front.anchors
         progress("merging the parts", 90)
         writer = PdfWriter()
-        for part in [io.BytesIO(front.write_pdf()), *paths, io.BytesIO(back_pdf)]:
+        for part in [front_path, *paths, back_path]:
             writer.append(part, import_outline=False)
-        total = len(writer.pages)
-        _stamp_running_heads(writer, d, total)
+        _stamp(writer, overlay_path)
         _link_contents(writer, front, starts)
         _outline(writer, d, starts)
         _metadata(writer, d)
         progress("writing the PDF", 97)
         with open(out_path, "wb") as fh:
             writer.write(fh)
-    return Rendered(total, starts)
+    return Rendered(len(writer.pages), starts, max(p.rss_mb for p in [*parts, front, overlay]))
 
 
 def render_naive(d: dict, out_path: Path) -> int:
@@ -87,66 +107,85 @@ def render_naive(d: dict, out_path: Path) -> int:
     return len(doc.pages)
 
 
-def _render_chunks(d, chunks, paths, workers, progress, timeout) -> list[tuple[int, dict]]:
-    results: list = [None] * len(chunks)
-    shared = {k: v for k, v in d.items() if k not in ("entries", "manifest", "findings", "chart_svg")}
-    if workers <= 0:  # in this process, one chunk after another
-        for i, chunk in enumerate(chunks):
-            results[i] = render_chunk(shared, chunk, paths[i])
-            progress(f"rendered entries: chunk {i + 1} of {len(chunks)}", 5 + 75 * (i + 1) // len(chunks))
+class _Runner:
+    """Runs render_part tasks in short-lived worker processes (or in this process when workers is 0)."""
+
+    def __init__(self, workers: int, timeout: float):
+        self.workers, self.timeout, self.pool = workers, timeout, None
+
+    def __enter__(self):
+        if self.workers > 0:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["weasyprint", "reportkit.services.dossier.pipeline"])
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, max_tasks_per_child=1)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.pool is not None:
+            if exc_type is not None:
+                for proc in list(getattr(self.pool, "_processes", {}).values()):
+                    proc.terminate()  # a time-out or a failure: do not leave renderers running
+            self.pool.shutdown(wait=exc_type is None, cancel_futures=True)
+        return False
+
+    def __call__(self, tasks, on_done=None) -> list[Part]:
+        results: list = [None] * len(tasks)
+        if self.pool is None:
+            for i, task in enumerate(tasks):
+                results[i] = render_part(*task)
+                if on_done:
+                    on_done(i + 1)
+            return results
+        futures = {self.pool.submit(render_part, *task): i for i, task in enumerate(tasks)}
+        for done, future in enumerate(as_completed(futures, timeout=self.timeout), start=1):
+            results[futures[future]] = future.result()
+            if on_done:
+                on_done(done)
         return results
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["weasyprint", "reportkit.services.dossier.pipeline"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=1) as pool:
-        futures = {pool.submit(render_chunk, shared, chunk, paths[i]): i for i, chunk in enumerate(chunks)}
-        try:
-            for done, future in enumerate(as_completed(futures, timeout=timeout), start=1):
-                results[futures[future]] = future.result()
-                progress(f"rendered entries: chunk {done} of {len(chunks)}", 5 + 75 * done // len(chunks))
-        except BaseException:
-            for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.terminate()  # a time-out or a failure: do not leave renderers running
-            raise
-    return results
 
 
-def _final_starts(front_pages: int, results, back) -> dict[str, int]:
+def _final_starts(front_pages: int, chunk_parts: list[Part], back: Part) -> dict[str, int]:
     starts, offset = {}, front_pages
-    for pages, chunk_starts in results:
-        starts.update({k: offset + v for k, v in chunk_starts.items()})
-        offset += pages
-    starts.update({k: offset + v for k, v in _anchors(back).items()})
+    for part in chunk_parts:
+        starts.update({k: offset + v for k, v in part.anchors.items()})
+        offset += part.pages
+    starts.update({k: offset + v for k, v in back.anchors.items()})
     return starts
 
 
-def _anchors(doc, prefix: str = "") -> dict[str, int]:
+def _anchors(doc) -> dict[str, int]:
     found = {}
     for index, page in enumerate(doc.pages):
         for name in page.anchors:
-            if name.startswith(prefix) and name not in found:
-                found[name] = index
+            found.setdefault(name, index)
     return found
 
 
-def _stamp_running_heads(writer: PdfWriter, d: dict, total: int) -> None:
-    overlay = PdfReader(io.BytesIO(render.layout(render.overlay_html(d, total), d["evidence_dir"]).write_pdf()))
+def _internal_links(doc) -> list[tuple[int, str, tuple[float, float, float, float]]]:
+    """Links to anchors outside this part, one rectangle per row (the union of its boxes), in PDF points."""
+    own, links = set(_anchors(doc)), []
+    for index, page in enumerate(doc.pages):
+        height_pt, boxes = page.height * PX_TO_PT, {}
+        for link_type, target, (x, y, w, h), _ in page.links:
+            if link_type == "internal" and target not in own:
+                box = boxes.setdefault(target, [x, y, x + w, y + h])
+                box[:] = [min(box[0], x), min(box[1], y), max(box[2], x + w), max(box[3], y + h)]
+        for target, (x1, y1, x2, y2) in boxes.items():
+            links.append((index, target, (x1 * PX_TO_PT, height_pt - y2 * PX_TO_PT, x2 * PX_TO_PT,
+                                          height_pt - y1 * PX_TO_PT)))
+    return links
+
+
+def _stamp(writer: PdfWriter, overlay_path: str) -> None:
+    overlay = PdfReader(overlay_path)
     for page, stamp in zip(writer.pages, overlay.pages):
         page.merge_page(stamp, over=True)
         page.compress_content_streams()  # merging leaves the page's content uncompressed
 
 
-def _link_contents(writer: PdfWriter, front, starts: dict[str, int]) -> None:
-    """Contents rows point at parts that were not in the same layout: add their links by hand."""
-    own = set(_anchors(front))
-    for index, page in enumerate(front.pages):
-        height_pt = page.height * PX_TO_PT
-        boxes: dict[str, list[float]] = {}  # one link per row: the union of the row's boxes
-        for link_type, target, (x, y, w, h), _ in page.links:
-            if link_type == "internal" and target in starts and target not in own:
-                box = boxes.setdefault(target, [x, y, x + w, y + h])
-                box[:] = [min(box[0], x), min(box[1], y), max(box[2], x + w), max(box[3], y + h)]
-        for target, (x1, y1, x2, y2) in boxes.items():
-            rect = (x1 * PX_TO_PT, height_pt - y2 * PX_TO_PT, x2 * PX_TO_PT, height_pt - y1 * PX_TO_PT)
+def _link_contents(writer: PdfWriter, front: Part, starts: dict[str, int]) -> None:
+    for index, target, rect in front.links:
+        if target in starts:
             writer.add_annotation(index, Link(rect=rect, target_page_index=starts[target], fit=Fit.fit()))
 
 
@@ -162,11 +201,11 @@ def _outline(writer: PdfWriter, d: dict, starts: dict[str, int]) -> None:
     add("Why the public-interest exception does not apply", "public-interest")
     add("Notice under Article 16 DSA", "dsa-notice")
     if d["entries"]:
-        parent = writer.add_outline_item(title="Entries", page_number=starts[f"entry-{d['entries'][0]['number']}"])
+        parent = add("Entries", f"entry-{d['entries'][0]['number']}")
         for e in d["entries"]:
             headings = ", ".join(v["heading"] for v in e["violations"]) or "no clause mapped"
             add(f"#{e['number']} · {headings}", f"entry-{e['number']}", parent)
-    appendices = writer.add_outline_item(title="Appendices", page_number=starts["appendix-manifest"])
+    appendices = add("Appendices", "appendix-manifest")
     add("A · Evidence manifest", "appendix-manifest", appendices)
     add("B · Methodology and limitations", "appendix-methodology", appendices)
     add("C · How to verify a file", "appendix-verify", appendices)
