@@ -50,10 +50,10 @@ def chunk_size(n_entries: int, workers: int) -> int:
 
 
 def render_part(kind: str, d: dict, out: str | None, numbers: dict | None = None, entries=None,
-                pages: int = 0) -> Part:
+                span: tuple[int, int, int] = (1, 0, 0)) -> Part:
     """Worker: lay out one part and write it to `out` (or only lay it out when `out` is None)."""
     html = {"front": lambda: render.front_html(d, numbers or {}), "entries": lambda: render.entries_html(d, entries),
-            "back": lambda: render.back_html(d), "overlay": lambda: render.overlay_html(d, pages)}[kind]()
+            "back": lambda: render.back_html(d), "overlay": lambda: render.overlay_html(d, *span)}[kind]()
     doc = render.layout(html, d["evidence_dir"])
     if out:
         doc.write_pdf(out)
@@ -70,7 +70,7 @@ def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress
     shared = {k: v for k, v in d.items() if k not in ("entries", "manifest", "findings", "chart_svg")}
     with tempfile.TemporaryDirectory(prefix="rk-dossier-") as tmp, _Runner(workers, timeout) as run:
         paths = [str(Path(tmp) / f"chunk-{i:04d}.pdf") for i in range(len(chunks))]
-        front_path, back_path, overlay_path = (str(Path(tmp) / n) for n in ("front.pdf", "back.pdf", "overlay.pdf"))
+        front_path, back_path = str(Path(tmp) / "front.pdf"), str(Path(tmp) / "back.pdf")
         tasks = [("front", d, None), ("back", d, back_path)] + [
             ("entries", shared, paths[i], None, chunk) for i, chunk in enumerate(chunks)]
         parts = run(tasks, lambda done: progress(f"rendered parts: {done} of {len(tasks)}",
@@ -81,8 +81,10 @@ def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress
             starts = {**front_anchors, **_final_starts(front_pages, chunk_parts, back)}
             total = front_pages + sum(p.pages for p in chunk_parts) + back.pages
             progress("numbering pages and laying out the contents", 82)
-            front, overlay = run([("front", d, front_path, {k: v + 1 for k, v in starts.items()}),
-                                   ("overlay", d, overlay_path, None, None, total)])
+            spans = _overlay_spans(total, max(1, workers))
+            overlay_paths = [str(Path(tmp) / f"overlay-{i}.pdf") for i in range(len(spans))]
+            front, *overlays = run([("front", d, front_path, {k: v + 1 for k, v in starts.items()})] + [
+                ("overlay", shared, path, None, None, span) for path, span in zip(overlay_paths, spans)])
             if front.pages == front_pages:
                 break
             front_pages, front_anchors = front.pages, front.anchors
@@ -90,14 +92,14 @@ def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress
         writer = PdfWriter()
         for part in [front_path, *paths, back_path]:
             writer.append(part, import_outline=False)
-        _stamp(writer, overlay_path)
+        _stamp(writer, overlay_paths)
         _link_contents(writer, front, starts)
         _outline(writer, d, starts)
         _metadata(writer, d)
         progress("writing the PDF", 97)
         with open(out_path, "wb") as fh:
             writer.write(fh)
-    return Rendered(len(writer.pages), starts, max(p.rss_mb for p in [*parts, front, overlay]))
+    return Rendered(len(writer.pages), starts, max(p.rss_mb for p in [*parts, front, *overlays]))
 
 
 def render_naive(d: dict, out_path: Path) -> int:
@@ -176,9 +178,15 @@ def _internal_links(doc) -> list[tuple[int, str, tuple[float, float, float, floa
     return links
 
 
-def _stamp(writer: PdfWriter, overlay_path: str) -> None:
-    overlay = PdfReader(overlay_path)
-    for page, stamp in zip(writer.pages, overlay.pages):
+def _overlay_spans(total: int, pieces: int) -> list[tuple[int, int, int]]:
+    """Split the overlay's pages so that the workers stamp-render them side by side: (start, count, total)."""
+    size = -(-total // pieces)
+    return [(start, min(size, total - start + 1), total) for start in range(1, total + 1, size)]
+
+
+def _stamp(writer: PdfWriter, overlay_paths: list[str]) -> None:
+    stamps = [page for path in overlay_paths for page in PdfReader(path).pages]
+    for page, stamp in zip(writer.pages, stamps):
         page.merge_page(stamp, over=True)
         page.compress_content_streams()  # merging leaves the page's content uncompressed
 

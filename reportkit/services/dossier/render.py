@@ -31,8 +31,9 @@ def back_html(d: dict) -> str:
     return environment().get_template("pdf/back.html").render(d=d)
 
 
-def overlay_html(d: dict, pages: int) -> str:
-    return environment().get_template("pdf/overlay.html").render(d=d, pages=pages)
+def overlay_html(d: dict, start: int, count: int, total: int) -> str:
+    """Running header and "page X of Y" for pages start .. start + count - 1 (1-based) of `total`."""
+    return environment().get_template("pdf/overlay.html").render(d=d, start=start, count=count, total=total)
 
 
 def single_html(d: dict) -> str:
