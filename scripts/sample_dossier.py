@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from reportkit import create_app
 from reportkit.extensions import db
 from reportkit.models import User
+from reportkit.models._common import utcnow
 from reportkit.services.cases import create_case
 from reportkit.services.dossier import DossierOptions, build_dossier, create_dossier
 from reportkit.services.entries import add_violation, create_entry
@@ -28,7 +29,7 @@ POSTS = [  # fictional official, fictional posts
     ("https://x.com/minister_example/status/1712345678901234567", "fa",
      "ما دشمنان را در خانه‌هایشان پیدا خواهیم کرد و نابودشان می‌کنیم.",
      "We will find the enemies in their homes and destroy them.", "x/violent_content/violent_threats"),
-    ("https://t.me/minister_example_fa/2041", "ar", "سنسحق هؤلاء الصحفيين الخونة واحدًا تلو الآخر.",
+    ("https://x.com/minister_example/status/1725555555555555555", "ar", "سنسحق هؤلاء الصحفيين الخونة واحدًا تلو الآخر.",
      "We will crush these traitor journalists one by one.", "x/violent_content/incitement_of_violence"),
     ("https://x.com/minister_example/status/1731234567890123456", "en",
      "These people are vermin and must be cleaned out of our cities.", "",
@@ -71,7 +72,8 @@ def main() -> None:
             entry = create_entry(user, case, url, {"text": text, "language": lang, "translation": translation,
                                                    "translation_method": "human" if translation else "",
                                                    "translator": "Sample Editor" if translation else "",
-                                                   "captured_by": "Sample Editor",
+                                                   "captured_by": "Sample Editor", "captured_at": utcnow(),
+                                                   "network_route": "VPN (label)",
                                                    "capture_method": "manual_screenshot"})
             add_violation(user, entry, clause, "The post calls for harm against identifiable people.")
             add_evidence_file(user, entry, io.BytesIO(screenshot(text, entry.handle or "channel")), "capture.png",
