@@ -64,9 +64,11 @@ def seed_policies_command() -> None:
 @click.option("--account", "account_id", type=int, help="Only entries of this account id.")
 @click.option("--clause", default="", help="Only entries mapped to this clause key.")
 @click.option("--tag", default="", help="Only entries with this tag.")
+@click.option("--approved-only", is_flag=True, help="Only approved entries.")
 @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Posted on or after (UTC).")
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Posted on or before (UTC).")
-def export_dossier(case_id, output, mode, paper, no_translations, account_id, clause, tag, date_from, date_to):
+def export_dossier(case_id, output, mode, paper, no_translations, account_id, clause, tag, approved_only, date_from,
+                   date_to):
     """Render a case's dossier to a PDF file, with a progress bar; it is kept in the export history too."""
     import shutil
 
@@ -80,7 +82,7 @@ def export_dossier(case_id, output, mode, paper, no_translations, account_id, cl
     if case is None:
         raise click.ClickException(f"No case with id {case_id}.")
     options = DossierOptions(mode=mode, paper=paper, include_translations=not no_translations,
-                             account_id=account_id, clause=clause, tag=tag.lower(),
+                             account_id=account_id, clause=clause, tag=tag.lower(), approved_only=approved_only,
                              date_from=date_from.date() if date_from else None,
                              date_to=date_to.date() if date_to else None)
     try:

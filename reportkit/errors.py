@@ -3,6 +3,7 @@
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .services.reviews import ReviewError
 from .templating import filesize
 
 MESSAGES = {
@@ -39,6 +40,16 @@ def init_app(app: Flask) -> None:
         if wants_json():
             return json_error(status, exc.name.lower().replace(" ", "_"), message)
         return render_template("errors/error.html", status=status, title=exc.name, message=message), status
+
+    @app.errorhandler(ReviewError)
+    def _workflow(exc: ReviewError):
+        from .extensions import db
+
+        db.session.rollback()
+        if wants_json():
+            return json_error(exc.status, "workflow", str(exc), {exc.field: [str(exc)]} if exc.field else {})
+        return render_template("errors/error.html", status=exc.status, title="Not allowed now",
+                               message=str(exc)), exc.status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -35,4 +35,7 @@ def filesize(n: int | None) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from .models import ANNOTATION_KINDS, STATUSES
+
     app.jinja_env.filters.update(markdown=render_markdown, utc=utc, filesize=filesize)
+    app.jinja_env.globals.update(statuses=STATUSES, kinds=ANNOTATION_KINDS)

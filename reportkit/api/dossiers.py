@@ -71,4 +71,5 @@ def _options(data: dict) -> DossierOptions:
         raise APIError(422, "validation_error", "Some options are not valid.", fields)
     return DossierOptions(mode=mode, paper=paper, include_translations=data.get("include_translations", True) is not
                           False, account_id=account_id, clause=str(data.get("clause") or ""),
-                          tag=str(data.get("tag") or "").lower(), entry_numbers=numbers, **dates)
+                          tag=str(data.get("tag") or "").lower(), entry_numbers=numbers,
+                          approved_only=data.get("approved_only") is True, **dates)

@@ -76,6 +76,8 @@ class CaseEditForm(FlaskForm):
     dsa_explanation = TextAreaField("DSA notice: why the content is illegal", validators=[Length(max=20000)],
                                     description="Article 16(2)(a). The legal ground of each post is set on the entry.")
     dsa_good_faith = BooleanField("We confirm the DSA statement of good faith (Article 16(2)(d))")
+    required_approvals = SelectField("Approvals needed", coerce=int, default=1, choices=options([
+        (1, "One reviewer other than the author"), (2, "Two reviewers other than the author")]))
     submit = SubmitField("Save changes")
 
 

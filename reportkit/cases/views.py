@@ -2,13 +2,14 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from ..entries.forms import EntryFilterForm
+from ..entries.forms import BulkForm, EntryFilterForm
 from ..extensions import db
 from ..models import Case, Entry, Membership
 from ..services import access
 from ..services import cases as case_ops
-from ..services.search import clause_counts, entry_query
-from .forms import AccountForm, CaseEditForm, CaseForm, ConfirmForm, MemberForm, RoleForm
+from ..services import entries as entry_ops
+from ..services.search import clause_counts, entry_query, status_counts
+from .forms import AccountForm, CaseEditForm, CaseForm, ConfirmForm, MemberForm, RoleForm, options
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -56,8 +57,29 @@ def view(case_id: int):
     page = db.paginate(entry_query(case.id, filters.to_filter()), per_page=current_app.config["ENTRIES_PER_PAGE"],
                        max_per_page=200, error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("cases/view.html", case=case, page=page, filters=filters, args=args,
-                           counts=clause_counts(case.id), role=access.role_in(case.id, current_user))
+    bulk = BulkForm()
+    bulk.account.choices = options([(a.id, a.label) for a in case.accounts])
+    return render_template("cases/view.html", case=case, page=page, filters=filters, args=args, bulk=bulk,
+                           counts=clause_counts(case.id), statuses_count=status_counts(case.id),
+                           role=access.role_in(case.id, current_user))
+
+
+@bp.route("/<int:case_id>/bulk", methods=["POST"])
+def bulk(case_id: int):
+    case = access.case_for(current_user, case_id, "edit")
+    form = BulkForm()
+    ids = [int(i) for i in request.form.getlist("entry_ids") if i.isdigit()]
+    if not form.validate_on_submit() or not ids:
+        flash("Select at least one entry, then an action.", "error")
+        return redirect(url_for("cases.view", case_id=case.id))
+    value = str(request.form.get("account", "")) if form.action.data == "account" else (form.value.data or "")
+    if form.action.data == "tag" and not value.strip():
+        flash("Type the tag to add.", "error")
+        return redirect(url_for("cases.view", case_id=case.id))
+    changed, skipped = entry_ops.bulk_update(current_user, case, ids, form.action.data, value)
+    flash(f"{changed} entr{'y' if changed == 1 else 'ies'} changed"
+          + (f", {skipped} skipped (sealed, or not in a state that allows it)" if skipped else "") + ".", "success")
+    return redirect(url_for("cases.view", case_id=case.id))
 
 
 @bp.route("/<int:case_id>/edit", methods=["GET", "POST"])

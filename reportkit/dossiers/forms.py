@@ -11,6 +11,7 @@ class DossierForm(FlaskForm):
     mode = SelectField("Kind of report", choices=options(MODES.items()), default="rules")
     paper = SelectField("Paper size", choices=options((k, k) for k in PAPERS), default="A4")
     include_translations = BooleanField("Include translations", default=True)
+    approved_only = BooleanField("Only approved entries", default=False)
     account = SelectField("Only this account", coerce=int, default=0)
     clause = StringField("Only this clause (key)", validators=[Optional(), Length(max=200)])
     tag = StringField("Only this tag", validators=[Optional(), Length(max=60)])
@@ -26,4 +27,4 @@ class DossierForm(FlaskForm):
                               include_translations=self.include_translations.data,
                               account_id=self.account.data or None, clause=(self.clause.data or "").strip(),
                               tag=(self.tag.data or "").strip().lower(), date_from=self.date_from.data,
-                              date_to=self.date_to.data)
+                              date_to=self.date_to.data, approved_only=self.approved_only.data)

@@ -7,7 +7,7 @@ from wtforms import BooleanField, DateField, DateTimeLocalField, SelectField, St
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..cases.forms import options
-from ..models import PLATFORMS
+from ..models import PLATFORMS, STATUSES
 from ..models.entries import CAPTURE_METHODS, TRANSLATION_METHODS
 from ..services.search import SORTS, EntryFilter
 from ..services.urls import URLError, parse_post_url
@@ -98,6 +98,7 @@ class EntryFilterForm(FlaskForm):
     language = StringField("Language", validators=[Optional(), Length(max=35)])
     date_from = DateField("Posted from", validators=[Optional()])
     date_to = DateField("Posted to", validators=[Optional()])
+    status = SelectField("Status", choices=_blank(STATUSES), default="", validate_choice=False)
     sort = SelectField("Sort", default="number_desc", validate_choice=False, choices=options([
         ("number_desc", "Newest entries"), ("number_asc", "Oldest entries"), ("posted_desc", "Post time, newest"),
         ("posted_asc", "Post time, oldest"), ("captured_desc", "Capture time, newest")]))
@@ -109,7 +110,7 @@ class EntryFilterForm(FlaskForm):
         return EntryFilter(
             account_id=self.account.data or None, platform=self.platform.data or "", clause=self.clause.data or "",
             tag=self.tag.data or "", language=(self.language.data or "").strip(), date_from=self.date_from.data,
-            date_to=self.date_to.data, q=self.q.data or "",
+            date_to=self.date_to.data, q=self.q.data or "", status=self.status.data or "",
             sort=self.sort.data if self.sort.data in SORTS else "number_desc")
 
 
@@ -120,3 +121,11 @@ class ViolationForm(FlaskForm):
                               description="Why this post breaks this clause, in words a reviewer at the platform "
                                           "can check against the post.")
     submit = SubmitField("Map clause")
+
+
+class BulkForm(FlaskForm):
+    action = SelectField("With the selected entries", choices=options([
+        ("submit", "Submit for review"), ("tag", "Add a tag"), ("account", "Change the account")]))
+    value = StringField("Tag", validators=[Optional(), Length(max=60)])
+    account = SelectField("Account", coerce=int, default=0, validate_choice=False)
+    submit = SubmitField("Apply")

@@ -6,9 +6,11 @@ from sqlalchemy import select
 from ..cases.forms import ConfirmForm
 from ..evidence.forms import ArchiveLinkForm, UploadForm
 from ..extensions import db
-from ..models import Clause, Policy
+from ..models import PERMISSIONS, Clause, Policy
+from ..reviews.forms import AnnotationForm, RegionForm, TransitionForm
 from ..services import access
 from ..services import entries as entry_ops
+from ..services import reviews as review_ops
 from .forms import EntryCreateForm, EntryForm, ViolationForm
 
 bp = Blueprint("entries", __name__, url_prefix="/entries")
@@ -45,9 +47,12 @@ def create(case_id: int):
 def view(entry_id: int):
     entry = access.entry_for(current_user, entry_id)
     role = access.role_in(entry.case_id, current_user)
+    rights = PERMISSIONS[role]
     return render_template("entries/view.html", entry=entry, case=entry.case, role=role,
-                           can_edit=access.can(current_user, entry.case_id, "edit"),
+                           can_edit="edit" in rights and not entry.sealed, can_annotate="annotate" in rights,
+                           can_review="review" in rights, moves=review_ops.allowed_moves(current_user, entry),
                            upload_form=UploadForm(), link_form=ArchiveLinkForm(), violation_form=ViolationForm(),
+                           transition_form=TransitionForm(), note_form=AnnotationForm(), region_form=RegionForm(),
                            confirm=ConfirmForm(), clauses=_clause_choices(entry.platform))
 
 

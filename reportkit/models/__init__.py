@@ -5,10 +5,12 @@ from .dossiers import MODES, Dossier
 from .entries import Entry, Tag, Violation
 from .evidence import EVIDENCE_KINDS, Derivative, Evidence
 from .policies import Clause, Platform, Policy
+from .reviews import ANNOTATION_KINDS, REGION_KINDS, STATUSES, Annotation, Approval, Region, Transition
 from .users import ApiToken, User
 
 __all__ = [
     "PERMISSIONS", "PLATFORMS", "ROLES", "EVIDENCE_KINDS", "MODES", "Dossier",
     "Account", "ApiToken", "Case", "Clause", "Derivative", "Entry", "Evidence",
-    "Membership", "Platform", "Policy", "Tag", "User", "Violation",
+    "Membership", "Platform", "Policy", "Tag", "User", "Violation", "ANNOTATION_KINDS", "REGION_KINDS",
+    "STATUSES", "Annotation", "Approval", "Region", "Transition",
 ]

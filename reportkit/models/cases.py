@@ -55,6 +55,8 @@ class Case(db.Model):
     public_interest: Mapped[str] = mapped_column(Text, default="")  # why X's public-interest exception fails
     dsa_explanation: Mapped[str] = mapped_column(Text, default="")
     dsa_good_faith: Mapped[bool] = mapped_column(default=False)
+    required_approvals: Mapped[int] = mapped_column(default=1)  # four eyes: 1 or 2 approvers besides the author
+    is_demo: Mapped[bool] = mapped_column(default=False)
 
     accounts: Mapped[list["Account"]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="Account.id"

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .cases import Account, Case
     from .evidence import Evidence
     from .policies import Clause
+    from .reviews import Annotation, Approval, Transition
     from .users import User
 
 POSTED_AT_SOURCES = {"id": "derived from the post id", "person": "typed by a person"}
@@ -26,6 +27,7 @@ class Entry(db.Model):
         UniqueConstraint("case_id", "number", name="uq_entry_case_number"),
         Index("ix_entry_case_posted", "case_id", "posted_at"),
         Index("ix_entry_case_post", "case_id", "platform", "post_id"),
+        Index("ix_entry_case_status", "case_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,6 +61,11 @@ class Entry(db.Model):
     legal_law: Mapped[str] = mapped_column(String(300), default="")
     legal_article: Mapped[str] = mapped_column(String(100), default="")
 
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    review_round: Mapped[int] = mapped_column(default=1)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last sent to review, for the queue
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -71,6 +78,18 @@ class Entry(db.Model):
     )
     tags: Mapped[list["Tag"]] = relationship(cascade="all, delete-orphan", order_by="Tag.name")
     evidence: Mapped[list["Evidence"]] = relationship(back_populates="entry", order_by="Evidence.id")
+    transitions: Mapped[list["Transition"]] = relationship(cascade="all, delete-orphan", order_by="Transition.id")
+    approvals: Mapped[list["Approval"]] = relationship(cascade="all, delete-orphan", order_by="Approval.id")
+    annotations: Mapped[list["Annotation"]] = relationship(cascade="all, delete-orphan", order_by="Annotation.id")
+
+    @property
+    def sealed(self) -> bool:
+        """Approval seals an entry: changing it needs a reopen with a reason."""
+        return self.status == "approved"
+
+    @property
+    def current_approvals(self) -> list["Approval"]:
+        return [a for a in self.approvals if a.review_round == self.review_round]
 
     @property
     def tag_names(self) -> list[str]:

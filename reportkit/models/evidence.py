@@ -11,6 +11,7 @@ from ._common import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from .entries import Entry
+    from .reviews import Region
     from .users import User
 
 EVIDENCE_KINDS = {
@@ -40,10 +41,21 @@ class Evidence(db.Model):
     entry: Mapped["Entry"] = relationship(back_populates="evidence")
     uploaded_by: Mapped["User | None"] = relationship()
     derivatives: Mapped[list["Derivative"]] = relationship(back_populates="evidence", cascade="all, delete-orphan")
+    regions: Mapped[list["Region"]] = relationship(back_populates="evidence", cascade="all, delete-orphan",
+                                                   order_by="Region.id")
 
     @property
     def print_copy(self) -> "Derivative | None":
         return next((d for d in self.derivatives if d.purpose == "print"), None)
+
+    @property
+    def marked_copy(self) -> "Derivative | None":
+        """The copy with highlights outlined and redactions filled, when regions were drawn."""
+        return next((d for d in self.derivatives if d.purpose == "marked"), None)
+
+    @property
+    def dossier_copy(self) -> "Derivative | None":
+        return self.marked_copy or self.print_copy
 
     @property
     def is_file(self) -> bool:
@@ -55,7 +67,7 @@ class Derivative(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[str] = mapped_column(String(20))  # "print"
+    purpose: Mapped[str] = mapped_column(String(20))  # "print" | "marked"
     sha256: Mapped[str] = mapped_column(String(64))
     parent_sha256: Mapped[str] = mapped_column(String(64))
     mime: Mapped[str] = mapped_column(String(100))

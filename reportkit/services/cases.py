@@ -39,7 +39,7 @@ def add_account(case: Case, platform: str, handle: str, display_name: str = "", 
 def update_case(case: Case, **fields) -> Case:
     for name in ("title", "subject", "summary", "allow_new_accounts", "prepared_by_name", "prepared_by_org",
                  "prepared_by_email", "confidentiality", "methodology", "public_interest", "dsa_explanation",
-                 "dsa_good_faith"):
+                 "dsa_good_faith", "required_approvals"):
         if name in fields and fields[name] is not None:
             setattr(case, name, fields[name])
     db.session.commit()

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Account, Case, Clause, Entry, Tag, User, Violation
 from .cases import add_account
+from .reviews import ensure_open
 from .urls import PostURL, parse_post_url
 
 # Platforms whose post id names one post across the whole platform, so two URLs with it are one post.
@@ -66,6 +67,7 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
 
 
 def update_entry(actor: User, entry: Entry, fields: dict) -> Entry:
+    ensure_open(entry)
     fields = dict(fields)
     if "account_id" in fields:
         entry.account = _account_by_id(entry.case, fields.pop("account_id"))
@@ -91,6 +93,7 @@ def set_tags(entry: Entry, names) -> None:
 
 
 def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, commit: bool = True) -> Violation:
+    ensure_open(entry)
     clause = db.session.scalar(select(Clause).where(Clause.key == clause_key.strip()))
     if clause is None:
         raise EntryError(f"There is no policy clause with the key “{clause_key}”.", "clause")
@@ -106,6 +109,7 @@ def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, co
 
 
 def remove_violation(entry: Entry, violation: Violation) -> None:
+    ensure_open(entry)
     entry.violations.remove(violation)
     db.session.commit()
 
@@ -147,3 +151,29 @@ def _account_for(case: Case, post: PostURL, account_id) -> Account | None:
     if match is None and case.allow_new_accounts:
         match = add_account(case, post.platform, post.handle)
     return match
+
+
+def bulk_update(actor: User, case: Case, entry_ids: list[int], action: str, value: str = "") -> tuple[int, int]:
+    """Apply one action to many entries of a case; returns (changed, skipped). Sealed entries are skipped."""
+    from .reviews import ReviewError, transition
+
+    entries = db.session.scalars(select(Entry).where(Entry.case_id == case.id, Entry.id.in_(entry_ids))).all()
+    changed = skipped = 0
+    for entry in entries:
+        try:
+            if action == "submit":
+                transition(actor, entry, "ready")
+            elif action == "tag":
+                ensure_open(entry)
+                set_tags(entry, entry.tag_names + [value])
+            elif action == "account":
+                ensure_open(entry)
+                entry.account = _account_by_id(case, value)
+            else:
+                raise EntryError(f"Unknown action “{action}”.", "action")
+            changed += 1
+        except ReviewError:
+            db.session.rollback()
+            skipped += 1
+    db.session.commit()
+    return changed, skipped

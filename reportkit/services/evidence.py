@@ -7,9 +7,10 @@ from typing import BinaryIO
 from ..extensions import db
 from ..models import Derivative, Entry, Evidence, User
 from ..templating import filesize
-from .images import BadImage, check_image, make_print_copy
+from .images import BadImage, check_image, make_marked_copy, make_print_copy
 from .sniff import UnsupportedType, sniff
 from .storage import EvidenceStore, TooLarge
+from .reviews import ensure_open
 from .urls import parse_post_url
 
 
@@ -34,6 +35,7 @@ class Limits:
 
 def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str, store: EvidenceStore,
                       limits: Limits, kind: str | None = None) -> Evidence:
+    ensure_open(entry)
     try:
         staged = store.stage(stream, limits.max_size)
     except TooLarge as exc:
@@ -61,6 +63,7 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
 
 
 def add_archive_link(actor: User, entry: Entry, url: str) -> Evidence:
+    ensure_open(entry)
     address = parse_post_url(url).canonical  # raises URLError for anything but a plain http(s) address
     evidence = Evidence(entry=entry, kind="archive_link", archive_url=address, uploaded_by_id=actor.id)
     db.session.add(evidence)
@@ -79,3 +82,16 @@ def _add_print_copy(evidence: Evidence, original: Path, store: EvidenceStore, wi
 def _safe_name(filename: str | None) -> str:
     name = Path((filename or "").replace("\\", "/")).name
     return "".join(ch for ch in name if ch.isprintable())[:255] or "upload"
+
+
+def refresh_marked_copy(evidence: Evidence, store: EvidenceStore, width: int) -> None:
+    """Redraw the marked copy after regions changed (or drop it when none are left)."""
+    for old in [d for d in evidence.derivatives if d.purpose == "marked"]:
+        evidence.derivatives.remove(old)
+    if evidence.regions:
+        copy = make_marked_copy(store.path_for(evidence.sha256), evidence.regions, width)
+        sha, _ = store.put_bytes(copy.data)
+        evidence.derivatives.append(Derivative(
+            purpose="marked", sha256=sha, parent_sha256=evidence.sha256, mime="image/jpeg", size=len(copy.data),
+            width=copy.width, height=copy.height, operations=copy.operations))
+    db.session.commit()

@@ -76,3 +76,25 @@ def make_print_copy(path: Path, max_width: int) -> PrintCopy:
         frame.save(out, "JPEG", quality=82, optimize=True)  # no exif= argument: metadata is dropped
         ops.append("metadata removed, saved as JPEG")
         return PrintCopy(out.getvalue(), frame.width, frame.height, "; ".join(ops))
+
+
+def make_marked_copy(path: Path, regions, max_width: int) -> PrintCopy:
+    """The print copy with highlights outlined and redactions filled solid; the original is not touched."""
+    from PIL import ImageDraw
+
+    base = make_print_copy(path, max_width)
+    with Image.open(io.BytesIO(base.data)) as img:
+        frame = img.convert("RGB")
+    draw = ImageDraw.Draw(frame)
+    line = max(3, frame.width // 300)
+    for r in regions:
+        box = (r.x * frame.width, r.y * frame.height, (r.x + r.w) * frame.width, (r.y + r.h) * frame.height)
+        if r.kind == "redact":
+            draw.rectangle(box, fill=(0, 0, 0))
+        else:
+            draw.rectangle(box, outline=(220, 30, 30), width=line)
+    out = io.BytesIO()
+    frame.save(out, "JPEG", quality=82, optimize=True)
+    kinds = sorted({r.kind for r in regions})
+    return PrintCopy(out.getvalue(), frame.width, frame.height,
+                     f"{base.operations}; {len(regions)} region(s) drawn: {', '.join(kinds)}")

@@ -28,6 +28,7 @@ class EntryFilter:
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
+    status: str = ""
     sort: str = "number_desc"
 
 
@@ -39,6 +40,8 @@ def entry_query(case_id: int, f: EntryFilter) -> Select:
         query = query.where(Entry.platform == f.platform)
     if f.language:
         query = query.where(Entry.language == f.language)
+    if f.status:
+        query = query.where(Entry.status == f.status)
     if f.tag:
         query = query.where(Entry.id.in_(select(Tag.entry_id).where(Tag.name == f.tag.strip().lower())))
     if f.clause:
@@ -79,3 +82,9 @@ def _utc(day: date) -> datetime:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def status_counts(case_id: int) -> dict[str, int]:
+    rows = db.session.execute(select(Entry.status, func.count(Entry.id)).where(Entry.case_id == case_id)
+                              .group_by(Entry.status)).all()
+    return dict(rows)

@@ -45,5 +45,17 @@ def entry(e: Entry) -> dict:
         "violations": [{"id": v.id, "clause": v.clause.key, "heading": v.clause.heading,
                         "policy": v.clause.policy.title, "rationale": v.rationale} for v in e.violations],
         "evidence": [evidence(x) for x in e.evidence],
+        "status": e.status, "sealed": e.sealed, "review_round": e.review_round,
+        "approvals": [approval(a) for a in e.current_approvals],
         "created_at": iso(e.created_at), "updated_at": iso(e.updated_at),
     }
+
+
+def approval(a) -> dict:
+    return {"by": a.user.email if a.user else None, "at": iso(a.created_at), "evidence_sha256": a.evidence_sha256}
+
+
+def annotation(n) -> dict:
+    return {"id": n.id, "entry_id": n.entry_id, "kind": n.kind, "body": n.body, "by": n.user.email if n.user else None,
+            "include_in_dossier": n.include_in_dossier, "resolved_at": iso(n.resolved_at),
+            "created_at": iso(n.created_at)}

@@ -54,3 +54,48 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   if (box.querySelector("[data-done]").hidden && box.querySelector("[data-error]").hidden) setTimeout(tick, 700);
 });
+
+// Regions on screenshots: place the saved ones, and draw a new one by dragging on the image.
+document.addEventListener("DOMContentLoaded", () => {
+  const place = (el, img, x, y, w, h) => {
+    el.style.left = `${img.offsetLeft + x * img.clientWidth}px`;
+    el.style.top = `${img.offsetTop + y * img.clientHeight}px`;
+    el.style.width = `${w * img.clientWidth}px`;
+    el.style.height = `${h * img.clientHeight}px`;
+  };
+  document.querySelectorAll("figure.shot").forEach((fig) => {
+    const img = fig.querySelector("img");
+    const layout = () => fig.querySelectorAll(".region[data-x]").forEach((r) =>
+      place(r, img, +r.dataset.x, +r.dataset.y, +r.dataset.w, +r.dataset.h));
+    if (img.complete) layout(); else img.addEventListener("load", layout);
+    window.addEventListener("resize", layout);
+    const form = fig.dataset.draw && document.getElementById(fig.dataset.draw);
+    if (!form) return;
+    let start = null, box = null;
+    const rel = (e) => {
+      const r = img.getBoundingClientRect();
+      return [Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)), Math.min(1, Math.max(0, (e.clientY - r.top) / r.height))];
+    };
+    img.addEventListener("pointerdown", (e) => {
+      if (fig.classList.contains("graphic") && !fig.classList.contains("revealed")) return;
+      e.preventDefault(); start = rel(e);
+      box = document.createElement("span"); box.className = "region drawing"; fig.appendChild(box);
+    });
+    img.addEventListener("pointermove", (e) => {
+      if (!start) return;
+      const [x, y] = rel(e);
+      place(box, img, Math.min(x, start[0]), Math.min(y, start[1]), Math.abs(x - start[0]), Math.abs(y - start[1]));
+    });
+    const finish = (e) => {
+      if (!start) return;
+      const [x, y] = rel(e);
+      const values = { x: Math.min(x, start[0]), y: Math.min(y, start[1]), w: Math.abs(x - start[0]), h: Math.abs(y - start[1]) };
+      for (const [k, v] of Object.entries(values)) form.querySelector(`[name=${k}]`).value = (100 * v).toFixed(2);
+      form.closest("details").open = true;
+      form.querySelector("[name=label]").focus();
+      start = null;
+    };
+    img.addEventListener("pointerup", finish);
+    img.addEventListener("pointerleave", finish);
+  });
+});

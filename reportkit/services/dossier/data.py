@@ -129,7 +129,7 @@ def _entry(e: Entry, options: DossierOptions) -> dict:
         "text": e.text, "language": e.language, "dir": "rtl" if language in RTL_LANGUAGES else "auto",
         "translation": e.translation if options.include_translations else "",
         "translator": e.translator, "translation_method": e.translation_method,
-        "notes": e.notes, "tags": e.tag_names, "graphic": e.graphic,
+        "context": e.notes, "tags": e.tag_names, "graphic": e.graphic,
         "legal": {"country": e.legal_country, "law": e.legal_law, "article": e.legal_article}
         if e.legal_law else None,
         "violations": [{
@@ -137,9 +137,14 @@ def _entry(e: Entry, options: DossierOptions) -> dict:
             "summary": v.clause.summary, "platform": v.clause.policy.platform.name,
             "policy": v.clause.policy.title, "url": v.clause.policy.url, "checked_on": v.clause.policy.checked_on,
             "path": v.clause.path, "rationale": v.rationale} for v in e.violations],
-        "images": [{"src": f"evidence:{ev.print_copy.sha256}", "parent": ev.sha256, "name": ev.original_name,
-                    "width": ev.print_copy.width, "height": ev.print_copy.height}
-                   for ev in e.evidence if ev.print_copy is not None],
+        "images": [{"src": f"evidence:{ev.dossier_copy.sha256}", "parent": ev.sha256, "name": ev.original_name,
+                    "marked": ev.marked_copy is not None, "width": ev.dossier_copy.width,
+                    "height": ev.dossier_copy.height} for ev in e.evidence if ev.dossier_copy is not None],
+        "status": e.status,
+        "approvals": [{"by": a.user.label if a.user else "a former member", "at": utc(a.created_at)}
+                      for a in e.current_approvals] if e.status == "approved" else [],
+        "notes": [{"by": n.user.label if n.user else "", "kind": n.kind, "html": str(render_markdown(n.body))}
+                  for n in e.annotations if n.include_in_dossier],
         "files": files,
     }
 

@@ -19,10 +19,11 @@ class DossierOptions:
     date_from: date | None = None
     date_to: date | None = None
     entry_numbers: list[int] = field(default_factory=list)  # empty = all that match
+    approved_only: bool = False
 
     def entry_filter(self) -> EntryFilter:
         return EntryFilter(account_id=self.account_id, clause=self.clause, tag=self.tag, date_from=self.date_from,
-                           date_to=self.date_to, sort="number_asc")
+                           date_to=self.date_to, sort="number_asc", status="approved" if self.approved_only else "")
 
     def to_json(self) -> dict:
         data = asdict(self)

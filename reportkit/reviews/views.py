@@ -1,0 +1,104 @@
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from ..cases.forms import ConfirmForm
+from ..evidence.views import store
+from ..extensions import db
+from ..models import Annotation, Region
+from ..services import access
+from ..services import reviews as review_ops
+from ..services.evidence import refresh_marked_copy
+from .forms import AnnotationForm, RegionForm, TransitionForm
+
+bp = Blueprint("reviews", __name__, url_prefix="/reviews")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+@bp.route("/")
+def index():
+    return render_template("reviews/index.html", entries=review_ops.review_queue(current_user))
+
+
+@bp.route("/entries/<int:entry_id>/transition", methods=["POST"])
+def transition(entry_id: int):
+    entry = access.entry_for(current_user, entry_id)
+    form = TransitionForm()
+    if not form.validate_on_submit():
+        abort(400, "The form expired. Reload the page and try again.")
+    try:
+        review_ops.transition(current_user, entry, form.to.data, form.reason.data)
+        flash(f"Entry #{entry.number}: {entry.status.replace('_', ' ')}"
+              + (f" ({len(entry.current_approvals)} of {entry.case.required_approvals} approvals)"
+                 if form.to.data == "approved" and entry.status != "approved" else "") + ".", "success")
+    except review_ops.ReviewError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("entries.view", entry_id=entry.id, _anchor="review"))
+
+
+@bp.route("/entries/<int:entry_id>/annotations", methods=["POST"])
+def annotate(entry_id: int):
+    entry = access.entry_for(current_user, entry_id)
+    form = AnnotationForm()
+    if form.validate_on_submit():
+        try:
+            review_ops.annotate(current_user, entry, form.body.data, form.kind.data, form.include_in_dossier.data)
+            flash("Note added.", "success")
+        except review_ops.ReviewError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    else:
+        flash("; ".join(v[0] for v in form.errors.values()), "error")
+    return redirect(url_for("entries.view", entry_id=entry.id, _anchor="notes"))
+
+
+@bp.route("/annotations/<int:note_id>/<any(resolve, include, exclude):action>", methods=["POST"])
+def note_action(note_id: int, action: str):
+    note = db.session.get(Annotation, note_id) or abort(404)
+    entry = access.entry_for(current_user, note.entry_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form expired. Reload the page and try again.")
+    try:
+        if action == "resolve":
+            review_ops.resolve(current_user, entry, note)
+        else:
+            review_ops.set_in_dossier(current_user, entry, note, action == "include")
+    except review_ops.ReviewError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("entries.view", entry_id=entry.id, _anchor=f"note-{note.id}"))
+
+
+@bp.route("/evidence/<int:evidence_id>/regions", methods=["POST"])
+def add_region(evidence_id: int):
+    evidence = access.evidence_for(current_user, evidence_id)
+    form = RegionForm()
+    if form.validate_on_submit():
+        try:
+            review_ops.add_region(current_user, evidence.entry, evidence, form.kind.data, form.x.data / 100,
+                                  form.y.data / 100, form.w.data / 100, form.h.data / 100, form.label.data)
+            refresh_marked_copy(evidence, store(), current_app.config["PRINT_MAX_WIDTH"])
+            flash("Region saved. The dossier will show the marked copy; the original is unchanged.", "success")
+        except review_ops.ReviewError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    else:
+        flash("; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items()), "error")
+    return redirect(url_for("entries.view", entry_id=evidence.entry_id, _anchor=f"evidence-{evidence.id}"))
+
+
+@bp.route("/regions/<int:region_id>/delete", methods=["POST"])
+def delete_region(region_id: int):
+    region = db.session.get(Region, region_id) or abort(404)
+    evidence = access.evidence_for(current_user, region.evidence_id, "annotate")
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form expired. Reload the page and try again.")
+    review_ops.ensure_open(evidence.entry)
+    evidence.regions.remove(region)
+    refresh_marked_copy(evidence, store(), current_app.config["PRINT_MAX_WIDTH"])
+    flash("Region removed.", "info")
+    return redirect(url_for("entries.view", entry_id=evidence.entry_id, _anchor=f"evidence-{evidence.id}"))
