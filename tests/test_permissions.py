@@ -7,6 +7,7 @@ import pytest
 from reportkit.extensions import db
 from reportkit.models import Dossier
 from reportkit.services.entries import add_violation
+from reportkit.services.reviews import add_region, annotate
 from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.storage import EvidenceStore
 
@@ -17,6 +18,7 @@ ALLOWED = {  # permission -> roles that have it
     "read": {"owner", "editor", "reviewer", "viewer"},
     "edit": {"owner", "editor"},
     "annotate": {"owner", "editor", "reviewer"},
+    "review": {"owner", "reviewer"},
     "manage": {"owner"},
 }
 
@@ -47,6 +49,15 @@ ROUTES = [  # (method, path, permission, body builder)
     ("PATCH", "/api/v1/entries/{entry}", "edit", lambda w: {"notes": "api note"}),
     ("POST", "/api/v1/entries/{entry}/evidence", "edit", lambda w: {"file": (io.BytesIO(png_bytes()), "s.png")}),
     ("GET", "/api/v1/evidence/{evidence}/original", "read", None),
+    ("POST", "/cases/{case}/bulk", "edit", lambda w: {"action": "tag", "value": "x", "entry_ids": ["1"]}),
+    ("POST", "/reviews/entries/{entry}/transition", "edit", lambda w: {"to": "ready"}),
+    ("POST", "/reviews/entries/{entry}/annotations", "annotate", lambda w: {"body": "a note", "kind": "comment"}),
+    ("POST", "/reviews/annotations/{note}/include", "review", lambda w: {}),
+    ("POST", "/reviews/evidence/{evidence}/regions", "annotate",
+     lambda w: {"kind": "highlight", "label": "t", "x": "10", "y": "10", "w": "20", "h": "20"}),
+    ("POST", "/reviews/regions/{region}/delete", "annotate", lambda w: {}),
+    ("POST", "/api/v1/entries/{entry}/annotations", "annotate", lambda w: {"body": "a note"}),
+    ("POST", "/api/v1/entries/{entry}/transitions", "edit", lambda w: {"to": "ready"}),
     ("GET", "/dossiers/new/{case}", "read", None),
     # a DSA notice without its elements is refused after the permission check: 200 with the list of problems
     ("POST", "/dossiers/new/{case}", "annotate", lambda w: {"mode": "dsa", "paper": "A4", "account": "0"}),
@@ -72,12 +83,15 @@ def world(app, make_user, make_case, make_entry):
     evidence = add_evidence_file(users["owner"], entry, io.BytesIO(png_bytes()), "a.png", store,
                                  Limits.from_config(app.config))
     viewer_membership = next(m for m in case.memberships if m.user_id == users["viewer"].id)
+    note = annotate(users["owner"], entry, "owner's note")
+    region = add_region(users["owner"], entry, evidence, "highlight", 0.1, 0.1, 0.2, 0.2, "x")
     pdf_sha, _ = store.put_bytes(b"%PDF-1.7\n%stand-in for a rendered dossier\n%%EOF\n")
     dossier = Dossier(case_id=case.id, document_id="RK-TEST", status="done", sha256=pdf_sha, pages=1)
     db.session.add(dossier)
     db.session.commit()
     ids = {"case": case.id, "entry": entry.id, "violation": violation.id, "evidence": evidence.id,
-           "viewer_membership": viewer_membership.id, "dossier": dossier.id}
+           "viewer_membership": viewer_membership.id, "dossier": dossier.id,
+           "note": note.id, "region": region.id}
     return users, ids
 
 

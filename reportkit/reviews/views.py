@@ -36,8 +36,7 @@ def transition(entry_id: int):
               + (f" ({len(entry.current_approvals)} of {entry.case.required_approvals} approvals)"
                  if form.to.data == "approved" and entry.status != "approved" else "") + ".", "success")
     except review_ops.ReviewError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+        _flash_or_raise(exc)
     return redirect(url_for("entries.view", entry_id=entry.id, _anchor="review"))
 
 
@@ -50,8 +49,7 @@ def annotate(entry_id: int):
             review_ops.annotate(current_user, entry, form.body.data, form.kind.data, form.include_in_dossier.data)
             flash("Note added.", "success")
         except review_ops.ReviewError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+            _flash_or_raise(exc)
     else:
         flash("; ".join(v[0] for v in form.errors.values()), "error")
     return redirect(url_for("entries.view", entry_id=entry.id, _anchor="notes"))
@@ -69,7 +67,7 @@ def note_action(note_id: int, action: str):
         else:
             review_ops.set_in_dossier(current_user, entry, note, action == "include")
     except review_ops.ReviewError as exc:
-        flash(str(exc), "error")
+        _flash_or_raise(exc)
     return redirect(url_for("entries.view", entry_id=entry.id, _anchor=f"note-{note.id}"))
 
 
@@ -84,8 +82,7 @@ def add_region(evidence_id: int):
             refresh_marked_copy(evidence, store(), current_app.config["PRINT_MAX_WIDTH"])
             flash("Region saved. The dossier will show the marked copy; the original is unchanged.", "success")
         except review_ops.ReviewError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+            _flash_or_raise(exc)
     else:
         flash("; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items()), "error")
     return redirect(url_for("entries.view", entry_id=evidence.entry_id, _anchor=f"evidence-{evidence.id}"))
@@ -102,3 +99,11 @@ def delete_region(region_id: int):
     refresh_marked_copy(evidence, store(), current_app.config["PRINT_MAX_WIDTH"])
     flash("Region removed.", "info")
     return redirect(url_for("entries.view", entry_id=evidence.entry_id, _anchor=f"evidence-{evidence.id}"))
+
+
+def _flash_or_raise(exc: review_ops.ReviewError) -> None:
+    """A missing right is a 403 page; a move that is wrong only now is explained on the entry page."""
+    db.session.rollback()
+    if exc.status == 403:
+        raise exc
+    flash(str(exc), "error")

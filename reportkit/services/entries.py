@@ -171,9 +171,9 @@ def bulk_update(actor: User, case: Case, entry_ids: list[int], action: str, valu
                 entry.account = _account_by_id(case, value)
             else:
                 raise EntryError(f"Unknown action “{action}”.", "action")
+            db.session.commit()  # one by one, so that a refused entry never undoes the others
             changed += 1
         except ReviewError:
             db.session.rollback()
             skipped += 1
-    db.session.commit()
     return changed, skipped

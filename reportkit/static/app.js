@@ -33,7 +33,8 @@ document.addEventListener("DOMContentLoaded", () => {
   zone.addEventListener("submit", (e) => { if (input.files.length) { e.preventDefault(); send(input.files); } });
   document.addEventListener("paste", (e) => {
     const files = [...(e.clipboardData?.files || [])].filter((f) => f.type.startsWith("image/"));
-    if (files.length && !e.target.closest("textarea, input")) { e.preventDefault(); send(files); }
+    const inField = e.target instanceof Element && e.target.closest("textarea, input");
+    if (files.length && !inField) { e.preventDefault(); send(files); }
   });
 });
 
