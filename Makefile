@@ -1,4 +1,4 @@
-# The two commands of the README: `make run` and `make test`. Both work on a fresh machine.
+# The two commands of the README: `make run` (add DEMO=1 for the demo case) and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -22,6 +22,7 @@ install-test: $(BIN)/python
 run: install
 	$(BIN)/reportkit db upgrade
 	$(BIN)/reportkit seed-policies
+	@if [ "$(DEMO)" = "1" ]; then $(BIN)/reportkit demo; fi
 	@echo ""
 	@echo "reportkit is starting at http://$(HOST):$(PORT)"
 	@echo "Create the first account in the browser (Register), or from another shell:"

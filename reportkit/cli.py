@@ -99,8 +99,37 @@ def export_dossier(case_id, output, mode, paper, no_translations, account_id, cl
     click.echo(f"{output}: {dossier.pages} pages, {dossier.size} bytes, SHA-256 {dossier.sha256}")
 
 
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="Remove the demo case and the demo users, and nothing else.")
+@click.option("--owner", "owner_email", help="Also make this existing user an owner of the demo case.")
+def demo(reset: bool, owner_email: str | None) -> None:
+    """Load a fictional demo case (about 25 posts, two demo users); running it again changes nothing."""
+    from flask import current_app
+
+    from .services.demo import load_demo, reset_demo
+    from .services.evidence import Limits
+
+    if reset:
+        click.echo(f"Removed {reset_demo()} demo case(s) and the demo users.")
+        return
+    owner = None
+    if owner_email:
+        owner = db.session.scalar(select(User).where(func.lower(User.email) == owner_email.strip().lower()))
+        if owner is None:
+            raise click.ClickException(f"No user with the email {owner_email}.")
+    seed_policies()
+    result = load_demo(current_app.config["EVIDENCE_DIR"], Limits.from_config(current_app.config), owner)
+    case = result["case"]
+    if not result["created"]:
+        click.echo(f"The demo case is already loaded (case {case.id}). Use --reset to remove it.")
+        return
+    click.echo(f"Loaded the demo case {case.id}: {case.entry_seq} fictional posts.")
+    for email, password in result["passwords"].items():
+        click.echo(f"  {email}  password: {password}   (shown once)")
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_user, create_token, seed_policies_command, export_dossier):
+    for command in (create_user, create_token, seed_policies_command, export_dossier, demo):
         app.cli.add_command(command)
 
 

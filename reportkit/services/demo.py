@@ -1,0 +1,224 @@
+"""A fictional demo case that shows the whole product in the first minute.
+
+Everything here is invented: the official, the accounts, the posts. Screenshots are drawn with Pillow
+(right-to-left text shaped by Raqm), so no binary file is committed. Loading twice changes nothing;
+`reset_demo` removes only what the demo made.
+"""
+
+import io
+import random
+import secrets
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Case, User
+from .cases import add_member, create_case
+from .entries import add_violation, create_entry
+from .evidence import Limits, add_evidence_file
+from .reviews import annotate, transition
+from .storage import EvidenceStore
+
+SUBJECT = "Kaveh Nadershahi (fictional minister)"
+TITLE = "[Demo] Threats against journalists by Minister Nadershahi"
+USERS = {"editor": ("demo-editor@example.org", "Demo Editor"), "reviewer": ("demo-reviewer@example.org",
+                                                                             "Demo Reviewer")}
+FONTS = Path("/usr/share/fonts/truetype")
+TWITTER_EPOCH_MS = 1288834974657
+
+# (platform, language, text, translation, clause, rationale)
+POSTS = [
+    ("x", "en", "Journalists who spread foreign lies will be hunted down. We know where they live.", "",
+     "x/violent_content/violent_threats", "A threat of physical harm aimed at identifiable journalists."),
+    ("telegram", "fa", "خبرنگاران خائن را یکی‌یکی پیدا می‌کنیم و سزایشان را می‌دهیم.",
+     "We will find the traitor journalists one by one and punish them.",
+     "telegram/terms_of_service/promote_violence_public", "Promises punishment of named professionals; a threat of harm."),
+    ("x", "fa", "این حشرات رسانه‌ای باید از شهرهای ما پاک شوند.",
+     "These media insects must be cleansed from our cities.",
+     "x/hateful_conduct/dehumanization", "Calls a group 'insects' to be 'cleansed': dehumanising language."),
+    ("youtube", "ar", "سنسحق هؤلاء الخونة ولن يرحمهم أحد.", "We will crush these traitors and no one will spare them.",
+     "youtube/violent_graphic_content/incitement", "Urges violence against the people it names."),
+    ("telegram", "ar", "إلى أنصارنا: اذهبوا إلى مكاتبهم وعلّموهم درساً لن ينسوه.",
+     "To our supporters: go to their offices and teach them a lesson they will not forget.",
+     "telegram/terms_of_service/promote_violence_public", "A direct call on followers to go to a place and harm people."),
+    ("x", "en", "Whoever silences the foreign agents will be rewarded. #CleanTheNation", "",
+     "x/violent_content/incitement_of_violence", "Offers a reward for silencing people: incitement."),
+    ("telegram", "fa", "آدرس دفتر این روزنامه‌نگار را در کانال می‌گذاریم. خودتان می‌دانید چه کنید.",
+     "We are posting this journalist's office address in the channel. You know what to do.",
+     "telegram/terms_of_service/promote_violence_public", "Publishes a private address with a call to act on it."),
+    ("x", "fa", "مرگ بر خبرنگاران مزدور. روزشان نزدیک است.", "Death to the mercenary journalists. Their day is near.",
+     "x/violent_content/wish_of_harm", "Wishes death on a group of professionals."),
+]
+MORE_TOPICS = [
+    ("Another warning to the press corps: stop or be stopped.", "x/violent_content/violent_threats"),
+    ("They are parasites feeding on our nation.", "x/hateful_conduct/dehumanization"),
+    ("Supporters should gather outside the newspaper at dawn.", "x/violent_content/incitement_of_violence"),
+]
+STATES = ["approved"] * 9 + ["ready"] * 6 + ["changes_requested"] * 3 + ["draft"] * 5 + ["rejected", "duplicate"]
+
+
+def demo_case() -> Case | None:
+    return db.session.scalar(select(Case).where(Case.is_demo.is_(True)))
+
+
+def load_demo(evidence_dir: str, limits: Limits, owner: User | None = None, posts: int = 25) -> dict:
+    """Create the demo once. Returns {"created": bool, "case": Case, "passwords": {email: password}}."""
+    existing = demo_case()
+    if existing is not None:
+        return {"created": False, "case": existing, "passwords": {}}
+    users, passwords = {}, {}
+    for role, (email, name) in USERS.items():
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, name=name)
+            passwords[email] = secrets.token_urlsafe(12)
+            user.set_password(passwords[email])
+            db.session.add(user)
+        users[role] = user
+    db.session.commit()
+    case = create_case(users["editor"], TITLE, SUBJECT, _summary(), [
+        {"platform": "x", "handle": "k_nadershahi", "display_name": "Kaveh Nadershahi", "platform_account_id": "1600000000000000001"},
+        {"platform": "telegram", "handle": "nadershahi_fa", "display_name": "کاوه نادرشاهی"},
+        {"platform": "youtube", "handle": "NadershahiTV", "display_name": "Nadershahi TV"}],
+        allow_new_accounts=False)
+    case.is_demo = True
+    case.prepared_by_name, case.prepared_by_org = "Demo Editor", "Press Freedom Watch (fictional)"
+    case.prepared_by_email = "demo-editor@example.org"
+    case.public_interest = ("The minister's posts are direct threats of violence against identifiable journalists. "
+                            "X states that it enforces such posts regardless of the public interest.")
+    add_member(case, USERS["reviewer"][0], "reviewer")
+    if owner is not None and owner.id != users["editor"].id:
+        add_member(case, owner.email, "owner")
+    _entries(case, users, EvidenceStore(evidence_dir), limits, posts)
+    return {"created": True, "case": case, "passwords": passwords}
+
+
+def reset_demo() -> int:
+    """Remove the demo cases and the demo users; other cases and users stay. Returns cases removed."""
+    cases = db.session.scalars(select(Case).where(Case.is_demo.is_(True))).all()
+    for case in cases:
+        db.session.delete(case)
+    for email, _ in USERS.values():
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is not None:
+            db.session.delete(user)
+    db.session.commit()
+    return len(cases)
+
+
+def _summary() -> str:
+    return ("**Fictional demo.** Minister Kaveh Nadershahi does not exist. The case gathers his posts that threaten "
+            "or incite violence against journalists, in English, Persian and Arabic, on X, Telegram and YouTube.")
+
+
+def _entries(case: Case, users: dict, store: EvidenceStore, limits: Limits, count: int) -> None:
+    rng = random.Random(2024)
+    accounts = {a.platform: a for a in case.accounts}
+    start = datetime(2024, 1, 8, 9, 30, tzinfo=timezone.utc)
+    for n in range(count):
+        platform, lang, text, translation, clause, rationale = _post(n)
+        when = start + timedelta(days=n * 19 + rng.randint(0, 6), hours=rng.randint(0, 12))
+        url, typed = _url(platform, n, when)
+        entry = create_entry(users["editor"], case, url, {
+            "text": text, "language": lang, "translation": translation,
+            "translation_method": "human" if translation else "", "translator": "Demo Editor" if translation else "",
+            "posted_at": typed, "captured_at": when + timedelta(hours=3), "captured_by": "Demo Editor",
+            "capture_method": "manual_screenshot", "logged_in_as": "research account 1",
+            "network_route": "VPN (exit NL)", "account_id": accounts[platform].id,
+            "graphic": n % 11 == 5, "tags": ["press", f"wave-{1 + n // 9}"]})
+        add_violation(users["editor"], entry, clause, rationale)
+        shot = _screenshot(accounts[platform], text, lang, when)
+        add_evidence_file(users["editor"], entry, io.BytesIO(shot), f"capture-{n + 1}.png", store, limits)
+        _advance(entry, STATES[n % len(STATES)], users, n)
+
+
+def _post(n: int):
+    if n < len(POSTS):
+        return POSTS[n]
+    text, clause = MORE_TOPICS[n % len(MORE_TOPICS)]
+    platform = ("x", "telegram", "youtube")[n % 3]
+    clause = {"telegram": "telegram/terms_of_service/promote_violence_public",
+              "youtube": "youtube/harassment_cyberbullying/threats"}.get(platform, clause)
+    return platform, "en", f"{text} ({n + 1})", "", clause, "Repeats the campaign against the press."
+
+
+def _url(platform: str, n: int, when: datetime) -> tuple[str, datetime | None]:
+    if platform == "x":
+        snowflake = (int(when.timestamp() * 1000) - TWITTER_EPOCH_MS) << 22 | (n + 1)
+        return f"https://x.com/k_nadershahi/status/{snowflake}", None  # the time comes from the id
+    if platform == "telegram":
+        return f"https://t.me/nadershahi_fa/{1200 + n * 7}", when
+    video = "".join(random.Random(n).choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+                    for _ in range(11))
+    return f"https://www.youtube.com/watch?v={video}", when
+
+
+def _advance(entry, state: str, users: dict, n: int) -> None:
+    editor, reviewer = users["editor"], users["reviewer"]
+    if state == "draft":
+        return
+    if state == "rejected":
+        transition(editor, entry, "ready")
+        transition(reviewer, entry, "rejected", "The capture does not show the post's date; capture it again.")
+        return
+    if state == "duplicate":
+        transition(reviewer, entry, "duplicate", "Same statement as an earlier entry, reposted.")
+        return
+    transition(editor, entry, "ready")
+    if state == "changes_requested":
+        transition(reviewer, entry, "changes_requested", "Please add who translated this and check the last word.")
+    elif state == "approved":
+        if n % 3 == 0:
+            annotate(reviewer, entry, "The target is named in the reply thread; see the screenshot.",
+                     include_in_dossier=True)
+        transition(reviewer, entry, "approved", "Checked against the capture.")
+    elif n % 2:
+        annotate(editor, entry, "Submitted with the morning batch.")
+
+
+def _font(name: str, size: int):
+    for path in (FONTS / "noto" / name, FONTS / "dejavu" / "DejaVuSans.ttf"):
+        if path.exists():
+            return ImageFont.truetype(str(path), size)
+    return ImageFont.load_default(size)
+
+
+def _screenshot(account, text: str, lang: str, when: datetime) -> bytes:
+    """A post-like card: avatar, name, handle, the text (shaped right-to-left where needed), a date line."""
+    rtl = lang in ("fa", "ar")
+    img = Image.new("RGB", (1400, 560), "white")
+    draw = ImageDraw.Draw(img)
+    draw.rounded_rectangle((20, 20, 1380, 540), radius=24, outline=(207, 217, 222), width=3)
+    draw.ellipse((60, 60, 160, 160), fill=(29, 78, 137))
+    draw.text((185, 70), account.display_name or account.handle, fill=(15, 20, 25),
+              font=_font("NotoSansArabic-Bold.ttf" if rtl else "NotoSans-Bold.ttf", 38),
+              direction="rtl" if rtl and not account.display_name.isascii() else None)
+    draw.text((185, 120), f"@{account.handle}", fill=(83, 100, 113), font=_font("NotoSans-Regular.ttf", 30))
+    body = _font("NotoSansArabic-Regular.ttf" if rtl else "NotoSans-Regular.ttf", 40)
+    lines = _wrap(draw, text, body, 1240)
+    for i, line in enumerate(lines[:5]):
+        if rtl:
+            draw.text((1340, 210 + i * 64), line, fill=(15, 20, 25), font=body, direction="rtl", language=lang,
+                      anchor="ra")
+        else:
+            draw.text((60, 210 + i * 64), line, fill=(15, 20, 25), font=body)
+    draw.text((60, 480), when.strftime("%H:%M · %d %b %Y") + " · fictional demo", fill=(83, 100, 113),
+              font=_font("NotoSans-Regular.ttf", 26))
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def _wrap(draw, text: str, font, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if draw.textlength(candidate, font=font) > width and line:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    return lines + [line] if line else lines

@@ -1,0 +1,47 @@
+"""The demo case: loads on an empty database, twice without duplicates, renders a dossier, resets cleanly."""
+
+from sqlalchemy import func, select
+
+from reportkit.extensions import db
+from reportkit.models import Case, Entry, User
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count(model.id)))
+
+
+def test_demo_loads_once_and_resets_only_itself(runner, make_user, make_case, make_entry, app):
+    mine = make_user("me@example.org")
+    other_case = make_case(mine, title="My real case")
+    make_entry(other_case, mine)
+    result = runner.invoke(args=["demo", "--owner", "me@example.org"])
+    assert result.exit_code == 0, result.output
+    assert "25 fictional posts" in result.output and result.output.count("(shown once)") == 2
+    demo = db.session.scalar(select(Case).where(Case.is_demo.is_(True)))
+    assert demo.role_of(mine) == "owner" and len(demo.accounts) == 3
+    statuses = {s for (s,) in db.session.execute(select(Entry.status).where(Entry.case_id == demo.id))}
+    assert statuses >= {"draft", "ready", "changes_requested", "approved", "rejected"}
+    languages = {lang for (lang,) in db.session.execute(select(Entry.language).where(Entry.case_id == demo.id))}
+    assert {"fa", "ar", "en"} <= languages
+    before = (count(Case), count(Entry), count(User))
+    again = runner.invoke(args=["demo"])
+    assert "already loaded" in again.output and (count(Case), count(Entry), count(User)) == before
+
+    reset = runner.invoke(args=["demo", "--reset"])
+    assert reset.exit_code == 0 and "Removed 1 demo case" in reset.output
+    db.session.expire_all()
+    assert [c.title for c in db.session.scalars(select(Case))] == ["My real case"]
+    assert count(Entry) == 1 and {u.email for u in db.session.scalars(select(User))} == {"me@example.org"}
+
+
+def test_demo_dossier_renders(runner, app, tmp_path):
+    from pypdf import PdfReader
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    demo = db.session.scalar(select(Case).where(Case.is_demo.is_(True)))
+    out = tmp_path / "demo.pdf"
+    result = runner.invoke(args=["export-dossier", str(demo.id), "-o", str(out), "--approved-only"])
+    assert result.exit_code == 0, result.output
+    text = "\n".join(p.extract_text() for p in PdfReader(str(out)).pages)
+    assert "Kaveh Nadershahi (fictional minister)" in text and "Approved by Demo Reviewer" in text
+    assert "خبرنگاران" in text  # Persian post text, extractable
