@@ -36,3 +36,4 @@ test: install-test
 bench: install-test
 	$(BIN)/python bench/case_page.py
 	$(BIN)/python bench/dossier.py
+	$(BIN)/python bench/intake.py

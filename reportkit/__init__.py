@@ -34,10 +34,12 @@ def _register_blueprints(app: Flask) -> None:
     from .dossiers import bp as dossiers_bp
     from .entries import bp as entries_bp
     from .evidence import bp as evidence_bp
+    from .imports import bp as imports_bp
     from .policies import bp as policies_bp
     from .reviews import bp as reviews_bp
 
-    for bp in (auth_bp, cases_bp, entries_bp, evidence_bp, policies_bp, reviews_bp, dossiers_bp, api_bp):
+    for bp in (auth_bp, cases_bp, entries_bp, evidence_bp, imports_bp, policies_bp, reviews_bp, dossiers_bp,
+               api_bp):
         app.register_blueprint(bp)
     app.add_url_rule("/", endpoint="index", view_func=lambda: _home())
 

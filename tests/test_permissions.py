@@ -7,6 +7,7 @@ import pytest
 from reportkit.extensions import db
 from reportkit.models import Dossier
 from reportkit.services.entries import add_violation
+from reportkit.services.intake import paste_urls
 from reportkit.services.reviews import add_region, annotate
 from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.storage import EvidenceStore
@@ -58,6 +59,13 @@ ROUTES = [  # (method, path, permission, body builder)
     ("POST", "/reviews/regions/{region}/delete", "annotate", lambda w: {}),
     ("POST", "/api/v1/entries/{entry}/annotations", "annotate", lambda w: {"body": "a note"}),
     ("POST", "/api/v1/entries/{entry}/transitions", "edit", lambda w: {"to": "ready"}),
+    ("GET", "/imports/new/{case}", "edit", None),
+    ("POST", "/imports/new/{case}", "edit", lambda w: {"paste-text": "https://t.me/leader_fa/3", "paste-submit": "1"}),
+    ("GET", "/imports/{import}", "read", None),
+    ("GET", "/imports/{import}/status.json", "read", None),
+    ("GET", "/imports/{import}/results.csv", "read", None),
+    ("POST", "/api/v1/cases/{case}/imports", "edit", lambda w: {"urls": ["https://t.me/leader_fa/4"]}),
+    ("GET", "/api/v1/imports/{import}", "read", None),
     ("GET", "/dossiers/new/{case}", "read", None),
     # a DSA notice without its elements is refused after the permission check: 200 with the list of problems
     ("POST", "/dossiers/new/{case}", "annotate", lambda w: {"mode": "dsa", "paper": "A4", "account": "0"}),
@@ -84,6 +92,7 @@ def world(app, make_user, make_case, make_entry):
                                  Limits.from_config(app.config))
     viewer_membership = next(m for m in case.memberships if m.user_id == users["viewer"].id)
     note = annotate(users["owner"], entry, "owner's note")
+    intake = paste_urls(users["owner"], case, "https://t.me/leader_fa/2")
     region = add_region(users["owner"], entry, evidence, "highlight", 0.1, 0.1, 0.2, 0.2, "x")
     pdf_sha, _ = store.put_bytes(b"%PDF-1.7\n%stand-in for a rendered dossier\n%%EOF\n")
     dossier = Dossier(case_id=case.id, document_id="RK-TEST", status="done", sha256=pdf_sha, pages=1)
@@ -91,7 +100,7 @@ def world(app, make_user, make_case, make_entry):
     db.session.commit()
     ids = {"case": case.id, "entry": entry.id, "violation": violation.id, "evidence": evidence.id,
            "viewer_membership": viewer_membership.id, "dossier": dossier.id,
-           "note": note.id, "region": region.id}
+           "note": note.id, "region": region.id, "import": intake.id}
     return users, ids
 
 

@@ -1,7 +1,8 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import func, select
 
+from ..auth.guard import members_only
 from ..entries.forms import BulkForm, EntryFilterForm
 from ..extensions import db
 from ..models import Case, Entry, Membership
@@ -11,13 +12,7 @@ from ..services import entries as entry_ops
 from ..services.search import clause_counts, entry_query, status_counts
 from .forms import AccountForm, CaseEditForm, CaseForm, ConfirmForm, MemberForm, RoleForm, options
 
-bp = Blueprint("cases", __name__, url_prefix="/cases")
-
-
-@bp.before_request
-@login_required
-def _require_login():
-    return None
+bp = members_only(Blueprint("cases", __name__, url_prefix="/cases"))
 
 
 @bp.route("/")

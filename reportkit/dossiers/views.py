@@ -1,7 +1,8 @@
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, send_file, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
+from ..auth.guard import members_only
 from ..evidence.views import store
 from ..extensions import db
 from ..models import Dossier
@@ -10,13 +11,7 @@ from ..services.dossier import DossierRefused, create_dossier, select_entries
 from ..services.dossier.exports import entries_csv, entries_json
 from .forms import DossierForm
 
-bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
-
-
-@bp.before_request
-@login_required
-def _require_login():
-    return None
+bp = members_only(Blueprint("dossiers", __name__, url_prefix="/dossiers"))
 
 
 @bp.route("/new/<int:case_id>", methods=["GET", "POST"])

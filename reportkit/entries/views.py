@@ -1,8 +1,9 @@
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from ..auth.guard import members_only
 from ..cases.forms import ConfirmForm
 from ..evidence.forms import ArchiveLinkForm, UploadForm
 from ..extensions import db
@@ -11,15 +12,10 @@ from ..reviews.forms import AnnotationForm, RegionForm, TransitionForm
 from ..services import access
 from ..services import entries as entry_ops
 from ..services import reviews as review_ops
+from ..services.evidence import near_duplicates
 from .forms import EntryCreateForm, EntryForm, ViolationForm
 
-bp = Blueprint("entries", __name__, url_prefix="/entries")
-
-
-@bp.before_request
-@login_required
-def _require_login():
-    return None
+bp = members_only(Blueprint("entries", __name__, url_prefix="/entries"))
 
 
 @bp.route("/new/<int:case_id>", methods=["GET", "POST"])
@@ -53,7 +49,8 @@ def view(entry_id: int):
                            can_review="review" in rights, moves=review_ops.allowed_moves(current_user, entry),
                            upload_form=UploadForm(), link_form=ArchiveLinkForm(), violation_form=ViolationForm(),
                            transition_form=TransitionForm(), note_form=AnnotationForm(), region_form=RegionForm(),
-                           confirm=ConfirmForm(), clauses=_clause_choices(entry.platform))
+                           confirm=ConfirmForm(), clauses=_clause_choices(entry.platform),
+                           near={ev.id: near_duplicates(ev) for ev in entry.evidence if ev.phash})
 
 
 @bp.route("/<int:entry_id>/edit", methods=["GET", "POST"])

@@ -1,21 +1,16 @@
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, send_file, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from ..auth.guard import members_only
 from ..errors import wants_json
 from ..extensions import db
 from ..services import access
-from ..services.evidence import EvidenceError, Limits, add_archive_link, add_evidence_file
+from ..services.evidence import EvidenceError, Limits, add_archive_link, add_evidence_file, near_duplicates
 from ..services.storage import EvidenceStore
 from ..services.urls import URLError
 from .forms import ArchiveLinkForm, UploadForm
 
-bp = Blueprint("evidence", __name__, url_prefix="/evidence")
-
-
-@bp.before_request
-@login_required
-def _require_login():
-    return None
+bp = members_only(Blueprint("evidence", __name__, url_prefix="/evidence"))
 
 
 def store() -> EvidenceStore:
@@ -38,6 +33,9 @@ def upload(entry_id: int):
                                    Limits.from_config(current_app.config), form.kind.data or None)
             results.append({"name": ev.original_name, "ok": True, "sha256": ev.sha256, "id": ev.id})
             flash(f"Stored {ev.original_name} (SHA-256 {ev.sha256[:16]}…).", "success")
+            for other in near_duplicates(ev):
+                flash(f"{ev.original_name} looks like the screenshot of entry #{other.entry.number}: "
+                      "is this the same post?", "warning")
         except EvidenceError as exc:
             db.session.rollback()
             results.append({"name": upload_file.filename, "ok": False, "error": str(exc), "status": exc.status})

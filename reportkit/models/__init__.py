@@ -4,6 +4,7 @@ from .cases import PERMISSIONS, PLATFORMS, ROLES, Account, Case, Membership
 from .dossiers import MODES, Dossier
 from .entries import Entry, Tag, Violation
 from .evidence import EVIDENCE_KINDS, Derivative, Evidence
+from .imports import Import
 from .policies import Clause, Platform, Policy
 from .reviews import ANNOTATION_KINDS, REGION_KINDS, STATUSES, Annotation, Approval, Region, Transition
 from .users import ApiToken, User
@@ -12,5 +13,5 @@ __all__ = [
     "PERMISSIONS", "PLATFORMS", "ROLES", "EVIDENCE_KINDS", "MODES", "Dossier",
     "Account", "ApiToken", "Case", "Clause", "Derivative", "Entry", "Evidence",
     "Membership", "Platform", "Policy", "Tag", "User", "Violation", "ANNOTATION_KINDS", "REGION_KINDS",
-    "STATUSES", "Annotation", "Approval", "Region", "Transition",
+    "STATUSES", "Annotation", "Approval", "Region", "Transition", "Import",
 ]

@@ -35,6 +35,7 @@ class Evidence(db.Model):
     archive_url: Mapped[str] = mapped_column(String(2048), default="")
     width: Mapped[int | None] = mapped_column()
     height: Mapped[int | None] = mapped_column()
+    phash: Mapped[str | None] = mapped_column(String(16), index=True)  # perceptual hash, for near-duplicates
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,20 +1,15 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
+from ..auth.guard import members_only
 from ..extensions import db
 from ..models import Clause, Platform, Policy
 from ..services.policies import PolicyError, add_custom_clause
 from .forms import CustomClauseForm
 
-bp = Blueprint("policies", __name__, url_prefix="/policies")
-
-
-@bp.before_request
-@login_required
-def _require_login():
-    return None
+bp = members_only(Blueprint("policies", __name__, url_prefix="/policies"))
 
 
 @bp.route("/")

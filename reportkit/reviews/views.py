@@ -1,6 +1,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from ..auth.guard import members_only
 from ..cases.forms import ConfirmForm
 from ..evidence.views import store
 from ..extensions import db
@@ -10,13 +11,7 @@ from ..services import reviews as review_ops
 from ..services.evidence import refresh_marked_copy
 from .forms import AnnotationForm, RegionForm, TransitionForm
 
-bp = Blueprint("reviews", __name__, url_prefix="/reviews")
-
-
-@bp.before_request
-@login_required
-def _require_login():
-    return None
+bp = members_only(Blueprint("reviews", __name__, url_prefix="/reviews"))
 
 
 @bp.route("/")

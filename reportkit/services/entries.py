@@ -39,13 +39,14 @@ def find_duplicate(case_id: int, post: PostURL) -> Entry | None:
 
 
 def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
-                 violations: list[tuple[str, str]] = (), commit: bool = True) -> Entry:
+                 violations: list[tuple[str, str]] = (), commit: bool = True, known=None) -> Entry:
+    """Create an entry from a post URL. `known` (a DuplicateIndex) replaces the duplicate query in bulk intake."""
     post = parse_post_url(url)
     if post.platform != "other" and not post.is_post:
         raise EntryError(f"This {post.platform} address is not the address of one post (a profile or a short "
                          "link?). Open the post itself and paste its address.", "url")
     fields = dict(fields or {})
-    existing = find_duplicate(case.id, post)
+    existing = known.find(post) if known is not None else find_duplicate(case.id, post)
     if existing is not None:
         raise DuplicateEntry(existing)
     case.entry_seq += 1
@@ -59,8 +60,9 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
     db.session.add(entry)
     if tags is not None:
         set_tags(entry, tags)
+    cache = _clause_cache(violations)
     for clause_key, rationale in violations:
-        add_violation(actor, entry, clause_key, rationale, commit=False)
+        add_violation(actor, entry, clause_key, rationale, commit=False, clauses=cache)
     if commit:
         db.session.commit()
     return entry
@@ -92,9 +94,11 @@ def set_tags(entry: Entry, names) -> None:
     entry.tags.extend(Tag(name=n) for n in wanted if n not in have)
 
 
-def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, commit: bool = True) -> Violation:
+def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, commit: bool = True,
+                  clauses: dict | None = None) -> Violation:
     ensure_open(entry)
-    clause = db.session.scalar(select(Clause).where(Clause.key == clause_key.strip()))
+    clause = (clauses or {}).get(clause_key.strip()) or db.session.scalar(
+        select(Clause).where(Clause.key == clause_key.strip()))
     if clause is None:
         raise EntryError(f"There is no policy clause with the key “{clause_key}”.", "clause")
     if not rationale or not rationale.strip():
@@ -106,6 +110,11 @@ def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, co
     if commit:
         db.session.commit()
     return violation
+
+
+def _clause_cache(violations) -> dict:
+    keys = {k.strip() for k, _ in violations}
+    return {c.key: c for c in db.session.scalars(select(Clause).where(Clause.key.in_(keys)))} if keys else {}
 
 
 def remove_violation(entry: Entry, violation: Violation) -> None:

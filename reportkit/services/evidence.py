@@ -4,10 +4,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from sqlalchemy import select
+
 from ..extensions import db
 from ..models import Derivative, Entry, Evidence, User
 from ..templating import filesize
-from .images import BadImage, check_image, make_marked_copy, make_print_copy
+from .images import BadImage, check_image, make_marked_copy, make_print_copy, perceptual_hash
 from .sniff import UnsupportedType, sniff
 from .storage import EvidenceStore, TooLarge
 from .reviews import ensure_open
@@ -57,17 +59,19 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
     if size:
         evidence.width, evidence.height = size
         _add_print_copy(evidence, path, store, limits.print_width)
+        evidence.phash = perceptual_hash(store.path_for(evidence.print_copy.sha256))
     db.session.add(evidence)
     db.session.commit()
     return evidence
 
 
-def add_archive_link(actor: User, entry: Entry, url: str) -> Evidence:
+def add_archive_link(actor: User, entry: Entry, url: str, commit: bool = True) -> Evidence:
     ensure_open(entry)
     address = parse_post_url(url).canonical  # raises URLError for anything but a plain http(s) address
     evidence = Evidence(entry=entry, kind="archive_link", archive_url=address, uploaded_by_id=actor.id)
     db.session.add(evidence)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return evidence
 
 
@@ -95,3 +99,14 @@ def refresh_marked_copy(evidence: Evidence, store: EvidenceStore, width: int) ->
             purpose="marked", sha256=sha, parent_sha256=evidence.sha256, mime="image/jpeg", size=len(copy.data),
             width=copy.width, height=copy.height, operations=copy.operations))
     db.session.commit()
+
+
+def near_duplicates(evidence: Evidence, distance: int = 8) -> list[Evidence]:
+    """Other screenshots in the same case that look the same (perceptual hashes within `distance` bits)."""
+    if not evidence.phash:
+        return []
+    mine = int(evidence.phash, 16)
+    rows = db.session.scalars(select(Evidence).join(Entry).where(
+        Entry.case_id == evidence.entry.case_id, Evidence.phash.is_not(None), Evidence.id != evidence.id,
+        Evidence.entry_id != evidence.entry_id)).all()
+    return [other for other in rows if bin(mine ^ int(other.phash, 16)).count("1") <= distance]

@@ -98,3 +98,11 @@ def make_marked_copy(path: Path, regions, max_width: int) -> PrintCopy:
     kinds = sorted({r.kind for r in regions})
     return PrintCopy(out.getvalue(), frame.width, frame.height,
                      f"{base.operations}; {len(regions)} region(s) drawn: {', '.join(kinds)}")
+
+
+def perceptual_hash(path: Path) -> str:
+    """A 64-bit pHash (ImageHash) as 16 hex digits: near-identical screenshots differ in a few bits."""
+    import imagehash
+
+    with Image.open(path) as img:
+        return str(imagehash.phash(img))

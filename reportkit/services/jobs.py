@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from flask import Flask
 
 from ..extensions import db
-from ..models import Dossier
+from ..models import Dossier, Import
 
 _executor: ThreadPoolExecutor | None = None
 
@@ -37,3 +37,40 @@ def _build(app: Flask, dossier_id: int) -> None:
             app.logger.exception("dossier %s failed", dossier_id)
         finally:
             db.session.remove()
+
+
+def start_import(app: Flask, import_id: int) -> Future:
+    return _pool().submit(_import, app, import_id)
+
+
+def _import(app: Flask, import_id: int) -> None:
+    with app.app_context():
+        try:
+            run_import(import_id, app.config["EVIDENCE_DIR"])
+        except Exception:  # noqa: BLE001 - recorded on the row; log for the operator
+            app.logger.exception("import %s failed", import_id)
+        finally:
+            db.session.remove()
+
+
+def run_import(import_id: int, evidence_dir: str, on_progress=None) -> Import:
+    """Read the kept file again and import it with the job's mapping, recording progress on the row."""
+    from .intake import import_rows, read_table
+    from .storage import EvidenceStore
+
+    job = db.session.get(Import, import_id)
+    try:
+        headers, rows = read_table(EvidenceStore(evidence_dir).path_for(job.file_sha256).read_bytes())
+
+        def progress(done: int) -> None:
+            job.progress = min(99, 100 * done // max(1, len(rows)))
+            db.session.commit()
+            if on_progress:
+                on_progress(job.progress)
+
+        return import_rows(job.created_by, job.case, job, headers, rows, progress)
+    except Exception as exc:
+        db.session.rollback()
+        job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+        db.session.commit()
+        raise

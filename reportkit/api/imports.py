@@ -1,0 +1,70 @@
+import json
+
+from flask import current_app, g, request
+
+from ..evidence.views import store
+from ..extensions import db
+from ..models import Import
+from ..services import access, jobs
+from ..services.intake import TARGETS, TableError, guess_mapping, paste_urls, read_table
+from ..services.intake.tables import zone
+from .base import APIError, bp
+
+
+@bp.post("/cases/<int:case_id>/imports")
+def create_import(case_id: int):
+    case = access.case_for(g.api_user, case_id, "edit")
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if isinstance(data, dict) and isinstance(data.get("urls"), list):
+            try:
+                job = paste_urls(g.api_user, case, "\n".join(str(u) for u in data["urls"]))
+            except TableError as exc:
+                raise APIError(422, "validation_error", str(exc), {"urls": [str(exc)]})
+            return _state(job), 202
+        if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+            raise APIError(400, "bad_request", "Send {urls: [...]}, {rows: [...], mapping?}, or a multipart file.")
+        raw, name, mapping, tz = json.dumps(data["rows"]).encode(), "rows.json", data.get("mapping"), data.get(
+            "timezone", "UTC")
+    else:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise APIError(400, "bad_request", "Send the file as multipart field 'file'.", {"file": ["Missing."]})
+        raw, name, tz = upload.read(), upload.filename, request.form.get("timezone", "UTC")
+        try:
+            mapping = json.loads(request.form["mapping"]) if request.form.get("mapping") else None
+        except json.JSONDecodeError:
+            raise APIError(422, "validation_error", "mapping must be a JSON object.", {"mapping": ["Not JSON."]})
+    try:
+        headers, rows = read_table(raw)
+        zone(tz)
+    except TableError as exc:
+        raise APIError(422, "validation_error", str(exc), {"file": [str(exc)]})
+    mapping = mapping if isinstance(mapping, dict) else guess_mapping(headers)
+    bad = {k: ["Not a column of the file, or not a field."] for k, v in mapping.items()
+           if k not in TARGETS or v not in headers}
+    if bad or "url" not in mapping:
+        raise APIError(422, "validation_error", "Map the columns: {field: column}.", bad or {"url": ["Required."]})
+    sha, _ = store().put_bytes(raw)
+    job = Import(case_id=case.id, kind="json" if raw.lstrip()[:1] in (b"[", b"{") else "csv", filename=name[:255],
+                 file_sha256=sha, mapping=mapping, timezone=tz, status="queued", total=len(rows),
+                 created_by_id=g.api_user.id)
+    db.session.add(job)
+    db.session.commit()
+    jobs.start_import(current_app._get_current_object(), job.id)
+    return _state(job), 202
+
+
+@bp.get("/imports/<int:import_id>")
+def get_import(import_id: int):
+    job = db.session.get(Import, import_id)
+    if job is None:
+        raise APIError(404, "not_found", "No such import.")
+    access.check(g.api_user, job.case_id, "read")
+    return _state(job)
+
+
+def _state(job: Import) -> dict:
+    return {"id": job.id, "case_id": job.case_id, "kind": job.kind, "status": job.status, "progress": job.progress,
+            "total": job.total, "created": job.created, "duplicates": job.duplicates, "failed": job.failed,
+            "mapping": job.mapping, "error": job.error or None, "results": job.results}

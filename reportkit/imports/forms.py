@@ -1,0 +1,37 @@
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from ..cases.forms import options
+from ..services.intake import TARGETS
+
+
+class PasteForm(FlaskForm):
+    text = TextAreaField("Addresses", validators=[DataRequired(), Length(max=2_000_000)],
+                         description="One per line, or mixed with other text: every web address is found. "
+                                     "Up to 5,000 at a time.")
+    submit = SubmitField("Create entries")
+
+
+class UploadTableForm(FlaskForm):
+    file = FileField("CSV or JSON file", description="UTF-8 or UTF-16 (Excel), any common delimiter; the CSV of "
+                                                     "Bellingcat's auto-archiver works as it is.")
+    submit = SubmitField("Upload and map columns")
+
+
+def mapping_form(headers: list[str], mapping: dict[str, str], tz: str):
+    """A form with one select per entry field, listing the file's columns."""
+
+    class MappingForm(FlaskForm):
+        timezone = StringField("Time zone for times written without one", default=tz,
+                               validators=[DataRequired(), Length(max=64)],
+                               description="e.g. UTC, Asia/Tehran, Europe/Berlin. Numeric dates are read day first.")
+        preview = SubmitField("Preview")
+        submit = SubmitField("Import")
+
+    choices = options([("", "— not in the file —")] + [(h, h) for h in headers])
+    for target, label in TARGETS.items():
+        setattr(MappingForm, f"map_{target}", SelectField(label, choices=choices, default=mapping.get(target, ""),
+                                                          validate_choice=False))
+    return MappingForm()

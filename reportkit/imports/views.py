@@ -1,0 +1,123 @@
+import csv
+import io
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth.guard import members_only
+from ..evidence.views import store
+from ..extensions import db
+from ..models import Import
+from ..models.imports import RESULTS
+from ..services import access, jobs
+from ..services.dossier.exports import safe_cell
+from ..services.intake import TARGETS, TableError, guess_mapping, paste_urls, preview_rows, read_table
+from ..services.intake.tables import zone
+from .forms import PasteForm, UploadTableForm, mapping_form
+
+bp = members_only(Blueprint("imports", __name__, url_prefix="/imports"))
+
+
+@bp.route("/new/<int:case_id>", methods=["GET", "POST"])
+def create(case_id: int):
+    case = access.case_for(current_user, case_id, "edit")
+    paste, upload = PasteForm(prefix="paste"), UploadTableForm(prefix="upload")
+    if paste.submit.data and paste.validate_on_submit():
+        try:
+            job = paste_urls(current_user, case, paste.text.data)
+            return redirect(url_for("imports.view", import_id=job.id))
+        except TableError as exc:
+            db.session.rollback()
+            paste.text.errors.append(str(exc))
+    elif upload.submit.data and upload.validate_on_submit():
+        job = _upload(case, upload)
+        if job is not None:
+            return redirect(url_for("imports.map_columns", import_id=job.id))
+    history = db.session.scalars(select(Import).where(Import.case_id == case.id).order_by(Import.id.desc())
+                                 .limit(20)).all()
+    return render_template("imports/create.html", case=case, paste=paste, upload=upload, history=history)
+
+
+def _upload(case, form) -> Import | None:
+    file = form.file.data
+    if not file or not file.filename:
+        form.file.errors.append("Choose a file.")
+        return None
+    data = file.read()
+    try:
+        headers, rows = read_table(data)
+    except TableError as exc:
+        form.file.errors.append(str(exc))
+        return None
+    sha, _ = store().put_bytes(data)  # kept by hash, like evidence: the import can be re-run and checked
+    job = Import(case_id=case.id, kind="json" if data.lstrip()[:1] in (b"[", b"{") else "csv",
+                 filename=file.filename[:255], file_sha256=sha, mapping=guess_mapping(headers), status="mapping",
+                 total=len(rows), created_by_id=current_user.id)
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+@bp.route("/<int:import_id>/map", methods=["GET", "POST"])
+def map_columns(import_id: int):
+    job = _job(import_id, "edit")
+    if job.status != "mapping":
+        return redirect(url_for("imports.view", import_id=job.id))
+    headers, rows = read_table(store().path_for(job.file_sha256).read_bytes())
+    form = mapping_form(headers, job.mapping, job.timezone)
+    if form.validate_on_submit():
+        job.mapping = {t: form[f"map_{t}"].data for t in TARGETS if form[f"map_{t}"].data in headers}
+        job.timezone = form.timezone.data.strip()
+        try:
+            zone(job.timezone)
+        except TableError as exc:
+            form.timezone.errors.append(str(exc))
+        if "url" not in job.mapping:
+            form.map_url.errors.append("Choose the column that holds the post URL.")
+        elif form.submit.data and not form.timezone.errors:
+            job.status = "queued"
+            db.session.commit()
+            jobs.start_import(current_app._get_current_object(), job.id)
+            return redirect(url_for("imports.view", import_id=job.id))
+        db.session.commit()
+    preview = preview_rows(job.case, job, headers, rows[:20]) if not form.timezone.errors else []
+    return render_template("imports/map.html", job=job, case=job.case, form=form, headers=headers, preview=preview,
+                           rows=len(rows))
+
+
+@bp.route("/<int:import_id>")
+def view(import_id: int):
+    job = _job(import_id)
+    return render_template("imports/view.html", job=job, case=job.case, labels=RESULTS)
+
+
+@bp.route("/<int:import_id>/status.json")
+def status(import_id: int):
+    job = _job(import_id)
+    return {"id": job.id, "status": job.status, "stage": f"{job.status}: {job.total} rows", "progress": job.progress,
+            "created": job.created, "duplicates": job.duplicates, "failed": job.failed, "error": job.error or None}
+
+
+@bp.route("/<int:import_id>/<any(results, errors):which>.csv")
+def download(import_id: int, which: str):
+    job = _job(import_id)
+    rows = job.results if which == "results" else [r for r in job.results if r["status"] not in ("created",
+                                                                                                "duplicate")]
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(["line", "input", "url", "result", "reason", "entry_number"])
+    for r in rows:
+        writer.writerow([safe_cell(v) for v in (r["line"], r["input"], r["url"], RESULTS.get(r["status"]),
+                                                 r["reason"], r.get("entry_number") or "")])
+    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="import-{job.id}-{which}.csv"'})
+
+
+def _job(import_id: int, permission: str = "read") -> Import:
+    job = db.session.get(Import, import_id)
+    if job is None:
+        abort(404)
+    access.check(current_user, job.case_id, permission)
+    return job

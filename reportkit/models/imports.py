@@ -1,0 +1,40 @@
+"""A bulk intake: a pasted list or an imported file, its column mapping, progress and per-row results."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._common import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .cases import Case
+    from .users import User
+
+RESULTS = {"created": "Created", "duplicate": "Duplicate", "invalid": "Not a post URL", "error": "Error"}
+
+
+class Import(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # paste | csv | json
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    file_sha256: Mapped[str | None] = mapped_column(String(64))  # the uploaded file, kept in the evidence store
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)  # target field -> source column
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")  # for times written without a zone
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | running | done | failed
+    progress: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    results: Mapped[list] = mapped_column(JSON, default=list)  # one dict per input line or row
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped["User | None"] = relationship()
+    case: Mapped["Case"] = relationship()
