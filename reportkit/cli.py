@@ -179,8 +179,29 @@ def import_command(case_id, file, maps, timezone, as_email):
         click.echo(f"  row {r['line']}: {r['reason']}")
 
 
+@click.command("verify")
+@click.argument("case_id", type=int, required=False)
+def verify(case_id: int | None) -> None:
+    """Re-hash every stored file and check the event chain of one case or all; exit 1 on any problem."""
+    from flask import current_app
+
+    from .services.custody import cases_to_verify, run_verification
+    from .services.storage import EvidenceStore
+
+    store, failed = EvidenceStore(current_app.config["EVIDENCE_DIR"]), False
+    for cid in cases_to_verify(case_id):
+        report = run_verification(None, cid, store)
+        click.echo(f"case {cid}: {report.events_checked} events, {report.files_checked} files: "
+                   + ("OK" if report.ok else f"{len(report.problems)} problem(s)"))
+        for problem in report.problems:
+            click.echo(f"  - {problem}")
+        failed = failed or not report.ok
+    if failed:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_user, create_token, seed_policies_command, export_dossier, demo, import_command):
+    for command in (create_user, create_token, seed_policies_command, export_dossier, demo, import_command, verify):
         app.cli.add_command(command)
 
 

@@ -12,6 +12,7 @@ from ..extensions import csrf, db
 from ..models import ApiToken
 from ..models._common import utcnow
 from ..models.users import hash_token
+from ..services.custody import current_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # tokens, not cookies: no cross-site request can carry them
@@ -41,7 +42,14 @@ def _authenticate():
     db.session.commit()
     g.api_user = token.user
     g.api_token = token
+    g.token_reset = current_token.set(token.id)  # events name the token a script used
     return None
+
+
+@bp.teardown_request
+def _forget_token(_exc) -> None:
+    if "token_reset" in g:
+        current_token.reset(g.pop("token_reset"))
 
 
 def payload() -> dict:

@@ -4,7 +4,7 @@ from ..evidence.views import send_original, store
 from ..extensions import db
 from ..models import EVIDENCE_KINDS
 from ..services import access
-from ..services.evidence import EvidenceError, Limits, add_evidence_file
+from ..services.evidence import EvidenceError, Limits, add_evidence_file, record_download
 from .base import APIError, bp
 
 CODES = {413: "too_large", 415: "unsupported_media_type", 422: "unprocessable"}
@@ -30,4 +30,7 @@ def upload_evidence(entry_id: int):
 
 @bp.get("/evidence/<int:evidence_id>/original")
 def evidence_original(evidence_id: int):
-    return send_original(access.evidence_for(g.api_user, evidence_id), store())
+    evidence = access.evidence_for(g.api_user, evidence_id)
+    response = send_original(evidence, store())
+    record_download(g.api_user, evidence)
+    return response

@@ -3,12 +3,14 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..auth.guard import members_only
+from ..evidence.views import store
 from ..entries.forms import BulkForm, EntryFilterForm
 from ..extensions import db
 from ..models import Case, Entry, Membership
 from ..services import access
 from ..services import cases as case_ops
 from ..services import entries as entry_ops
+from ..services.custody import case_activity, run_verification
 from ..services.search import clause_counts, entry_query, status_counts
 from .forms import AccountForm, CaseEditForm, CaseForm, ConfirmForm, MemberForm, RoleForm, options
 
@@ -82,7 +84,8 @@ def edit(case_id: int):
     case = access.case_for(current_user, case_id, "manage")
     form = CaseEditForm(obj=case)
     if form.validate_on_submit():
-        case_ops.update_case(case, **{k: v for k, v in form.data.items() if k not in ("csrf_token", "submit")})
+        case_ops.update_case(case, current_user, **{k: v for k, v in form.data.items()
+                                                    if k not in ("csrf_token", "submit")})
         flash("Case saved.", "success")
         return redirect(url_for("cases.view", case_id=case.id))
     return render_template("cases/edit.html", case=case, form=form, account_form=AccountForm())
@@ -115,7 +118,7 @@ def members(case_id: int):
         access.check(current_user, case.id, "manage")
         if form.validate_on_submit():
             try:
-                membership = case_ops.add_member(case, form.email.data, form.role.data)
+                membership = case_ops.add_member(case, form.email.data, form.role.data, current_user)
                 flash(f"{membership.user.email} added as {membership.role}.", "success")
                 return redirect(url_for("cases.members", case_id=case.id))
             except case_ops.CaseError as exc:
@@ -134,11 +137,30 @@ def change_member(case_id: int, member_id: int):
     try:
         if request.form.get("remove"):
             if ConfirmForm().validate_on_submit():
-                case_ops.remove_member(case, membership)
+                case_ops.remove_member(case, membership, current_user)
                 flash("Member removed.", "info")
         elif form.validate_on_submit():
-            case_ops.set_role(case, membership, form.role.data)
+            case_ops.set_role(case, membership, form.role.data, current_user)
             flash("Role changed.", "success")
     except case_ops.CaseError as exc:
         flash(str(exc), "error")
     return redirect(url_for("cases.members", case_id=case.id))
+
+
+@bp.route("/<int:case_id>/activity")
+def activity(case_id: int):
+    case = access.case_for(current_user, case_id)
+    page = db.paginate(case_activity(case.id), per_page=100, error_out=False)
+    return render_template("cases/activity.html", case=case, page=page,
+                           can_verify=access.can(current_user, case.id, "manage"), confirm=ConfirmForm())
+
+
+@bp.route("/<int:case_id>/verify", methods=["POST"])
+def verify(case_id: int):
+    case = access.case_for(current_user, case_id, "manage")
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form expired. Reload the page and try again.")
+    report = run_verification(current_user, case.id, store())
+    page = db.paginate(case_activity(case.id), per_page=100, error_out=False)
+    return render_template("cases/activity.html", case=case, page=page, can_verify=True, confirm=ConfirmForm(),
+                           report=report), 200 if report.ok else 409

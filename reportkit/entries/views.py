@@ -5,13 +5,14 @@ from sqlalchemy import select
 
 from ..auth.guard import members_only
 from ..cases.forms import ConfirmForm
-from ..evidence.forms import ArchiveLinkForm, UploadForm
+from ..evidence.forms import ArchiveLinkForm, RetireForm, UploadForm
 from ..extensions import db
 from ..models import PERMISSIONS, Clause, Policy
 from ..reviews.forms import AnnotationForm, RegionForm, TransitionForm
 from ..services import access
 from ..services import entries as entry_ops
 from ..services import reviews as review_ops
+from ..services.custody import entry_history
 from ..services.evidence import near_duplicates
 from .forms import EntryCreateForm, EntryForm, ViolationForm
 
@@ -50,7 +51,8 @@ def view(entry_id: int):
                            upload_form=UploadForm(), link_form=ArchiveLinkForm(), violation_form=ViolationForm(),
                            transition_form=TransitionForm(), note_form=AnnotationForm(), region_form=RegionForm(),
                            confirm=ConfirmForm(), clauses=_clause_choices(entry.platform),
-                           near={ev.id: near_duplicates(ev) for ev in entry.evidence if ev.phash})
+                           near={ev.id: near_duplicates(ev) for ev in entry.evidence if ev.phash},
+                           retire=RetireForm(), history=entry_history(entry.id))
 
 
 @bp.route("/<int:entry_id>/edit", methods=["GET", "POST"])
@@ -98,7 +100,7 @@ def delete_violation(entry_id: int, violation_id: int):
     if violation is None or not ConfirmForm().validate_on_submit():
         abort(404 if violation is None else 400)
     heading = violation.clause.heading
-    entry_ops.remove_violation(entry, violation)
+    entry_ops.remove_violation(entry, violation, current_user)
     flash(f"Clause mapping removed: {heading}", "info")
     return redirect(url_for("entries.view", entry_id=entry.id, _anchor="violations"))
 
@@ -112,3 +114,15 @@ def _clause_choices(platform: str) -> list[Clause]:
 
 def _naive(value):
     return value.replace(tzinfo=None) if value else None
+
+
+@bp.route("/<int:entry_id>/withdraw", methods=["POST"])
+def withdraw(entry_id: int):
+    entry = access.entry_for(current_user, entry_id, "edit")
+    form = RetireForm()
+    if form.validate_on_submit():
+        review_ops.withdraw_entry(current_user, entry, form.reason.data)
+        flash(f"Entry #{entry.number} withdrawn. It stays in the history but leaves lists and dossiers.", "info")
+        return redirect(url_for("cases.view", case_id=entry.case_id))
+    flash("Say why the entry is withdrawn.", "error")
+    return redirect(url_for("entries.view", entry_id=entry.id))

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import SelectField, StringField, SubmitField
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ..cases.forms import options, web_address
@@ -19,3 +19,8 @@ class ArchiveLinkForm(FlaskForm):
     url = StringField("Archive address", validators=[DataRequired(), Length(max=2048), web_address],
                       description="e.g. a Wayback Machine or archive.today address.")
     submit = SubmitField("Add link")
+
+
+class RetireForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField("Confirm")

@@ -5,10 +5,11 @@ from ..auth.guard import members_only
 from ..errors import wants_json
 from ..extensions import db
 from ..services import access
-from ..services.evidence import EvidenceError, Limits, add_archive_link, add_evidence_file, near_duplicates
+from ..services.evidence import EvidenceError, Limits, add_archive_link, add_evidence_file, near_duplicates, \
+    purge_evidence, record_download, withdraw_evidence
 from ..services.storage import EvidenceStore
 from ..services.urls import URLError
-from .forms import ArchiveLinkForm, UploadForm
+from .forms import ArchiveLinkForm, RetireForm, UploadForm
 
 bp = members_only(Blueprint("evidence", __name__, url_prefix="/evidence"))
 
@@ -64,7 +65,9 @@ def link(entry_id: int):
 @bp.route("/<int:evidence_id>/original")
 def original(evidence_id: int):
     evidence = access.evidence_for(current_user, evidence_id)
-    return send_original(evidence, store())
+    response = send_original(evidence, store())
+    record_download(current_user, evidence)
+    return response
 
 
 @bp.route("/<int:evidence_id>/print")
@@ -87,3 +90,23 @@ def send_original(evidence, evidence_store: EvidenceStore):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.route("/<int:evidence_id>/<any(withdraw, purge):action>", methods=["POST"])
+def retire(evidence_id: int, action: str):
+    """Withdraw (editors) keeps the file; purge (owners, after confirmation) removes its bytes but not its hash."""
+    evidence = access.evidence_for(current_user, evidence_id, "manage" if action == "purge" else "edit")
+    form = RetireForm()
+    if not form.validate_on_submit():
+        flash("Say why.", "error")
+    else:
+        try:
+            if action == "purge":
+                purge_evidence(current_user, evidence, form.reason.data, store())
+                flash("The file's bytes were removed; its hash and your reason stay in the history.", "info")
+            else:
+                withdraw_evidence(current_user, evidence, form.reason.data)
+                flash("File withdrawn: it stays stored and in the history, but leaves the dossier.", "info")
+        except EvidenceError as exc:
+            flash(str(exc), "error")
+    return redirect(url_for("entries.view", entry_id=evidence.entry_id, _anchor="evidence"))

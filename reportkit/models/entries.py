@@ -65,6 +65,8 @@ class Entry(db.Model):
     review_round: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last sent to review, for the queue
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # never deleted: withdrawn, with a reason
+    withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -36,6 +36,10 @@ class Evidence(db.Model):
     width: Mapped[int | None] = mapped_column()
     height: Mapped[int | None] = mapped_column()
     phash: Mapped[str | None] = mapped_column(String(16), index=True)  # perceptual hash, for near-duplicates
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # bytes removed; the hash and reason stay
+    purge_reason: Mapped[str] = mapped_column(Text, default="")
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -60,7 +64,11 @@ class Evidence(db.Model):
 
     @property
     def is_file(self) -> bool:
-        return self.sha256 is not None
+        return self.sha256 is not None and self.purged_at is None
+
+    @property
+    def active(self) -> bool:
+        return self.withdrawn_at is None and self.purged_at is None
 
 
 class Derivative(db.Model):

@@ -89,8 +89,7 @@ def delete_region(region_id: int):
     evidence = access.evidence_for(current_user, region.evidence_id, "annotate")
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form expired. Reload the page and try again.")
-    review_ops.ensure_open(evidence.entry)
-    evidence.regions.remove(region)
+    review_ops.remove_region(current_user, evidence, region)
     refresh_marked_copy(evidence, store(), current_app.config["PRINT_MAX_WIDTH"])
     flash("Region removed.", "info")
     return redirect(url_for("entries.view", entry_id=evidence.entry_id, _anchor=f"evidence-{evidence.id}"))

@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import ROLES, Account, Case, Membership, User
+from .custody import record
 
 
 class CaseError(ValueError):
@@ -18,6 +19,9 @@ def create_case(actor: User, title: str, subject: str, summary: str = "", accoun
     db.session.add(case)
     for acc in accounts:
         add_account(case, **acc)
+    db.session.flush()  # the case's id, for its first event
+    record(actor, case.id, "case.created", f"case:{case.id}", {"title": case.title, "subject": case.subject,
+                                                              "accounts": [a.label for a in case.accounts]})
     db.session.commit()
     return case
 
@@ -36,17 +40,21 @@ def add_account(case: Case, platform: str, handle: str, display_name: str = "", 
     return account
 
 
-def update_case(case: Case, **fields) -> Case:
+def update_case(case: Case, actor: User | None = None, **fields) -> Case:
+    before = {name: getattr(case, name) for name in fields if hasattr(case, name)}
     for name in ("title", "subject", "summary", "allow_new_accounts", "prepared_by_name", "prepared_by_org",
                  "prepared_by_email", "confidentiality", "methodology", "public_interest", "dsa_explanation",
                  "dsa_good_faith", "required_approvals"):
         if name in fields and fields[name] is not None:
             setattr(case, name, fields[name])
+    changed = {k: [v, getattr(case, k)] for k, v in before.items() if getattr(case, k) != v}
+    if changed:
+        record(actor, case.id, "case.edited", f"case:{case.id}", changed)
     db.session.commit()
     return case
 
 
-def add_member(case: Case, email: str, role: str) -> Membership:
+def add_member(case: Case, email: str, role: str, actor: User | None = None) -> Membership:
     if role not in ROLES:
         raise CaseError(f"Unknown role “{role}”.")
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
@@ -56,22 +64,27 @@ def add_member(case: Case, email: str, role: str) -> Membership:
         raise CaseError(f"{user.email} is already a member of this case.")
     membership = Membership(user_id=user.id, role=role)
     case.memberships.append(membership)
+    record(actor, case.id, "member.added", f"user:{user.id}", {"email": user.email, "role": role})
     db.session.commit()
     return membership
 
 
-def set_role(case: Case, membership: Membership, role: str) -> None:
+def set_role(case: Case, membership: Membership, role: str, actor: User | None = None) -> None:
     if role not in ROLES:
         raise CaseError(f"Unknown role “{role}”.")
     if membership.role == "owner" and role != "owner" and _owner_count(case) == 1:
         raise CaseError("A case needs at least one owner.")
+    record(actor, case.id, "member.role_changed", f"user:{membership.user_id}",
+           {"email": membership.user.email, "role": [membership.role, role]})
     membership.role = role
     db.session.commit()
 
 
-def remove_member(case: Case, membership: Membership) -> None:
+def remove_member(case: Case, membership: Membership, actor: User | None = None) -> None:
     if membership.role == "owner" and _owner_count(case) == 1:
         raise CaseError("The last owner cannot be removed.")
+    record(actor, case.id, "member.removed", f"user:{membership.user_id}",
+           {"email": membership.user.email, "role": membership.role})
     db.session.delete(membership)
     db.session.commit()
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Account, Case, Clause, Entry, Tag, User, Violation
 from .cases import add_account
+from .custody import record
 from .reviews import ensure_open
 from .urls import PostURL, parse_post_url
 
@@ -39,7 +40,7 @@ def find_duplicate(case_id: int, post: PostURL) -> Entry | None:
 
 
 def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
-                 violations: list[tuple[str, str]] = (), commit: bool = True, known=None) -> Entry:
+                 violations: list[tuple[str, str]] = (), commit: bool = True, known=None, log: bool = True) -> Entry:
     """Create an entry from a post URL. `known` (a DuplicateIndex) replaces the duplicate query in bulk intake."""
     post = parse_post_url(url)
     if post.platform != "other" and not post.is_post:
@@ -62,7 +63,12 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
         set_tags(entry, tags)
     cache = _clause_cache(violations)
     for clause_key, rationale in violations:
-        add_violation(actor, entry, clause_key, rationale, commit=False, clauses=cache)
+        add_violation(actor, entry, clause_key, rationale, commit=False, clauses=cache, log=False)
+    if log:
+        db.session.flush()  # the entry's id, for its first event
+        record(actor, case.id, "entry.created", f"entry:{entry.number}", {
+            "url": post.canonical, "submitted_url": post.submitted, "posted_at": str(entry.posted_at or ""),
+            "clauses": [k for k, _ in violations]}, entry_id=entry.id)
     if commit:
         db.session.commit()
     return entry
@@ -71,6 +77,7 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
 def update_entry(actor: User, entry: Entry, fields: dict) -> Entry:
     ensure_open(entry)
     fields = dict(fields)
+    before = _snapshot(entry)
     if "account_id" in fields:
         entry.account = _account_by_id(entry.case, fields.pop("account_id"))
     if "posted_at" in fields:
@@ -79,8 +86,19 @@ def update_entry(actor: User, entry: Entry, fields: dict) -> Entry:
     if "tags" in fields:
         set_tags(entry, fields.pop("tags"))
     _apply(entry, fields)
+    after = _snapshot(entry)
+    changed = {k: [before[k], after[k]] for k in after if after[k] != before[k]}
+    if changed:
+        record(actor, entry.case_id, "entry.edited", f"entry:{entry.number}", changed, entry_id=entry.id)
     db.session.commit()
     return entry
+
+
+def _snapshot(entry: Entry) -> dict:
+    values = {name: getattr(entry, name) for name in EDITABLE}
+    values.update(account=entry.account.label if entry.account else "", posted_at=entry.posted_at,
+                  tags=", ".join(entry.tag_names))
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
 
 
 def set_tags(entry: Entry, names) -> None:
@@ -95,7 +113,7 @@ def set_tags(entry: Entry, names) -> None:
 
 
 def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, commit: bool = True,
-                  clauses: dict | None = None) -> Violation:
+                  clauses: dict | None = None, log: bool = True) -> Violation:
     ensure_open(entry)
     clause = (clauses or {}).get(clause_key.strip()) or db.session.scalar(
         select(Clause).where(Clause.key == clause_key.strip()))
@@ -107,6 +125,9 @@ def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, co
         raise EntryError("This clause is already mapped to the entry.", "clause")
     violation = Violation(clause=clause, rationale=rationale.strip(), created_by_id=actor.id)
     entry.violations.append(violation)
+    if log:
+        record(actor, entry.case_id, "clause.mapped", f"entry:{entry.number}",
+               {"clause": clause.key, "rationale": violation.rationale}, entry_id=entry.id)
     if commit:
         db.session.commit()
     return violation
@@ -117,8 +138,10 @@ def _clause_cache(violations) -> dict:
     return {c.key: c for c in db.session.scalars(select(Clause).where(Clause.key.in_(keys)))} if keys else {}
 
 
-def remove_violation(entry: Entry, violation: Violation) -> None:
+def remove_violation(entry: Entry, violation: Violation, actor: User | None = None) -> None:
     ensure_open(entry)
+    record(actor, entry.case_id, "clause.unmapped", f"entry:{entry.number}",
+           {"clause": violation.clause.key, "rationale": violation.rationale}, entry_id=entry.id)
     entry.violations.remove(violation)
     db.session.commit()
 
@@ -173,11 +196,9 @@ def bulk_update(actor: User, case: Case, entry_ids: list[int], action: str, valu
             if action == "submit":
                 transition(actor, entry, "ready")
             elif action == "tag":
-                ensure_open(entry)
-                set_tags(entry, entry.tag_names + [value])
+                update_entry(actor, entry, {"tags": entry.tag_names + [value]})
             elif action == "account":
-                ensure_open(entry)
-                entry.account = _account_by_id(case, value)
+                update_entry(actor, entry, {"account_id": value})
             else:
                 raise EntryError(f"Unknown action “{action}”.", "action")
             db.session.commit()  # one by one, so that a refused entry never undoes the others

@@ -8,10 +8,12 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Derivative, Entry, Evidence, User
+from ..models._common import utcnow
 from ..templating import filesize
 from .images import BadImage, check_image, make_marked_copy, make_print_copy, perceptual_hash
 from .sniff import UnsupportedType, sniff
 from .storage import EvidenceStore, TooLarge
+from .custody import record
 from .reviews import ensure_open
 from .urls import parse_post_url
 
@@ -61,15 +63,20 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
         _add_print_copy(evidence, path, store, limits.print_width)
         evidence.phash = perceptual_hash(store.path_for(evidence.print_copy.sha256))
     db.session.add(evidence)
+    record(actor, entry.case_id, "evidence.uploaded", f"entry:{entry.number}", {
+        "sha256": staged.sha256, "name": evidence.original_name, "size": staged.size, "mime": found.mime,
+        "print_copy": evidence.print_copy.sha256 if evidence.print_copy else None}, entry_id=entry.id)
     db.session.commit()
     return evidence
 
 
-def add_archive_link(actor: User, entry: Entry, url: str, commit: bool = True) -> Evidence:
+def add_archive_link(actor: User, entry: Entry, url: str, commit: bool = True, log: bool = True) -> Evidence:
     ensure_open(entry)
     address = parse_post_url(url).canonical  # raises URLError for anything but a plain http(s) address
     evidence = Evidence(entry=entry, kind="archive_link", archive_url=address, uploaded_by_id=actor.id)
     db.session.add(evidence)
+    if log:
+        record(actor, entry.case_id, "evidence.linked", f"entry:{entry.number}", {"url": address}, entry_id=entry.id)
     if commit:
         db.session.commit()
     return evidence
@@ -110,3 +117,40 @@ def near_duplicates(evidence: Evidence, distance: int = 8) -> list[Evidence]:
         Entry.case_id == evidence.entry.case_id, Evidence.phash.is_not(None), Evidence.id != evidence.id,
         Evidence.entry_id != evidence.entry_id)).all()
     return [other for other in rows if bin(mine ^ int(other.phash, 16)).count("1") <= distance]
+
+
+def record_download(actor: User, evidence: Evidence) -> None:
+    """Who took a copy of an original, and when: part of the chain of custody."""
+    record(actor, evidence.entry.case_id, "evidence.downloaded", f"evidence:{evidence.id}",
+           {"sha256": evidence.sha256, "name": evidence.original_name}, entry_id=evidence.entry_id)
+    db.session.commit()
+
+
+def withdraw_evidence(actor: User, evidence: Evidence, reason: str) -> None:
+    """Take a file out of use (and out of dossiers); it stays stored and in the history."""
+    ensure_open(evidence.entry)
+    if not reason.strip():
+        raise EvidenceError("Say why the file is withdrawn.", 422)
+    evidence.withdrawn_at, evidence.withdrawn_reason = utcnow(), reason.strip()
+    record(actor, evidence.entry.case_id, "evidence.withdrawn", f"evidence:{evidence.id}",
+           {"sha256": evidence.sha256, "name": evidence.original_name}, reason, entry_id=evidence.entry_id)
+    db.session.commit()
+
+
+def purge_evidence(actor: User, evidence: Evidence, reason: str, store: EvidenceStore) -> None:
+    """Remove a file's bytes for good (e.g. a victim's private data): the hash and the reason are kept.
+
+    Other rows may point at the same bytes (the store keeps one copy); they lose them too, and say so."""
+    if not reason.strip():
+        raise EvidenceError("Say why the file is purged.", 422)
+    hashes = {evidence.sha256, *(d.sha256 for d in evidence.derivatives)} - {None}
+    evidence.purged_at, evidence.purge_reason = utcnow(), reason.strip()
+    evidence.withdrawn_at = evidence.withdrawn_at or evidence.purged_at
+    record(actor, evidence.entry.case_id, "evidence.purged", f"evidence:{evidence.id}",
+           {"sha256": evidence.sha256, "name": evidence.original_name, "derivatives": sorted(hashes - {evidence.sha256})},
+           reason, entry_id=evidence.entry_id)
+    for derivative in list(evidence.derivatives):
+        evidence.derivatives.remove(derivative)
+    db.session.commit()
+    for sha in hashes:
+        store.remove(sha)

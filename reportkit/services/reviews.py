@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import PERMISSIONS, Annotation, Approval, Case, Entry, Membership, Region, Transition, User
 from ..models._common import utcnow
 from .access import role_in
+from .custody import record
 
 # to -> (allowed from, permission needed, reason required)
 RULES = {
@@ -64,6 +65,18 @@ def transition(user: User, entry: Entry, to: str, reason: str = "") -> Entry:
     return entry
 
 
+def withdraw_entry(user: User, entry: Entry, reason: str) -> None:
+    """Entries are never deleted by normal use: a withdrawn entry leaves lists and dossiers, not the history."""
+    if not PERMISSIONS.get(role_in(entry.case_id, user), frozenset()) & {"edit", "manage"}:
+        raise ReviewError("Your role cannot withdraw entries.", 403)
+    if not (reason or "").strip():
+        raise ReviewError("Say why the entry is withdrawn.", 422, "reason")
+    entry.withdrawn_at, entry.withdrawn_reason = utcnow(), reason.strip()
+    record(user, entry.case_id, "entry.withdrawn", f"entry:{entry.number}", {"status": entry.status}, reason,
+           entry_id=entry.id)
+    db.session.commit()
+
+
 def _check(user: User, entry: Entry, to: str, reason: str) -> None:
     role = role_in(entry.case_id, user)
     rights = PERMISSIONS.get(role, frozenset())
@@ -97,6 +110,8 @@ def _check(user: User, entry: Entry, to: str, reason: str) -> None:
 def _approve(user: User, entry: Entry, note: str) -> Entry:
     hashes = sorted(ev.sha256 for ev in entry.evidence if ev.sha256)
     entry.approvals.append(Approval(user_id=user.id, review_round=entry.review_round, evidence_sha256=hashes))
+    record(user, entry.case_id, "entry.approved", f"entry:{entry.number}",
+           {"round": entry.review_round, "evidence_sha256": hashes}, note, entry_id=entry.id)
     if note:
         entry.annotations.append(Annotation(user_id=user.id, kind="approval_note", body=note))
     needed = db.session.get(Case, entry.case_id).required_approvals
@@ -108,6 +123,8 @@ def _approve(user: User, entry: Entry, note: str) -> Entry:
 
 
 def _move(user: User, entry: Entry, to: str, reason: str) -> None:
+    record(user, entry.case_id, "status.changed", f"entry:{entry.number}", {"from": entry.status, "to": to},
+           reason, entry_id=entry.id)
     entry.transitions.append(Transition(from_status=entry.status, to_status=to, user_id=user.id, reason=reason))
     entry.status = to
     if to == "ready":
@@ -135,6 +152,8 @@ def annotate(user: User, entry: Entry, body: str, kind: str = "comment", include
         raise ReviewError("Write something.", 422, "body")
     note = Annotation(user_id=user.id, kind=kind, body=body.strip(), include_in_dossier=include_in_dossier)
     entry.annotations.append(note)
+    record(user, entry.case_id, "annotation.added", f"entry:{entry.number}",
+           {"kind": kind, "body": note.body, "include_in_dossier": include_in_dossier}, entry_id=entry.id)
     db.session.commit()
     return note
 
@@ -146,6 +165,7 @@ def resolve(user: User, entry: Entry, note: Annotation) -> None:
     if not note.open_request:
         raise ReviewError("Only an open change request can be resolved.")
     note.resolved_at, note.resolved_by_id = utcnow(), user.id
+    record(user, entry.case_id, "annotation.resolved", f"annotation:{note.id}", {}, entry_id=entry.id)
     db.session.commit()
 
 
@@ -153,6 +173,8 @@ def set_in_dossier(user: User, entry: Entry, note: Annotation, include: bool) ->
     if "review" not in PERMISSIONS.get(role_in(entry.case_id, user), frozenset()):
         raise ReviewError("Only reviewers and owners choose notes for the dossier.", 403)
     note.include_in_dossier = include
+    record(user, entry.case_id, "annotation.dossier", f"annotation:{note.id}", {"include": include},
+           entry_id=entry.id)
     db.session.commit()
 
 
@@ -182,5 +204,14 @@ def add_region(user: User, entry: Entry, evidence, kind: str, x: float, y: float
     region = Region(evidence=evidence, user_id=user.id, kind=kind, label=(label or "").strip()[:120],
                     x=box[0], y=box[1], w=size[0], h=size[1])
     db.session.add(region)
+    record(user, entry.case_id, "region.added", f"evidence:{evidence.id}",
+           {"kind": kind, "label": region.label, "box": [region.x, region.y, region.w, region.h]}, entry_id=entry.id)
     db.session.commit()
     return region
+
+
+def remove_region(user: User, evidence, region: Region) -> None:
+    ensure_open(evidence.entry)
+    record(user, evidence.entry.case_id, "region.removed", f"evidence:{evidence.id}",
+           {"kind": region.kind, "label": region.label}, entry_id=evidence.entry_id)
+    evidence.regions.remove(region)

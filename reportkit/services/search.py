@@ -33,7 +33,7 @@ class EntryFilter:
 
 
 def entry_query(case_id: int, f: EntryFilter) -> Select:
-    query = select(Entry).where(Entry.case_id == case_id)
+    query = select(Entry).where(Entry.case_id == case_id, Entry.withdrawn_at.is_(None))
     if f.account_id:
         query = query.where(Entry.account_id == f.account_id)
     if f.platform:

@@ -86,6 +86,13 @@ class EvidenceStore:
         staged = self.stage(io.BytesIO(data))
         return staged.sha256, self.commit(staged)
 
+    def remove(self, sha256: str) -> None:
+        """Only for a purge decided by an owner; normal use never deletes stored bytes."""
+        path = self.path_for(sha256)
+        if path.exists():
+            os.chmod(path, 0o644)
+            path.unlink()
+
     def open(self, sha256: str) -> BinaryIO:
         return self.path_for(sha256).open("rb")
 

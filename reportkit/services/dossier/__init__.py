@@ -13,6 +13,7 @@ from pathlib import Path
 from ...extensions import db
 from ...models import Case, Dossier, User
 from ...models._common import utcnow
+from ..custody import record
 from ..storage import EvidenceStore
 from .data import missing_for_dsa, select_entries, snapshot
 from .options import DossierOptions
@@ -64,6 +65,9 @@ def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = Non
             sha, path = store.put_bytes(out.read_bytes())
         dossier.sha256, dossier.size, dossier.pages = sha, path.stat().st_size, result.pages
         dossier.status, dossier.stage, dossier.progress = "done", "ready", 100
+        record(dossier.created_by, dossier.case_id, "dossier.exported", f"dossier:{dossier.document_id}", {
+            "document_id": dossier.document_id, "sha256": sha, "pages": result.pages, "mode": dossier.mode,
+            "entries": [e["number"] for e in data["entries"]]})
     except Exception as exc:  # noqa: BLE001 - any failure must be recorded on the job, not lost in a thread
         db.session.rollback()
         dossier.status, dossier.stage, dossier.error = "failed", "failed", f"{type(exc).__name__}: {exc}"[:2000]

@@ -110,7 +110,7 @@ def _entry(e: Entry, options: DossierOptions) -> dict:
     language = (e.language or "").split("-")[0].lower()
     files = []
     for ev in e.evidence:
-        if ev.is_file:
+        if ev.is_file and ev.active:
             files.append({"entry": e.number, "kind": EVIDENCE_KINDS.get(ev.kind, ev.kind), "name": ev.original_name,
                           "size": filesize(ev.size), "bytes": ev.size, "sha256": ev.sha256, "mime": ev.mime,
                           "uploaded_at": utc(ev.uploaded_at), "uploaded_by": ev.uploaded_by.label if ev.uploaded_by
@@ -139,7 +139,8 @@ def _entry(e: Entry, options: DossierOptions) -> dict:
             "path": v.clause.path, "rationale": v.rationale} for v in e.violations],
         "images": [{"src": f"evidence:{ev.dossier_copy.sha256}", "parent": ev.sha256, "name": ev.original_name,
                     "marked": ev.marked_copy is not None, "width": ev.dossier_copy.width,
-                    "height": ev.dossier_copy.height} for ev in e.evidence if ev.dossier_copy is not None],
+                    "height": ev.dossier_copy.height} for ev in e.evidence
+                   if ev.dossier_copy is not None and ev.active],
         "status": e.status,
         "approvals": [{"by": a.user.label if a.user else "a former member", "at": utc(a.created_at)}
                       for a in e.current_approvals] if e.status == "approved" else [],

@@ -1,0 +1,46 @@
+"""The custody log: append-only, hash-chained events, one chain per case.
+
+Each event stores the hash of the case's previous event and a SHA-256 over its own content, so editing or
+removing a row behind the application's back breaks the chain, and `reportkit verify` says where. Case and
+entry ids are plain numbers, not foreign keys: the history outlives what it describes.
+"""
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ._common import UTCDateTime, utcnow
+
+GENESIS = "0" * 64
+
+
+class Event(db.Model):
+    __table_args__ = (Index("ix_event_case_id_id", "case_id", "id"), Index("ix_event_entry", "entry_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column()
+    entry_id: Mapped[int | None] = mapped_column()
+    actor_id: Mapped[int | None] = mapped_column()  # the user
+    actor_label: Mapped[str] = mapped_column(String(300), default="")  # as it was at the time
+    token_id: Mapped[int | None] = mapped_column()  # when the change came through an API token
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(100), default="")
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    def content(self) -> dict:
+        return {"case_id": self.case_id, "entry_id": self.entry_id, "actor_id": self.actor_id,
+                "actor_label": self.actor_label, "token_id": self.token_id, "action": self.action,
+                "target": self.target, "data": self.data, "explanation": self.explanation,
+                "created_at": self.created_at.isoformat(), "prev_hash": self.prev_hash}
+
+    def compute_hash(self) -> str:
+        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,0 +1,135 @@
+"""Write and check the custody log. Every change of a case goes through `record`.
+
+The application refuses to update or delete an event (an ORM guard here, triggers in the database), and
+`verify_case` recomputes every hash and every stored file's SHA-256.
+"""
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from ..models import Case, Derivative, Dossier, Entry, Evidence
+from ..models._common import utcnow
+from ..models.events import GENESIS, Event
+from .storage import EvidenceStore
+
+# Set by the API for the length of a request, so events name the token a script used.
+current_token: ContextVar[int | None] = ContextVar("current_token", default=None)
+
+
+class AppendOnly(RuntimeError):
+    pass
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _guard(session, _context, _instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Event) and (obj in session.deleted or session.is_modified(obj)):
+            raise AppendOnly("Events are append-only: they cannot be changed or deleted.")
+
+
+def record(actor, case_id: int, action: str, target: str = "", data: dict | None = None, explanation: str = "",
+           entry_id: int | None = None) -> Event:
+    """Append an event to the case's chain (it is committed with the change it describes).
+    Callers flush first when the ids they pass are new."""
+    previous = db.session.scalar(select(Event.hash).where(Event.case_id == case_id).order_by(Event.id.desc())
+                                 .limit(1).with_for_update())
+    ev = Event(case_id=case_id, entry_id=entry_id, actor_id=getattr(actor, "id", None),
+               actor_label=getattr(actor, "label", "") or ("command line" if actor is None else ""),
+               token_id=current_token.get(), action=action, target=target, data=data or {},
+               explanation=explanation or "", created_at=utcnow().replace(microsecond=0), prev_hash=previous or GENESIS)
+    ev.hash = ev.compute_hash()
+    db.session.add(ev)
+    return ev
+
+
+def changes(obj, names) -> dict:
+    """{field: [old, new]} for the attributes about to change (read before the change is applied)."""
+    return {name: [_plain(getattr(obj, name)), None] for name in names}
+
+
+def _plain(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)
+    files_checked: int = 0
+    events_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_case(case_id: int, store: EvidenceStore) -> Report:
+    report = Report()
+    previous = GENESIS
+    for ev in db.session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.id)):
+        report.events_checked += 1
+        if ev.prev_hash != previous:
+            report.problems.append(f"event {ev.id} ({ev.action}): the chain is broken before it "
+                                   "(an earlier event was removed or changed)")
+        if ev.compute_hash() != ev.hash:
+            report.problems.append(f"event {ev.id} ({ev.action}): its content does not match its hash (edited)")
+        previous = ev.hash
+    hashes = db.session.execute(
+        select(Evidence.sha256, Evidence.id, Evidence.purged_at).join(Entry).where(
+            Entry.case_id == case_id, Evidence.sha256.is_not(None))).all()
+    hashes += [(d.sha256, f"derivative {d.id}", None) for d in db.session.scalars(
+        select(Derivative).join(Evidence).join(Entry).where(Entry.case_id == case_id))]
+    hashes += [(d.sha256, f"dossier {d.document_id}", None) for d in db.session.scalars(
+        select(Dossier).where(Dossier.case_id == case_id, Dossier.sha256.is_not(None)))]
+    for sha, label, purged in hashes:
+        if purged:
+            continue
+        report.files_checked += 1
+        path = store.path_for(sha)
+        if not path.exists():
+            report.problems.append(f"{_label(label)}: the stored file {sha[:16]}… is missing")
+        elif _sha256(path) != sha:
+            report.problems.append(f"{_label(label)}: the stored file {sha[:16]}… has changed")
+    return report
+
+
+def _label(label) -> str:
+    return f"evidence {label}" if isinstance(label, int) else label
+
+
+def _sha256(path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cases_to_verify(case_id: int | None) -> list[int]:
+    if case_id is not None:
+        return [case_id]
+    return list(db.session.scalars(select(Case.id).order_by(Case.id)))
+
+
+def entry_history(entry_id: int) -> list[Event]:
+    return list(db.session.scalars(select(Event).where(Event.entry_id == entry_id).order_by(Event.id.desc())))
+
+
+def case_activity(case_id: int):
+    return select(Event).where(Event.case_id == case_id).order_by(Event.id.desc())
+
+
+def run_verification(actor, case_id: int, store: EvidenceStore) -> Report:
+    """Check a case and record that the check ran (with its outcome) as an event of its own."""
+    report = verify_case(case_id, store)
+    record(actor, case_id, "verification.run", f"case:{case_id}", {
+        "ok": report.ok, "events_checked": report.events_checked, "files_checked": report.files_checked,
+        "problems": report.problems[:50]})
+    db.session.commit()
+    return report
