@@ -45,3 +45,14 @@ def test_demo_dossier_renders(runner, app, tmp_path):
     text = "\n".join(p.extract_text() for p in PdfReader(str(out)).pages)
     assert "Kaveh Nadershahi (fictional minister)" in text and "Approved by Demo Reviewer" in text
     assert "خبرنگاران" in text  # Persian post text, extractable
+
+
+def test_ids_are_not_reused_after_reset(runner, make_user, make_case):
+    from reportkit.models import Event
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    demo_id = db.session.scalar(select(Case.id).where(Case.is_demo.is_(True)))
+    assert runner.invoke(args=["demo", "--reset"]).exit_code == 0
+    new = make_case(make_user("new@example.org"), title="After the demo")
+    assert new.id > demo_id  # the custody log of the removed demo never mixes with a new case's
+    assert [e.action for e in db.session.scalars(select(Event).where(Event.case_id == new.id))] == ["case.created"]

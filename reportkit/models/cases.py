@@ -37,6 +37,9 @@ PLATFORMS = {
 
 
 class Case(db.Model):
+    # Ids are never reused, even after a delete: the custody log refers to them.
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(200))

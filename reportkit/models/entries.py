@@ -28,6 +28,7 @@ class Entry(db.Model):
         Index("ix_entry_case_posted", "case_id", "posted_at"),
         Index("ix_entry_case_post", "case_id", "platform", "post_id"),
         Index("ix_entry_case_status", "case_id", "status"),
+        {"sqlite_autoincrement": True},  # ids are never reused: the custody log refers to them
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
