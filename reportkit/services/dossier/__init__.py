@@ -4,6 +4,7 @@
 job or the CLI and does the slow part.
 """
 
+import hashlib
 import secrets
 import tempfile
 import time
@@ -42,7 +43,8 @@ def create_dossier(actor: User | None, case: Case, options: DossierOptions) -> D
 
 
 def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = None, timeout: float = 1800,
-                  on_progress: Callable[[str, int], None] | None = None) -> Dossier:
+                  on_progress: Callable[[str, int], None] | None = None,
+                  attachment: tuple[str, bytes] | None = None) -> Dossier:
     """Render the PDF, store it by hash next to the evidence, and record pages, size and SHA-256."""
     started = time.perf_counter()
 
@@ -58,6 +60,9 @@ def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = Non
         options = DossierOptions.from_json(dossier.options)
         entries = select_entries(dossier.case, options)
         data = snapshot(dossier.case, entries, options, dossier.document_id, dossier.created_at, evidence_dir)
+        if attachment:  # an evidence package's manifest: carried inside the PDF, its hash printed
+            data["attachment"] = {"name": attachment[0], "sha256": hashlib.sha256(attachment[1]).hexdigest(),
+                                  "data": attachment[1]}
         with tempfile.TemporaryDirectory(prefix="rk-pdf-") as tmp:
             out = Path(tmp) / dossier.filename
             result = render_dossier(data, out, default_workers() if workers is None else workers, progress, timeout)

@@ -67,7 +67,7 @@ def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress
     entries = d["entries"]
     size = chunk_size(len(entries), workers)
     chunks = [entries[i:i + size] for i in range(0, len(entries), size)]
-    shared = {k: v for k, v in d.items() if k not in ("entries", "manifest", "findings", "chart_svg")}
+    shared = {k: v for k, v in d.items() if k not in ("entries", "manifest", "findings", "chart_svg", "attachment")}
     with tempfile.TemporaryDirectory(prefix="rk-dossier-") as tmp, _Runner(workers, timeout) as run:
         paths = [str(Path(tmp) / f"chunk-{i:04d}.pdf") for i in range(len(chunks))]
         front_path, back_path = str(Path(tmp) / "front.pdf"), str(Path(tmp) / "back.pdf")
@@ -96,6 +96,8 @@ def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress
         _link_contents(writer, front, starts)
         _outline(writer, d, starts)
         _metadata(writer, d)
+        if d.get("attachment"):
+            writer.add_attachment(d["attachment"]["name"], d["attachment"]["data"])
         progress("writing the PDF", 97)
         with open(out_path, "wb") as fh:
             writer.write(fh)

@@ -1,0 +1,144 @@
+"""A self-proving evidence package: a ZIP a recipient can check without our server.
+
+Layout: README.txt, case.json, events.json (the case's hash chain), entries/<n>/entry.json and events.json,
+files/<sha256> (originals and derivatives, named by hash), manifest.json (every file above with its SHA-256),
+dossier.pdf (which carries manifest.json as an attachment and prints its hash), SHA256SUMS (everything,
+for `sha256sum -c`).
+"""
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Case, Event
+from ..models._common import utcnow
+from . import serialize
+from .custody import record
+from .dossier import DossierOptions, build_dossier, create_dossier, select_entries
+from .storage import EvidenceStore
+
+README = """reportkit evidence package
+==========================
+
+case.json            the case: subject, accounts
+events.json          the case's custody log; each event holds the SHA-256 of the one before it
+entries/N/entry.json one catalogued post: URL, times, text, translation, clauses, evidence hashes
+entries/N/events.json that entry's events
+files/<sha256>       every evidence file and derivative, named by the SHA-256 of its bytes
+manifest.json        every file above with its SHA-256
+dossier.pdf          the report; it carries manifest.json as an attachment and prints the manifest's SHA-256
+SHA256SUMS           the SHA-256 of every file in this package
+
+To verify with ordinary tools:
+  unzip package.zip -d package && cd package
+  sha256sum -c SHA256SUMS            (every line must say OK)
+  sha256sum manifest.json            (must equal the manifest hash printed in dossier.pdf, Appendix C)
+  for f in files/*; do echo "$(basename $f)  $f"; done | sha256sum -c   (a file's name is its hash)
+Or with reportkit, without any server: reportkit verify-package package.zip
+"""
+
+
+def event_json(ev: Event) -> dict:
+    return {**ev.content(), "id": ev.id, "hash": ev.hash}
+
+
+def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int | None = None) -> dict:
+    store = EvidenceStore(evidence_dir)
+    entries = select_entries(case, DossierOptions())
+    files: dict[str, bytes] = {}
+    events = list(db.session.scalars(select(Event).where(Event.case_id == case.id).order_by(Event.id)))
+    files["case.json"] = _json({**serialize.case(case), "exported_at": serialize.iso(utcnow())})
+    files["events.json"] = _json([event_json(e) for e in events])
+    hashes = set()
+    for entry in entries:
+        files[f"entries/{entry.number}/entry.json"] = _json(serialize.entry(entry))
+        files[f"entries/{entry.number}/events.json"] = _json([event_json(e) for e in events if e.entry_id == entry.id])
+        for ev in entry.evidence:
+            if ev.is_file and ev.active:
+                hashes |= {ev.sha256, *(d.sha256 for d in ev.derivatives)}
+    for sha in sorted(hashes):
+        files[f"files/{sha}"] = store.path_for(sha).read_bytes()
+    manifest = _json({"case_id": case.id, "files": {name: _sha(data) for name, data in sorted(files.items())}})
+    manifest_sha = _sha(manifest)
+    dossier = create_dossier(actor, case, DossierOptions())
+    build_dossier(dossier, evidence_dir, workers, attachment=("manifest.json", manifest))
+    files["manifest.json"] = manifest
+    files["dossier.pdf"] = store.path_for(dossier.sha256).read_bytes()
+    files["README.txt"] = README.encode()
+    sums = "".join(f"{_sha(data)}  {name}\n" for name, data in sorted(files.items()))
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in sorted(files.items()):
+            zf.writestr(name, data)
+        zf.writestr("SHA256SUMS", sums)
+    record(actor, case.id, "package.exported", f"case:{case.id}", {
+        "manifest_sha256": manifest_sha, "dossier": dossier.document_id, "zip_sha256": _sha(out.read_bytes()),
+        "files": len(files)})
+    db.session.commit()
+    return {"manifest_sha256": manifest_sha, "dossier": dossier, "files": len(files)}
+
+
+def verify_package(path: Path) -> list[str]:
+    """Check a package with no database: sums, manifest, the dossier's attachment, names, the event chain."""
+    problems = []
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        return [f"not a readable ZIP file: {exc}"]
+    with zf:
+        names = set(zf.namelist())
+        for required in ("SHA256SUMS", "manifest.json", "events.json", "dossier.pdf"):
+            if required not in names:
+                problems.append(f"{required} is missing")
+        if problems:
+            return problems
+        for line in zf.read("SHA256SUMS").decode().splitlines():
+            sha, _, name = line.partition("  ")
+            if name not in names:
+                problems.append(f"{name}: listed in SHA256SUMS but missing")
+            elif _sha(zf.read(name)) != sha:
+                problems.append(f"{name}: its SHA-256 does not match SHA256SUMS")
+        manifest_bytes = zf.read("manifest.json")
+        for name, sha in json.loads(manifest_bytes)["files"].items():
+            if name not in names or _sha(zf.read(name)) != sha:
+                problems.append(f"{name}: does not match manifest.json")
+        for name in names:
+            if name.startswith("files/") and _sha(zf.read(name)) != name.removeprefix("files/"):
+                problems.append(f"{name}: its content does not match its name")
+        if _attachment(zf.read("dossier.pdf")) != manifest_bytes:
+            problems.append("dossier.pdf does not carry this manifest.json")
+        problems += _chain(json.loads(zf.read("events.json")))
+    return problems
+
+
+def _chain(events: list[dict]) -> list[str]:
+    problems, previous = [], "0" * 64
+    for ev in events:
+        content = {k: v for k, v in ev.items() if k not in ("id", "hash")}
+        if content.get("prev_hash") != previous:
+            problems.append(f"event {ev.get('id')}: the chain is broken before it")
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        if hashlib.sha256(canonical.encode()).hexdigest() != ev.get("hash"):
+            problems.append(f"event {ev.get('id')}: its content does not match its hash")
+        previous = ev.get("hash")
+    return problems
+
+
+def _attachment(pdf: bytes) -> bytes | None:
+    import io
+
+    from pypdf import PdfReader
+
+    attachments = PdfReader(io.BytesIO(pdf)).attachments.get("manifest.json")
+    return attachments[0] if attachments else None
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

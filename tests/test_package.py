@@ -1,0 +1,91 @@
+"""The evidence package: checked by the standalone verifier and by recomputing every hash ourselves."""
+
+import hashlib
+import io
+import json
+import zipfile
+
+import pytest
+from pypdf import PdfReader
+
+from reportkit.services.evidence import Limits, add_evidence_file
+from reportkit.services.package import verify_package, write_package
+from reportkit.services.storage import EvidenceStore
+
+from .conftest import png_bytes
+
+
+@pytest.fixture
+def package(app, make_user, make_case, make_entry, tmp_path):
+    user = make_user(name="Rana")
+    case = make_case(user)
+    store = EvidenceStore(app.config["EVIDENCE_DIR"])
+    for n in (1, 2):
+        entry = make_entry(case, user, url=f"https://t.me/leader_fa/{n}", text=f"post {n}")
+        add_evidence_file(user, entry, io.BytesIO(png_bytes(200 + n, 100)), f"s{n}.png", store,
+                          Limits.from_config(app.config))
+    out = tmp_path / "package.zip"
+    result = write_package(user, case, out, app.config["EVIDENCE_DIR"], workers=0)
+    return out, result
+
+
+def rewrite(src, dst, change):
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for name in zin.namelist():
+            zout.writestr(name, change(name, zin.read(name)))
+
+
+def test_package_layout_and_hashes(package):
+    out, result = package
+    assert verify_package(out) == []
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+        assert {"README.txt", "case.json", "events.json", "manifest.json", "dossier.pdf", "SHA256SUMS",
+                "entries/1/entry.json", "entries/2/events.json"} <= names
+        for line in zf.read("SHA256SUMS").decode().splitlines():  # what `sha256sum -c SHA256SUMS` does
+            sha, name = line.split("  ", 1)
+            assert hashlib.sha256(zf.read(name)).hexdigest() == sha
+        manifest = zf.read("manifest.json")
+        assert hashlib.sha256(manifest).hexdigest() == result["manifest_sha256"]
+        files = [n for n in names if n.startswith("files/")]
+        assert len(files) == 4  # two originals, two print copies
+        pdf = PdfReader(io.BytesIO(zf.read("dossier.pdf")))
+        assert pdf.attachments["manifest.json"][0] == manifest
+        assert result["manifest_sha256"] in "".join(p.extract_text() for p in pdf.pages).replace("\n", "")
+        entry = json.loads(zf.read("entries/1/entry.json"))
+        assert entry["evidence"][0]["sha256"] in {n.removeprefix("files/") for n in files}
+
+
+def test_verifier_catches_a_changed_file(package, tmp_path):
+    out, _ = package
+    bad = tmp_path / "bad.zip"
+    rewrite(out, bad, lambda name, data: data + b"x" if name.startswith("files/") else data)
+    problems = verify_package(bad)
+    assert any("does not match SHA256SUMS" in p for p in problems)
+    assert any("its content does not match its name" in p for p in problems)
+
+
+def test_verifier_catches_an_edited_history(package, tmp_path):
+    out, _ = package
+
+    def edit(name, data):
+        if name != "events.json":
+            return data
+        events = json.loads(data)
+        events[0]["explanation"] = "nothing happened"
+        return json.dumps(events).encode()
+
+    bad = tmp_path / "bad.zip"
+    rewrite(out, bad, edit)
+    problems = verify_package(bad)
+    assert "event 1: its content does not match its hash" in problems
+
+
+def test_verify_package_command(package, runner, tmp_path):
+    out, _ = package
+    good = runner.invoke(args=["verify-package", str(out)])
+    assert good.exit_code == 0 and "OK" in good.output
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip")
+    bad = runner.invoke(args=["verify-package", str(junk)])
+    assert bad.exit_code == 1 and "not a readable ZIP" in bad.output
