@@ -241,9 +241,46 @@ def verify_package_command(file: str) -> None:
     click.echo(f"{file}: OK — every hash matches and the custody chain is intact.")
 
 
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+def backup_command(file: str) -> None:
+    """Write a consistent snapshot of the database and the evidence store, with a manifest of hashes."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from .services.backup import BackupError, backup
+
+    try:
+        result = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["EVIDENCE_DIR"], Path(file))
+    except BackupError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"{file}: {result['files']} files, each with its SHA-256 in manifest.json")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace an existing database.")
+def restore_command(file: str, force: bool) -> None:
+    """Check every hash of a backup, then restore it; a damaged backup restores nothing."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from .services.backup import BackupError, restore
+
+    db.engine.dispose()  # no open connection to the file being replaced
+    try:
+        result = restore(Path(file), current_app.config["SQLALCHEMY_DATABASE_URI"],
+                         current_app.config["EVIDENCE_DIR"], force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"Restored {result['files']} files from {file}; every hash checked.")
+
+
 def init_app(app: Flask) -> None:
     for command in (create_user, create_token, seed_policies_command, export_dossier, demo, import_command, verify,
-                    export_package, verify_package_command):
+                    export_package, verify_package_command, backup_command, restore_command):
         app.cli.add_command(command)
 
 
