@@ -77,21 +77,24 @@ def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress
                                                  5 + 75 * done // len(tasks)))
         probe, back, chunk_parts = parts[0], parts[1], parts[2:]
         front_pages, front_anchors = probe.pages, probe.anchors
-        for _ in range(3):  # page numbers do not change the contents' length; check, in case they do
+        writer = PdfWriter()
+        for attempt in range(3):  # page numbers do not change the contents' length; check, in case they do
             starts = {**front_anchors, **_final_starts(front_pages, chunk_parts, back)}
             total = front_pages + sum(p.pages for p in chunk_parts) + back.pages
             progress("numbering pages and laying out the contents", 82)
             spans = _overlay_spans(total, max(1, workers))
             overlay_paths = [str(Path(tmp) / f"overlay-{i}.pdf") for i in range(len(spans))]
-            front, *overlays = run([("front", d, front_path, {k: v + 1 for k, v in starts.items()})] + [
+            pending = run.submit([("front", d, front_path, {k: v + 1 for k, v in starts.items()})] + [
                 ("overlay", shared, path, None, None, span) for path, span in zip(overlay_paths, spans)])
+            if attempt == 0:  # merge the entries and appendices while the workers lay out the contents
+                progress("merging the parts", 86)
+                for part in [*paths, back_path]:
+                    writer.append(part, import_outline=False)
+            front, *overlays = run.collect(pending)
             if front.pages == front_pages:
                 break
             front_pages, front_anchors = front.pages, front.anchors
-        progress("merging the parts", 90)
-        writer = PdfWriter()
-        for part in [front_path, *paths, back_path]:
-            writer.append(part, import_outline=False)
+        writer.merge(0, front_path, import_outline=False)
         _stamp(writer, overlay_paths)
         _link_contents(writer, front, starts)
         _outline(writer, d, starts)
@@ -131,6 +134,17 @@ class _Runner:
                     proc.terminate()  # a time-out or a failure: do not leave renderers running
             self.pool.shutdown(wait=exc_type is None, cancel_futures=True)
         return False
+
+    def submit(self, tasks) -> list:
+        """Start tasks without waiting (in this process they run when collected)."""
+        if self.pool is None:
+            return list(tasks)
+        return [self.pool.submit(render_part, *task) for task in tasks]
+
+    def collect(self, pending) -> list[Part]:
+        if self.pool is None:
+            return [render_part(*task) for task in pending]
+        return [future.result(timeout=self.timeout) for future in pending]
 
     def __call__(self, tasks, on_done=None) -> list[Part]:
         results: list = [None] * len(tasks)
