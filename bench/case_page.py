@@ -8,18 +8,12 @@ Run: .venv/bin/python bench/case_page.py [N]
 import resource
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from flask_migrate import upgrade
+from common import PASSWORD, fresh_instance, user_and_case
 
-from reportkit import create_app
 from reportkit.extensions import db
-from reportkit.models import User
-from reportkit.services.cases import create_case
 from reportkit.services.entries import add_violation, create_entry
-from reportkit.services.policies import seed_policies
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 CLAUSES = ["x/violent_content/violent_threats", "x/violent_content/incitement_of_violence",
@@ -27,34 +21,24 @@ CLAUSES = ["x/violent_content/violent_threats", "x/violent_content/incitement_of
 
 
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="rk-bench-"))
-    app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.db'}",
-                      "EVIDENCE_DIR": str(tmp / "evidence"), "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
-    with app.app_context():
-        upgrade()
-        seed_policies()
-        user = User(email="bench@example.org")
-        user.set_password("bench password")
-        db.session.add(user)
-        db.session.commit()
-        case = create_case(user, "Bench", "Subject", accounts=[{"platform": "x", "handle": "leader_en"},
-                                                               {"platform": "telegram", "handle": "leader_fa"}])
-        started = time.perf_counter()
-        for n in range(N):
-            url = (f"https://x.com/leader_en/status/{1453347171011694596 + n * 4_194_304_000}" if n % 2 else
-                   f"https://t.me/leader_fa/{n}")
-            entry = create_entry(user, case, url, {"text": f"متن شماره {n} about the campaign", "language": "fa",
-                                                   "translation": f"Text number {n}", "tags": [f"t{n % 7}"]},
-                                 commit=False)
-            if n % 3 == 0:
-                add_violation(user, entry, CLAUSES[(n // 3) % 3], "Rationale text.", commit=False)
-            if n % 500 == 499:
-                db.session.commit()
-        db.session.commit()
-        create_seconds = time.perf_counter() - started
-        case_id = case.id
+    app, _ = fresh_instance("rk-bench-")
+    user, case = user_and_case()
+    started = time.perf_counter()
+    for n in range(N):
+        url = (f"https://x.com/leader_en/status/{1453347171011694596 + n * 4_194_304_000}" if n % 2 else
+               f"https://t.me/leader_fa/{n}")
+        entry = create_entry(user, case, url, {"text": f"متن شماره {n} about the campaign", "language": "fa",
+                                               "translation": f"Text number {n}", "tags": [f"t{n % 7}"]},
+                             commit=False)
+        if n % 3 == 0:
+            add_violation(user, entry, CLAUSES[(n // 3) % 3], "Rationale text.", commit=False)
+        if n % 500 == 499:
+            db.session.commit()
+    db.session.commit()
+    create_seconds = time.perf_counter() - started
+    case_id = case.id
     client = app.test_client()
-    client.post("/auth/login", data={"email": "bench@example.org", "password": "bench password"})
+    client.post("/auth/login", data={"email": "bench@example.org", "password": PASSWORD})
     print(f"entries: {N}")
     print(f"entry creation: {create_seconds:.1f} s, {N / create_seconds:.0f} entries/s")
     for label, query in [("first page", ""), ("text search", "?q=1234"), ("clause filter",
