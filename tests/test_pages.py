@@ -105,6 +105,7 @@ def test_add_entry_by_url_then_duplicate_links_to_it(logged_in):
     entry_page = logged_in.get(resp.headers["Location"]).data.decode()
     assert "https://x.com/leader_en/status/1453347171011694596" in entry_page
     assert "2021-10-27 13:05:42 UTC" in entry_page and "derived from the id" in entry_page
+    assert "<title>Entry #1 · Case · reportkit</title>" in entry_page and entry_page.count('id="history"') == 1
     assert 'dir="auto" lang="fa"' in entry_page
     dup = logged_in.post(f"/entries/new/{case_id}", data={
         "url": "https://vxtwitter.com/leader_en/status/1453347171011694596/photo/1", "account_id": "0"})
