@@ -244,3 +244,24 @@ def test_custom_clause_admin_only(logged_in, client, login, make_user):
     other = login(client.application.test_client(), make_user("plain@example.org"))
     assert other.post("/policies/clauses", data={"platform_key": "x"}).status_code == 403
     assert b"new_rule" in other.get("/policies/?q=new rule").data
+
+
+def test_edit_form_round_trip_changes_nothing(logged_in):
+    """Saving the edit form untouched must not turn tags into text, nor a derived time into a typed one."""
+    from reportkit.models import Event
+
+    case_id = _case(logged_in)
+    entry_url = logged_in.post(f"/entries/new/{case_id}", data={
+        "url": "https://x.com/leader_en/status/1453347171011694596", "account_id": "0", "tags": "a, b",
+        "text": "t"}).headers["Location"]
+    entry_id = entry_url.rsplit("/", 1)[-1]
+    form = logged_in.get(f"/entries/{entry_id}/edit").data.decode()
+    assert 'value="a, b"' in form and 'value="2021-10-27T13:05"' in form
+    resp = logged_in.post(f"/entries/{entry_id}/edit", data={
+        "account_id": "1", "posted_at": "2021-10-27T13:05", "text": "t", "tags": "a, b"})
+    assert resp.status_code == 302
+    entry = db.session.get(Entry, int(entry_id))
+    db.session.refresh(entry)
+    assert entry.tag_names == ["a", "b"] and entry.posted_at_source == "id"
+    assert entry.posted_at.microsecond == 110000
+    assert db.session.scalar(select(Event).where(Event.action == "entry.edited")) is None

@@ -13,6 +13,8 @@ from ..services.search import SORTS, EntryFilter
 from ..services.urls import URLError, parse_post_url
 
 MAX_TEXT = 50_000
+# The first format is what the field shows: the one browsers' datetime-local inputs accept.
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 _BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
@@ -34,7 +36,7 @@ def _blank(choices: dict):
 
 class EntryForm(FlaskForm):
     account_id = SelectField("Account", coerce=int, default=0, validate_choice=True)
-    posted_at = DateTimeLocalField("Posted at (UTC)", validators=[Optional()],
+    posted_at = DateTimeLocalField("Posted at (UTC)", validators=[Optional()], format=LOCAL_FORMATS,
                                    description="Leave empty when the time can be read from the post id.")
     text = TextAreaField("Original text", validators=[Length(max=MAX_TEXT)],
                          description="Verbatim, in its own script.")
@@ -47,7 +49,7 @@ class EntryForm(FlaskForm):
     tags = StringField("Tags", validators=[Length(max=1000)], description="Separated by commas.")
     graphic = BooleanField("Graphic violence (blur media by default)")
     private_info = BooleanField("Private information visible")
-    captured_at = DateTimeLocalField("Captured at (UTC)", validators=[Optional()])
+    captured_at = DateTimeLocalField("Captured at (UTC)", validators=[Optional()], format=LOCAL_FORMATS)
     captured_by = StringField("Captured by", validators=[Length(max=200)])
     capture_method = SelectField("Capture method", choices=_blank(CAPTURE_METHODS), default="")
     logged_in_as = StringField("Logged in as (label)", validators=[Length(max=200)],

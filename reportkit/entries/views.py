@@ -58,14 +58,14 @@ def view(entry_id: int):
 @bp.route("/<int:entry_id>/edit", methods=["GET", "POST"])
 def edit(entry_id: int):
     entry = access.entry_for(current_user, entry_id, "edit")
-    form = EntryForm(obj=entry, data={"tags": ", ".join(entry.tag_names), "account_id": entry.account_id or 0,
-                                      "posted_at": _naive(entry.posted_at), "captured_at": _naive(entry.captured_at)})
+    form = EntryForm(data=_form_data(entry))  # no obj=: the model's tags and times are not form values
     form.set_accounts(entry.case.accounts)
     if form.validate_on_submit():
         fields = form.service_fields()
-        if fields["posted_at"] is None or (entry.posted_at_source == "id" and fields["posted_at"] == entry.posted_at
-                                           .replace(second=0, microsecond=0)):
-            fields.pop("posted_at")  # untouched: keep the time derived from the id, with its source
+        if _same_minute(fields["posted_at"], entry.posted_at):
+            fields.pop("posted_at")  # untouched (the field shows minutes): keep the exact time and its source
+        if _same_minute(fields["captured_at"], entry.captured_at):
+            fields.pop("captured_at")
         try:
             entry_ops.update_entry(current_user, entry, fields)
         except entry_ops.EntryError as exc:
@@ -114,6 +114,19 @@ def _clause_choices(platform: str) -> list[Clause]:
 
 def _naive(value):
     return value.replace(tzinfo=None) if value else None
+
+
+def _same_minute(submitted, stored) -> bool:
+    if submitted is None or stored is None:
+        return submitted is None and stored is None
+    return submitted == stored.replace(second=0, microsecond=0)
+
+
+def _form_data(entry) -> dict:
+    data = {name: getattr(entry, name) for name in entry_ops.EDITABLE}
+    data.update(tags=", ".join(entry.tag_names), account_id=entry.account_id or 0,
+                posted_at=_naive(entry.posted_at), captured_at=_naive(entry.captured_at))
+    return data
 
 
 @bp.route("/<int:entry_id>/withdraw", methods=["POST"])
