@@ -10,7 +10,8 @@ from ..models import Case, Entry, Membership
 from ..services import access
 from ..services import cases as case_ops
 from ..services import entries as entry_ops
-from ..services.custody import case_activity, run_verification
+from ..services import jobs
+from ..services.custody import case_activity, last_verification
 from ..services.search import clause_counts, entry_query, status_counts
 from .forms import AccountForm, CaseEditForm, CaseForm, ConfirmForm, MemberForm, RoleForm, options
 
@@ -151,7 +152,7 @@ def change_member(case_id: int, member_id: int):
 def activity(case_id: int):
     case = access.case_for(current_user, case_id)
     page = db.paginate(case_activity(case.id), per_page=100, error_out=False)
-    return render_template("cases/activity.html", case=case, page=page,
+    return render_template("cases/activity.html", case=case, page=page, report=last_verification(case.id),
                            can_verify=access.can(current_user, case.id, "manage"), confirm=ConfirmForm())
 
 
@@ -160,7 +161,6 @@ def verify(case_id: int):
     case = access.case_for(current_user, case_id, "manage")
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form expired. Reload the page and try again.")
-    report = run_verification(current_user, case.id, store())
-    page = db.paginate(case_activity(case.id), per_page=100, error_out=False)
-    return render_template("cases/activity.html", case=case, page=page, can_verify=True, confirm=ConfirmForm(),
-                           report=report), 200 if report.ok else 409
+    jobs.start_verification(current_app._get_current_object(), case.id, current_user.id)
+    flash("Verification started. Its result appears here when it ends (reload the page).", "info")
+    return redirect(url_for("cases.activity", case_id=case.id))

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Case, Derivative, Dossier, Entry, Evidence
 from ..models._common import utcnow
 from ..models.events import GENESIS, Event
-from .storage import EvidenceStore
+from .storage import EvidenceStore, file_sha256
 
 # Set by the API for the length of a request, so events name the token a script used.
 current_token: ContextVar[int | None] = ContextVar("current_token", default=None)
@@ -45,15 +45,6 @@ def record(actor, case_id: int, action: str, target: str = "", data: dict | None
     ev.hash = ev.compute_hash()
     db.session.add(ev)
     return ev
-
-
-def changes(obj, names) -> dict:
-    """{field: [old, new]} for the attributes about to change (read before the change is applied)."""
-    return {name: [_plain(getattr(obj, name)), None] for name in names}
-
-
-def _plain(value):
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 @dataclass
@@ -92,23 +83,13 @@ def verify_case(case_id: int, store: EvidenceStore) -> Report:
         path = store.path_for(sha)
         if not path.exists():
             report.problems.append(f"{_label(label)}: the stored file {sha[:16]}… is missing")
-        elif _sha256(path) != sha:
+        elif file_sha256(path) != sha:
             report.problems.append(f"{_label(label)}: the stored file {sha[:16]}… has changed")
     return report
 
 
 def _label(label) -> str:
     return f"evidence {label}" if isinstance(label, int) else label
-
-
-def _sha256(path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def cases_to_verify(case_id: int | None) -> list[int]:
@@ -133,3 +114,8 @@ def run_verification(actor, case_id: int, store: EvidenceStore) -> Report:
         "problems": report.problems[:50]})
     db.session.commit()
     return report
+
+
+def last_verification(case_id: int) -> Event | None:
+    return db.session.scalar(select(Event).where(Event.case_id == case_id, Event.action == "verification.run")
+                             .order_by(Event.id.desc()).limit(1))

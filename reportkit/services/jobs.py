@@ -74,3 +74,23 @@ def run_import(import_id: int, evidence_dir: str, on_progress=None) -> Import:
         job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
         db.session.commit()
         raise
+
+
+def start_verification(app: Flask, case_id: int, user_id: int | None) -> Future:
+    """Re-hashing every stored file can take minutes on a large case: never in a request."""
+    return _pool().submit(_verify, app, case_id, user_id)
+
+
+def _verify(app: Flask, case_id: int, user_id: int | None) -> None:
+    from ..models import User
+    from .custody import run_verification
+    from .storage import EvidenceStore
+
+    with app.app_context():
+        try:
+            user = db.session.get(User, user_id) if user_id else None
+            run_verification(user, case_id, EvidenceStore(app.config["EVIDENCE_DIR"]))
+        except Exception:  # noqa: BLE001 - log for the operator; the page shows no new result
+            app.logger.exception("verification of case %s failed", case_id)
+        finally:
+            db.session.remove()
