@@ -1,15 +1,27 @@
 """The `reportkit` command: a FlaskGroup, so `reportkit run` and `reportkit db upgrade` work as usual."""
 
+import shutil
 import sys
+from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import func, select
 
+from . import create_app
 from .extensions import db
-from .models import ApiToken, User
+from .models import ApiToken, Case, Import, User
+from .services.backup import BackupError, backup, restore
+from .services.custody import cases_to_verify, run_verification
+from .services.demo import load_demo, reset_demo
+from .services.dossier import DossierOptions, DossierRefused, build_dossier, create_dossier
+from .services.evidence import Limits
+from .services.intake import TARGETS, TableError, guess_mapping, import_rows, read_table
+from .services.intake.tables import zone
+from .services.package import verify_package, write_package
 from .services.policies import seed_policies
+from .services.storage import EvidenceStore
 
 
 @click.command("create-user")
@@ -70,14 +82,6 @@ def seed_policies_command() -> None:
 def export_dossier(case_id, output, mode, paper, no_translations, account_id, clause, tag, approved_only, date_from,
                    date_to):
     """Render a case's dossier to a PDF file, with a progress bar; it is kept in the export history too."""
-    import shutil
-
-    from flask import current_app
-
-    from .models import Case
-    from .services.dossier import DossierOptions, DossierRefused, build_dossier, create_dossier
-    from .services.storage import EvidenceStore
-
     case = db.session.get(Case, case_id)
     if case is None:
         raise click.ClickException(f"No case with id {case_id}.")
@@ -104,11 +108,6 @@ def export_dossier(case_id, output, mode, paper, no_translations, account_id, cl
 @click.option("--owner", "owner_email", help="Also make this existing user an owner of the demo case.")
 def demo(reset: bool, owner_email: str | None) -> None:
     """Load a fictional demo case (about 25 posts, two demo users); running it again changes nothing."""
-    from flask import current_app
-
-    from .services.demo import load_demo, reset_demo
-    from .services.evidence import Limits
-
     if reset:
         click.echo(f"Removed {reset_demo()} demo case(s) and the demo users.")
         return
@@ -136,15 +135,6 @@ def demo(reset: bool, owner_email: str | None) -> None:
 @click.option("--as", "as_email", help="The user recorded as the entries' author (default: the case's first owner).")
 def import_command(case_id, file, maps, timezone, as_email):
     """Import a CSV or JSON file into a case, with a progress bar and a summary of every row's result."""
-    from pathlib import Path
-
-    from flask import current_app
-
-    from .models import Case, Import
-    from .services.intake import TARGETS, TableError, guess_mapping, import_rows, read_table
-    from .services.intake.tables import zone
-    from .services.storage import EvidenceStore
-
     case = db.session.get(Case, case_id)
     if case is None:
         raise click.ClickException(f"No case with id {case_id}.")
@@ -183,11 +173,6 @@ def import_command(case_id, file, maps, timezone, as_email):
 @click.argument("case_id", type=int, required=False)
 def verify(case_id: int | None) -> None:
     """Re-hash every stored file and check the event chain of one case or all; exit 1 on any problem."""
-    from flask import current_app
-
-    from .services.custody import cases_to_verify, run_verification
-    from .services.storage import EvidenceStore
-
     store, failed = EvidenceStore(current_app.config["EVIDENCE_DIR"]), False
     for cid in cases_to_verify(case_id):
         report = run_verification(None, cid, store)
@@ -205,14 +190,6 @@ def verify(case_id: int | None) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
 def export_package(case_id: int, output: str) -> None:
     """Write a ZIP with the case, its entries, files, custody log, manifest and dossier, checkable offline."""
-    from pathlib import Path
-
-    from flask import current_app
-
-    from .models import Case
-    from .services.dossier import DossierRefused
-    from .services.package import write_package
-
     case = db.session.get(Case, case_id)
     if case is None:
         raise click.ClickException(f"No case with id {case_id}.")
@@ -228,10 +205,6 @@ def export_package(case_id: int, output: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def verify_package_command(file: str) -> None:
     """Check an evidence package without the server; exit 1 on any problem."""
-    from pathlib import Path
-
-    from .services.package import verify_package
-
     problems = verify_package(Path(file))
     if problems:
         click.echo(f"{file}: {len(problems)} problem(s)")
@@ -245,12 +218,6 @@ def verify_package_command(file: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 def backup_command(file: str) -> None:
     """Write a consistent snapshot of the database and the evidence store, with a manifest of hashes."""
-    from pathlib import Path
-
-    from flask import current_app
-
-    from .services.backup import BackupError, backup
-
     try:
         result = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["EVIDENCE_DIR"], Path(file))
     except BackupError as exc:
@@ -263,12 +230,6 @@ def backup_command(file: str) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing database.")
 def restore_command(file: str, force: bool) -> None:
     """Check every hash of a backup, then restore it; a damaged backup restores nothing."""
-    from pathlib import Path
-
-    from flask import current_app
-
-    from .services.backup import BackupError, restore
-
     db.engine.dispose()  # no open connection to the file being replaced
     try:
         result = restore(Path(file), current_app.config["SQLALCHEMY_DATABASE_URI"],
@@ -284,10 +245,4 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def _create_app():
-    from . import create_app
-
-    return create_app()
-
-
-main = FlaskGroup(create_app=_create_app, help="reportkit: evidence catalogue and dossiers.")
+main = FlaskGroup(create_app=create_app, help="reportkit: evidence catalogue and dossiers.")

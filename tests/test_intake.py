@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
 from reportkit.extensions import db
-from reportkit.models import Entry, Evidence, Import
+from reportkit.models import Entry, Import
 from reportkit.services.evidence import Limits, add_evidence_file, near_duplicates
 from reportkit.services.intake import TableError, extract_urls, guess_mapping, import_rows, paste_urls, read_table
 from reportkit.services.storage import EvidenceStore

@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, send_file, url_for
 from flask_login import current_user
 
 from ..auth.guard import members_only

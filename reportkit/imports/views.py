@@ -1,7 +1,7 @@
 import csv
 import io
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 

@@ -42,5 +42,10 @@ class Event(db.Model):
                 "created_at": self.created_at.isoformat(), "prev_hash": self.prev_hash}
 
     def compute_hash(self) -> str:
-        canonical = json.dumps(self.content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return content_hash(self.content())
+
+
+def content_hash(content: dict) -> str:
+    """SHA-256 of an event's canonical JSON; the package verifier uses it on exported events too."""
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

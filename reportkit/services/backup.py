@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from ..models._common import utcnow
+from .storage import file_sha256
 
 
 class BackupError(ValueError):
@@ -39,14 +40,14 @@ def backup(database_uri: str, evidence_dir: str, out: Path) -> dict:
             src.backup(dst)  # consistent even while the app writes
         src.close()
         dst.close()
-        manifest = {"created_at": utcnow().isoformat(), "files": {"db/reportkit.db": _sha_file(snapshot)}}
+        manifest = {"created_at": utcnow().isoformat(), "files": {"db/reportkit.db": file_sha256(snapshot)}}
         store = Path(evidence_dir)
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.write(snapshot, "db/reportkit.db")
             for path in sorted(store.rglob("*")):
                 if path.is_file() and "tmp" not in path.relative_to(store).parts:
                     name = f"evidence/{path.relative_to(store).as_posix()}"
-                    manifest["files"][name] = _sha_file(path)
+                    manifest["files"][name] = file_sha256(path)
                     zf.write(path, name)
             zf.writestr("manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
     return {"files": len(manifest["files"])}
@@ -99,11 +100,3 @@ def restore(path: Path, database_uri: str, evidence_dir: str, force: bool = Fals
             os.fsync(fh.fileno())
         shutil.move(tmp, target)
     return {"files": len(names) + 1}
-
-
-def _sha_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

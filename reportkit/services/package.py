@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Case, Event
+from ..models.events import GENESIS, content_hash
 from ..models._common import utcnow
 from . import serialize
 from .custody import record
@@ -115,13 +116,12 @@ def verify_package(path: Path) -> list[str]:
 
 
 def _chain(events: list[dict]) -> list[str]:
-    problems, previous = [], "0" * 64
+    problems, previous = [], GENESIS
     for ev in events:
         content = {k: v for k, v in ev.items() if k not in ("id", "hash")}
         if content.get("prev_hash") != previous:
             problems.append(f"event {ev.get('id')}: the chain is broken before it")
-        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-        if hashlib.sha256(canonical.encode()).hexdigest() != ev.get("hash"):
+        if content_hash(content) != ev.get("hash"):
             problems.append(f"event {ev.get('id')}: its content does not match its hash")
         previous = ev.get("hash")
     return problems

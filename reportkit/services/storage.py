@@ -97,6 +97,15 @@ class EvidenceStore:
         return self.path_for(sha256).open("rb")
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in chunks (verification, backups)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
