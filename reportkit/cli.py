@@ -15,7 +15,7 @@ from .models import ApiToken, Case, Import, User
 from .services.backup import BackupError, backup, restore
 from .services.custody import cases_to_verify, run_verification
 from .services.demo import load_demo, reset_demo
-from .services.dossier import DossierOptions, DossierRefused, build_dossier, create_dossier
+from .services.dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier
 from .services.evidence import Limits
 from .services.intake import TARGETS, TableError, guess_mapping, import_rows, read_table
 from .services.intake.tables import zone

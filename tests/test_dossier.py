@@ -8,7 +8,7 @@ from pypdf import PdfReader
 from PIL import Image, ImageDraw
 
 from reportkit.extensions import db
-from reportkit.services.dossier import DossierOptions, DossierRefused, build_dossier, create_dossier
+from reportkit.services.dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier
 from reportkit.services.dossier.exports import entries_csv, safe_cell
 from reportkit.services.dossier.fetcher import EvidenceFetcher
 from reportkit.services.entries import add_violation, create_entry
@@ -208,3 +208,27 @@ def test_csv_has_bom_and_escapes_formulas(app, case_with_entries):
     assert text.startswith("\ufeffnumber,platform")
     assert "'=HYPERLINK" in text and PERSIAN in text
     assert [safe_cell(v) for v in ("+1", "-2", "@x", "ok", None)] == ["'+1", "'-2", "'@x", "ok", ""]
+
+
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+def test_parts_look_exactly_like_one_pass(app, case_with_entries, tmp_path, paper):
+    """The page numbers, running header and contents numbers stamped after the merge land where one
+    WeasyPrint pass puts them: every page, rasterised, is the same pixel for pixel."""
+    import subprocess
+
+    from reportkit.models._common import utcnow
+    from reportkit.services.dossier.data import select_entries, snapshot
+    from reportkit.services.dossier.pipeline import render_dossier, render_naive
+
+    user, case, entries = case_with_entries
+    options = DossierOptions(paper=paper)
+    data = snapshot(case, select_entries(case, options), options, "RK-TEST-1", utcnow(), app.config["EVIDENCE_DIR"])
+    pages = render_naive(data, tmp_path / "one.pdf")
+    assert render_dossier(data, tmp_path / "parts.pdf", workers=0).pages == pages
+    for name in ("one", "parts"):
+        subprocess.run(["pdftoppm", "-r", "50", "-png", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
+                       check=True)
+    images = {name: sorted(tmp_path.glob(f"{name}-*.png")) for name in ("one", "parts")}
+    assert len(images["one"]) == len(images["parts"]) == pages
+    for page, (one, parts) in enumerate(zip(images["one"], images["parts"]), start=1):
+        assert Image.open(one).tobytes() == Image.open(parts).tobytes(), f"page {page} differs"

@@ -6,7 +6,7 @@ from ..dossiers.views import send_pdf
 from ..extensions import db
 from ..models import MODES, Dossier
 from ..services import access, jobs
-from ..services.dossier import DossierOptions, DossierRefused, create_dossier
+from ..services.dossier.export import DossierOptions, DossierRefused, create_dossier
 from ..services.dossier.options import PAPERS
 from .base import APIError, bp, payload
 

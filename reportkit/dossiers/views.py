@@ -7,7 +7,7 @@ from ..evidence.views import store
 from ..extensions import db
 from ..models import Dossier
 from ..services import access, jobs
-from ..services.dossier import DossierRefused, create_dossier, select_entries
+from ..services.dossier.export import DossierRefused, create_dossier, select_entries
 from ..services.dossier.exports import entries_csv, entries_json
 from .forms import DossierForm
 

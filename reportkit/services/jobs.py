@@ -26,7 +26,7 @@ def start_dossier(app: Flask, dossier_id: int) -> Future:
 
 
 def _build(app: Flask, dossier_id: int) -> None:
-    from .dossier import build_dossier
+    from .dossier.export import build_dossier
 
     with app.app_context():
         try:

@@ -19,7 +19,7 @@ from ..models.events import GENESIS, content_hash
 from ..models._common import utcnow
 from . import serialize
 from .custody import record
-from .dossier import DossierOptions, build_dossier, create_dossier, select_entries
+from .dossier.export import DossierOptions, build_dossier, create_dossier, select_entries
 from .storage import EvidenceStore
 
 README = """reportkit evidence package

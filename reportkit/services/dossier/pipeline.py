@@ -3,10 +3,9 @@
 WeasyPrint lays out one document on one core and keeps the memory it used, about 1 MB a page. Entries
 start on a new page, so they can be rendered in chunks, in short-lived processes on both cores. The
 front matter and the appendices are parts of their own, rendered in workers too. What a part cannot know
-is fixed afterwards: the contents are laid out again with the real page numbers; the running header and
-"page X of Y" come from a light overlay document in the same font, stamped on every page; the contents'
-links and the bookmarks are added to the merged file with pypdf. The parent process only merges.
-"""
+is added afterwards: the contents' page numbers, the running header and "page X of Y" are stamped from a
+small sheet in the same fonts (stamps.py); the contents' links and the bookmarks are added to the merged
+file with pypdf. The parent process only merges."""
 
 import multiprocessing
 import os
@@ -14,14 +13,14 @@ import resource
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfWriter
 from pypdf.annotations import Link
 from pypdf.generic import Fit
 
-from . import render
+from . import render, stamps
 
 PX_TO_PT = 0.75
 Progress = Callable[[str, int], None]
@@ -42,6 +41,7 @@ class Part:
     anchors: dict[str, int]  # anchor -> 0-based page index within the part
     links: list[tuple[int, str, tuple[float, float, float, float]]]  # (page, target, PDF rectangle)
     rss_mb: float
+    boxes: dict[str, tuple[int, tuple]] = field(default_factory=dict)  # id -> (page, box): slots and samples
 
 
 def chunk_size(n_entries: int, workers: int) -> int:
@@ -49,16 +49,14 @@ def chunk_size(n_entries: int, workers: int) -> int:
     return max(5, min(100, -(-n_entries // max(2, 2 * workers))))
 
 
-def render_part(kind: str, d: dict, out: str | None, numbers: dict | None = None, entries=None,
-                span: tuple[int, int, int] = (1, 0, 0)) -> Part:
-    """Worker: lay out one part and write it to `out` (or only lay it out when `out` is None)."""
-    html = {"front": lambda: render.front_html(d, numbers or {}), "entries": lambda: render.entries_html(d, entries),
-            "back": lambda: render.back_html(d), "overlay": lambda: render.overlay_html(d, *span)}[kind]()
+def render_part(kind: str, d: dict, out: str, entries=None, total: int = 0) -> Part:
+    """Worker: lay out one part and write it to `out`."""
+    html = {"front": lambda: render.front_html(d), "entries": lambda: render.entries_html(d, entries),
+            "back": lambda: render.back_html(d), "stamps": lambda: stamps.sheet_html(d, total)}[kind]()
     doc = render.layout(html, d["evidence_dir"])
-    if out:
-        doc.write_pdf(out)
+    doc.write_pdf(out)
     return Part(len(doc.pages), _anchors(doc), _internal_links(doc) if kind == "front" else [],
-                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, _boxes(doc))
 
 
 def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress | None = None,
@@ -70,32 +68,23 @@ def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress
     shared = {k: v for k, v in d.items() if k not in ("entries", "manifest", "findings", "chart_svg", "attachment")}
     with tempfile.TemporaryDirectory(prefix="rk-dossier-") as tmp, _Runner(workers, timeout) as run:
         paths = [str(Path(tmp) / f"chunk-{i:04d}.pdf") for i in range(len(chunks))]
-        front_path, back_path = str(Path(tmp) / "front.pdf"), str(Path(tmp) / "back.pdf")
-        tasks = [("front", d, None), ("back", d, back_path)] + [
-            ("entries", shared, paths[i], None, chunk) for i, chunk in enumerate(chunks)]
+        front_path, back_path, sheet_path = (str(Path(tmp) / name) for name in ("front.pdf", "back.pdf", "stamps.pdf"))
+        tasks = [("front", d, front_path), ("back", d, back_path)] + [
+            ("entries", shared, paths[i], chunk) for i, chunk in enumerate(chunks)]
         parts = run(tasks, lambda done: progress(f"rendered parts: {done} of {len(tasks)}",
                                                  5 + 75 * done // len(tasks)))
-        probe, back, chunk_parts = parts[0], parts[1], parts[2:]
-        front_pages, front_anchors = probe.pages, probe.anchors
+        front, back, chunk_parts = parts[0], parts[1], parts[2:]
+        starts = {**front.anchors, **_final_starts(front.pages, chunk_parts, back)}
+        total = front.pages + sum(p.pages for p in chunk_parts) + back.pages
+        progress("numbering the pages", 82)
+        pending = run.submit([("stamps", shared, sheet_path, None, total)])
+        progress("merging the parts", 86)  # while a worker lays out the small sheet the numbers come from
         writer = PdfWriter()
-        for attempt in range(3):  # page numbers do not change the contents' length; check, in case they do
-            starts = {**front_anchors, **_final_starts(front_pages, chunk_parts, back)}
-            total = front_pages + sum(p.pages for p in chunk_parts) + back.pages
-            progress("numbering pages and laying out the contents", 82)
-            spans = _overlay_spans(total, max(1, workers))
-            overlay_paths = [str(Path(tmp) / f"overlay-{i}.pdf") for i in range(len(spans))]
-            pending = run.submit([("front", d, front_path, {k: v + 1 for k, v in starts.items()})] + [
-                ("overlay", shared, path, None, None, span) for path, span in zip(overlay_paths, spans)])
-            if attempt == 0:  # merge the entries and appendices while the workers lay out the contents
-                progress("merging the parts", 86)
-                for part in [*paths, back_path]:
-                    writer.append(part, import_outline=False)
-            front, *overlays = run.collect(pending)
-            if front.pages == front_pages:
-                break
-            front_pages, front_anchors = front.pages, front.anchors
-        writer.merge(0, front_path, import_outline=False)
-        _stamp(writer, overlay_paths)
+        for part in [front_path, *paths, back_path]:
+            writer.append(part, import_outline=False)
+        sheet = run.collect(pending)[0]
+        stamps.apply(writer, sheet_path, total, {k: box for k, (_, box) in sheet.boxes.items()},
+                     _contents_slots(front, starts))
         _link_contents(writer, front, starts)
         _outline(writer, d, starts)
         _metadata(writer, d)
@@ -104,7 +93,7 @@ def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress
         progress("writing the PDF", 97)
         with open(out_path, "wb") as fh:
             writer.write(fh)
-    return Rendered(len(writer.pages), starts, max(p.rss_mb for p in [*parts, front, *overlays]))
+    return Rendered(len(writer.pages), starts, max(p.rss_mb for p in [*parts, sheet]))
 
 
 def render_naive(d: dict, out_path: Path) -> int:
@@ -123,7 +112,9 @@ class _Runner:
     def __enter__(self):
         if self.workers > 0:
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["weasyprint", "reportkit.services.dossier.pipeline"])
+            # "__main__" too: otherwise every worker runs the main script again (for `reportkit`, the CLI
+            # and the whole app) before it can start on its part.
+            ctx.set_forkserver_preload(["__main__", "weasyprint", "reportkit.services.dossier.pipeline"])
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, max_tasks_per_child=1)
         return self
 
@@ -179,6 +170,21 @@ def _anchors(doc) -> dict[str, int]:
     return found
 
 
+def _boxes(doc) -> dict[str, tuple[int, tuple]]:
+    """Where the contents' number slots (front) or the digit samples (stamp sheet) are: id -> (page, box)."""
+    return {name: (index, box) for index, page in enumerate(doc.pages) for name, box in page.anchors.items()
+            if name.startswith(("slot", "sample"))}
+
+
+def _contents_slots(front: Part, starts: dict[str, int]) -> list[stamps.Slot]:
+    slots = []
+    for name, (page, (_, top, right, _)) in front.boxes.items():
+        level, anchor = name.removeprefix("slot").split("-", 1)
+        if anchor in starts:
+            slots.append(stamps.Slot(page, int(level), right, top, starts[anchor] + 1))
+    return slots
+
+
 def _internal_links(doc) -> list[tuple[int, str, tuple[float, float, float, float]]]:
     """Links to anchors outside this part, one rectangle per row (the union of its boxes), in PDF points."""
     own, links = set(_anchors(doc)), []
@@ -192,19 +198,6 @@ def _internal_links(doc) -> list[tuple[int, str, tuple[float, float, float, floa
             links.append((index, target, (x1 * PX_TO_PT, height_pt - y2 * PX_TO_PT, x2 * PX_TO_PT,
                                           height_pt - y1 * PX_TO_PT)))
     return links
-
-
-def _overlay_spans(total: int, pieces: int) -> list[tuple[int, int, int]]:
-    """Split the overlay's pages so that the workers stamp-render them side by side: (start, count, total)."""
-    size = -(-total // pieces)
-    return [(start, min(size, total - start + 1), total) for start in range(1, total + 1, size)]
-
-
-def _stamp(writer: PdfWriter, overlay_paths: list[str]) -> None:
-    stamps = [page for path in overlay_paths for page in PdfReader(path).pages]
-    for page, stamp in zip(writer.pages, stamps):
-        page.merge_page(stamp, over=True)
-        page.compress_content_streams()  # merging leaves the page's content uncompressed
 
 
 def _link_contents(writer: PdfWriter, front: Part, starts: dict[str, int]) -> None:

@@ -19,8 +19,8 @@ def environment() -> Environment:
     return env
 
 
-def front_html(d: dict, numbers: dict | None) -> str:
-    return environment().get_template("pdf/front.html").render(d=d, numbers=numbers)
+def front_html(d: dict) -> str:
+    return environment().get_template("pdf/front.html").render(d=d, single=False)
 
 
 def entries_html(d: dict, entries: list[dict]) -> str:
@@ -31,13 +31,8 @@ def back_html(d: dict) -> str:
     return environment().get_template("pdf/back.html").render(d=d)
 
 
-def overlay_html(d: dict, start: int, count: int, total: int) -> str:
-    """Running header and "page X of Y" for pages start .. start + count - 1 (1-based) of `total`."""
-    return environment().get_template("pdf/overlay.html").render(d=d, start=start, count=count, total=total)
-
-
 def single_html(d: dict) -> str:
-    return environment().get_template("pdf/single.html").render(d=d, numbers=None)
+    return environment().get_template("pdf/single.html").render(d=d, single=True)
 
 
 def layout(html: str, evidence_dir: str):

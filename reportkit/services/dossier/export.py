@@ -1,0 +1,84 @@
+"""Dossier exports: check what may be exported, then render, hash and keep the PDF.
+
+`create_dossier` runs in the request (fast: a row and the checks); `build_dossier` runs in a background
+job or the CLI and does the slow part.
+"""
+
+import hashlib
+import secrets
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ...extensions import db
+from ...models import Case, Dossier, User
+from ...models._common import utcnow
+from ..custody import record
+from ..storage import EvidenceStore
+from .data import missing_for_dsa, select_entries, snapshot
+from .options import DossierOptions
+from .pipeline import default_workers, render_dossier
+
+
+class DossierRefused(ValueError):
+    def __init__(self, problems: list[str]):
+        super().__init__("The dossier cannot be exported yet: " + "; ".join(problems))
+        self.problems = problems
+
+
+def create_dossier(actor: User | None, case: Case, options: DossierOptions) -> Dossier:
+    entries = select_entries(case, options)
+    problems = missing_for_dsa(case, entries) if options.mode == "dsa" else []
+    if not entries:
+        problems.append("No entry matches the chosen options.")
+    if problems:
+        raise DossierRefused(problems)
+    dossier = Dossier(case_id=case.id, created_by_id=actor.id if actor else None, mode=options.mode, options=options.to_json(),
+                      document_id=f"RK-{case.id}-{utcnow():%Y%m%d}-{secrets.token_hex(3).upper()}",
+                      entry_count=len(entries))
+    db.session.add(dossier)
+    db.session.commit()
+    return dossier
+
+
+def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = None, timeout: float = 1800,
+                  on_progress: Callable[[str, int], None] | None = None,
+                  attachment: tuple[str, bytes] | None = None) -> Dossier:
+    """Render the PDF, store it by hash next to the evidence, and record pages, size and SHA-256."""
+    started = time.perf_counter()
+
+    def progress(stage: str, percent: int) -> None:
+        dossier.stage, dossier.progress = stage, percent
+        db.session.commit()
+        if on_progress:
+            on_progress(stage, percent)
+
+    try:
+        dossier.status = "running"
+        progress("collecting entries", 2)
+        options = DossierOptions.from_json(dossier.options)
+        entries = select_entries(dossier.case, options)
+        data = snapshot(dossier.case, entries, options, dossier.document_id, dossier.created_at, evidence_dir)
+        if attachment:  # an evidence package's manifest: carried inside the PDF, its hash printed
+            data["attachment"] = {"name": attachment[0], "sha256": hashlib.sha256(attachment[1]).hexdigest(),
+                                  "data": attachment[1]}
+        with tempfile.TemporaryDirectory(prefix="rk-pdf-") as tmp:
+            out = Path(tmp) / dossier.filename
+            result = render_dossier(data, out, default_workers() if workers is None else workers, progress, timeout)
+            store = EvidenceStore(evidence_dir)
+            sha, path = store.put_bytes(out.read_bytes())
+        dossier.sha256, dossier.size, dossier.pages = sha, path.stat().st_size, result.pages
+        dossier.status, dossier.stage, dossier.progress = "done", "ready", 100
+        record(dossier.created_by, dossier.case_id, "dossier.exported", f"dossier:{dossier.document_id}", {
+            "document_id": dossier.document_id, "sha256": sha, "pages": result.pages, "mode": dossier.mode,
+            "entries": [e["number"] for e in data["entries"]]})
+    except Exception as exc:  # noqa: BLE001 - any failure must be recorded on the job, not lost in a thread
+        db.session.rollback()
+        dossier.status, dossier.stage, dossier.error = "failed", "failed", f"{type(exc).__name__}: {exc}"[:2000]
+        raise
+    finally:
+        dossier.seconds = round(time.perf_counter() - started, 2)
+        dossier.finished_at = utcnow()
+        db.session.commit()
+    return dossier
