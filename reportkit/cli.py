@@ -19,7 +19,8 @@ from .services.dossier.export import DossierOptions, DossierRefused, build_dossi
 from .services.evidence import Limits
 from .services.intake import TARGETS, TableError, guess_mapping, import_rows, read_table
 from .services.intake.tables import zone
-from .services.package import verify_package, write_package
+from .services.package import package_stamps, verify_package, write_package
+from .services.timestamps import TimestampError, urls_from
 from .services.policies import seed_policies
 from .services.storage import EvidenceStore
 
@@ -193,25 +194,34 @@ def export_package(case_id: int, output: str) -> None:
     case = db.session.get(Case, case_id)
     if case is None:
         raise click.ClickException(f"No case with id {case_id}.")
+    config = current_app.config
     try:
-        result = write_package(None, case, Path(output), current_app.config["EVIDENCE_DIR"],
-                               current_app.config["DOSSIER_WORKERS"])
-    except DossierRefused as exc:
+        result = write_package(None, case, Path(output), config["EVIDENCE_DIR"], config["DOSSIER_WORKERS"],
+                               urls_from(config["TIMESTAMP_URLS"]), config["TIMESTAMP_TIMEOUT"])
+    except (DossierRefused, TimestampError) as exc:
         raise click.ClickException(str(exc))
     click.echo(f"{output}: {result['files']} files, manifest SHA-256 {result['manifest_sha256']}")
+    for stamp in result["timestamps"]:
+        click.echo(f"  timestamped by {stamp.authority} at {stamp.time:%Y-%m-%d %H:%M:%S} UTC ({stamp.url})")
 
 
 @click.command("verify-package")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def verify_package_command(file: str) -> None:
+@click.option("--tsa-root", "tsa_roots", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Root certificate (PEM or DER) of a timestamp authority to trust; may be repeated.")
+def verify_package_command(file: str, tsa_roots: tuple[str, ...]) -> None:
     """Check an evidence package without the server; exit 1 on any problem."""
-    problems = verify_package(Path(file))
+    problems = verify_package(Path(file), [Path(root).read_bytes() for root in tsa_roots])
     if problems:
         click.echo(f"{file}: {len(problems)} problem(s)")
         for problem in problems:
             click.echo(f"  - {problem}")
         raise SystemExit(1)
     click.echo(f"{file}: OK — every hash matches and the custody chain is intact.")
+    for stamp in package_stamps(Path(file)):
+        trust = "its authority is trusted" if tsa_roots else "pass --tsa-root to check its authority"
+        click.echo(f"  manifest timestamped by {stamp.authority} at {stamp.time:%Y-%m-%d %H:%M:%S} UTC: "
+                   f"signature valid, {trust}")
 
 
 @click.command("backup")

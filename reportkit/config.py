@@ -25,6 +25,12 @@ DEFAULTS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "DOSSIER_WORKERS": None,  # worker processes for rendering; None = up to 2 (the cores), 0 = in the job thread
     "DOSSIER_TIMEOUT": 1800,  # seconds before a dossier render is stopped
+    "TIMESTAMP_URLS": [],  # RFC 3161 authorities that timestamp each evidence package's manifest
+    "TIMESTAMP_TIMEOUT": 10,  # seconds per authority
+    "SIGNING_CERT": None,  # PEM certificate to sign every dossier PDF with (pyHanko); needs SIGNING_KEY
+    "SIGNING_KEY": None,  # its PEM private key
+    "SIGNING_KEY_PASSPHRASE": None,
+    "SIGNING_CHAIN": [],  # PEM files of intermediate certificates to embed
 }
 
 

@@ -21,6 +21,9 @@ from . import serialize
 from .custody import record
 from .dossier.export import DossierOptions, build_dossier, create_dossier, select_entries
 from .storage import EvidenceStore
+from .timestamps import check as check_stamp
+from .timestamps import read as read_stamp
+from .timestamps import request_stamps
 
 README = """reportkit evidence package
 ==========================
@@ -32,6 +35,7 @@ entries/N/events.json that entry's events
 files/<sha256>       every evidence file and derivative, named by the SHA-256 of its bytes
 manifest.json        every file above with its SHA-256
 dossier.pdf          the report; it carries manifest.json as an attachment and prints the manifest's SHA-256
+timestamps/manifest.N.tsr  (when configured) RFC 3161 timestamps of manifest.json by outside authorities
 SHA256SUMS           the SHA-256 of every file in this package
 
 To verify with ordinary tools:
@@ -39,7 +43,9 @@ To verify with ordinary tools:
   sha256sum -c SHA256SUMS            (every line must say OK)
   sha256sum manifest.json            (must equal the manifest hash printed in dossier.pdf, Appendix C)
   for f in files/*; do echo "$(basename $f)  $f"; done | sha256sum -c   (a file's name is its hash)
-Or with reportkit, without any server: reportkit verify-package package.zip
+  openssl ts -verify -data manifest.json -in timestamps/manifest.1.tsr -CAfile authority-root.pem
+                                     (the authority publishes its root certificate)
+Or with reportkit, without any server: reportkit verify-package package.zip [--tsa-root authority-root.pem]
 """
 
 
@@ -47,7 +53,8 @@ def event_json(ev: Event) -> dict:
     return {**ev.content(), "id": ev.id, "hash": ev.hash}
 
 
-def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int | None = None) -> dict:
+def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int | None = None,
+                  timestamp_urls: list[str] | None = None, timestamp_timeout: float = 10) -> dict:
     store = EvidenceStore(evidence_dir)
     entries = select_entries(case, DossierOptions())
     files: dict[str, bytes] = {}
@@ -65,8 +72,13 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
         files[f"files/{sha}"] = store.path_for(sha).read_bytes()
     manifest = _json({"case_id": case.id, "files": {name: _sha(data) for name, data in sorted(files.items())}})
     manifest_sha = _sha(manifest)
+    stamps = request_stamps(timestamp_urls, manifest, timestamp_timeout) if timestamp_urls else []
+    for number, stamp in enumerate(stamps, start=1):
+        store.put_bytes(stamp.reply)
+        files[f"timestamps/manifest.{number}.tsr"] = stamp.reply
     dossier = create_dossier(actor, case, DossierOptions())
-    build_dossier(dossier, evidence_dir, workers, attachment=("manifest.json", manifest))
+    build_dossier(dossier, evidence_dir, workers, attachment=("manifest.json", manifest),
+                  timestamps=[s.describe() for s in stamps])
     files["manifest.json"] = manifest
     files["dossier.pdf"] = store.path_for(dossier.sha256).read_bytes()
     files["README.txt"] = README.encode()
@@ -77,13 +89,14 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
         zf.writestr("SHA256SUMS", sums)
     record(actor, case.id, "package.exported", f"case:{case.id}", {
         "manifest_sha256": manifest_sha, "dossier": dossier.document_id, "zip_sha256": _sha(out.read_bytes()),
-        "files": len(files)})
+        "files": len(files), "timestamps": [s.describe() for s in stamps]})
     db.session.commit()
-    return {"manifest_sha256": manifest_sha, "dossier": dossier, "files": len(files)}
+    return {"manifest_sha256": manifest_sha, "dossier": dossier, "files": len(files), "timestamps": stamps}
 
 
-def verify_package(path: Path) -> list[str]:
-    """Check a package with no database: sums, manifest, the dossier's attachment, names, the event chain."""
+def verify_package(path: Path, tsa_roots: list[bytes] | None = None) -> list[str]:
+    """Check a package with no database: sums, manifest, the dossier's attachment, names, the event chain,
+    and the manifest's timestamps (their signatures; their authority too, given its root certificate)."""
     problems = []
     try:
         zf = zipfile.ZipFile(path)
@@ -112,7 +125,16 @@ def verify_package(path: Path) -> list[str]:
         if _attachment(zf.read("dossier.pdf")) != manifest_bytes:
             problems.append("dossier.pdf does not carry this manifest.json")
         problems += _chain(json.loads(zf.read("events.json")))
+        for name in sorted(n for n in names if n.startswith("timestamps/") and n.endswith(".tsr")):
+            problems += [f"{name}: {problem}" for problem in check_stamp(zf.read(name), manifest_bytes, tsa_roots)]
     return problems
+
+
+def package_stamps(path: Path) -> list:
+    """The manifest's timestamps in a package (read, not checked: verify_package checks them)."""
+    with zipfile.ZipFile(path) as zf:
+        return [read_stamp(zf.read(name)) for name in sorted(zf.namelist())
+                if name.startswith("timestamps/") and name.endswith(".tsr")]
 
 
 def _chain(events: list[dict]) -> list[str]:

@@ -44,7 +44,7 @@ def create_dossier(actor: User | None, case: Case, options: DossierOptions) -> D
 
 def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = None, timeout: float = 1800,
                   on_progress: Callable[[str, int], None] | None = None,
-                  attachment: tuple[str, bytes] | None = None) -> Dossier:
+                  attachment: tuple[str, bytes] | None = None, timestamps: list[dict] | None = None) -> Dossier:
     """Render the PDF, store it by hash next to the evidence, and record pages, size and SHA-256."""
     started = time.perf_counter()
 
@@ -63,6 +63,7 @@ def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = Non
         if attachment:  # an evidence package's manifest: carried inside the PDF, its hash printed
             data["attachment"] = {"name": attachment[0], "sha256": hashlib.sha256(attachment[1]).hexdigest(),
                                   "data": attachment[1]}
+            data["timestamps"] = [{**t, "time_utc": t["time"][:19].replace("T", " ")} for t in timestamps or []]
         with tempfile.TemporaryDirectory(prefix="rk-pdf-") as tmp:
             out = Path(tmp) / dossier.filename
             result = render_dossier(data, out, default_workers() if workers is None else workers, progress, timeout)
