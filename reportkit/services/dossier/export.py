@@ -11,10 +11,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from flask import current_app
+
 from ...extensions import db
 from ...models import Case, Dossier, User
 from ...models._common import utcnow
 from ..custody import record
+from ..signing import SigningConfig, sign_pdf
 from ..storage import EvidenceStore
 from .data import missing_for_dsa, select_entries, snapshot
 from .options import DossierOptions
@@ -54,6 +57,7 @@ def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = Non
         if on_progress:
             on_progress(stage, percent)
 
+    signed_by = None
     try:
         dossier.status = "running"
         progress("collecting entries", 2)
@@ -67,13 +71,19 @@ def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = Non
         with tempfile.TemporaryDirectory(prefix="rk-pdf-") as tmp:
             out = Path(tmp) / dossier.filename
             result = render_dossier(data, out, default_workers() if workers is None else workers, progress, timeout)
+            signing = SigningConfig.from_config(current_app.config)
+            if signing:
+                progress("signing the PDF", 98)
+                signed = out.with_suffix(".signed.pdf")
+                signed_by = sign_pdf(out, signed, signing, f"reportkit dossier {dossier.document_id}")
+                out = signed
             store = EvidenceStore(evidence_dir)
             sha, path = store.put_bytes(out.read_bytes())
         dossier.sha256, dossier.size, dossier.pages = sha, path.stat().st_size, result.pages
         dossier.status, dossier.stage, dossier.progress = "done", "ready", 100
         record(dossier.created_by, dossier.case_id, "dossier.exported", f"dossier:{dossier.document_id}", {
             "document_id": dossier.document_id, "sha256": sha, "pages": result.pages, "mode": dossier.mode,
-            "entries": [e["number"] for e in data["entries"]]})
+            "entries": [e["number"] for e in data["entries"]], "signed_by": signed_by})
     except Exception as exc:  # noqa: BLE001 - any failure must be recorded on the job, not lost in a thread
         db.session.rollback()
         dossier.status, dossier.stage, dossier.error = "failed", "failed", f"{type(exc).__name__}: {exc}"[:2000]
