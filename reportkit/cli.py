@@ -240,7 +240,8 @@ def backup_command(file: str) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing database.")
 def restore_command(file: str, force: bool) -> None:
     """Check every hash of a backup, then restore it; a damaged backup restores nothing."""
-    db.engine.dispose()  # no open connection to the file being replaced
+    db.session.remove()  # no open connection to the database being replaced
+    db.engine.dispose()
     try:
         result = restore(Path(file), current_app.config["SQLALCHEMY_DATABASE_URI"],
                          current_app.config["EVIDENCE_DIR"], force)

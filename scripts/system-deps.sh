@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the system packages reportkit needs, only those missing: Pango for WeasyPrint, Noto fonts for
-# Persian/Arabic/Hebrew, Chromium for the browser tests, poppler-utils to look at PDF pages.
+# Persian/Arabic/Hebrew, poppler-utils to look at PDF pages; for the tests, Chromium (browser tests), a
+# PostgreSQL server (the tests start a throwaway one) and openssl (checks a timestamp as a recipient would).
 set -euo pipefail
 want=(libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-dejavu-core poppler-utils)
-if [ "${1:-}" = "--test" ]; then want+=(chromium); fi
+if [ "${1:-}" = "--test" ]; then want+=(chromium postgresql openssl); fi
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
