@@ -68,28 +68,47 @@ def seed_policies_command() -> None:
     click.echo("Policy catalogue: {platforms} platforms, {policies} policies, {clauses} clauses.".format(**counts))
 
 
-@click.command("export-dossier")
-@click.argument("case_id", type=int)
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, writable=True))
-@click.option("--mode", type=click.Choice(["rules", "dsa"]), default="rules", show_default=True)
-@click.option("--paper", type=click.Choice(["A4", "Letter"]), default="A4", show_default=True)
-@click.option("--no-translations", is_flag=True, help="Leave the translations out.")
-@click.option("--account", "account_id", type=int, help="Only entries of this account id.")
-@click.option("--clause", default="", help="Only entries mapped to this clause key.")
-@click.option("--tag", default="", help="Only entries with this tag.")
-@click.option("--approved-only", is_flag=True, help="Only approved entries.")
-@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Posted on or after (UTC).")
-@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Posted on or before (UTC).")
-def export_dossier(case_id, output, mode, paper, no_translations, account_id, clause, tag, approved_only, date_from,
-                   date_to):
-    """Render a case's dossier to a PDF file, with a progress bar; it is kept in the export history too."""
+def dossier_options(command):
+    """The export options, shared by export-dossier and export-package (a package can hold a selection)."""
+    options = [
+        click.option("--mode", type=click.Choice(["rules", "dsa"]), default="rules", show_default=True),
+        click.option("--paper", type=click.Choice(["A4", "Letter"]), default="A4", show_default=True),
+        click.option("--no-translations", is_flag=True, help="Leave the translations out."),
+        click.option("--account", "account_id", type=int, help="Only entries of this account id."),
+        click.option("--clause", default="", help="Only entries mapped to this clause key."),
+        click.option("--tag", default="", help="Only entries with this tag."),
+        click.option("--approved-only", is_flag=True, help="Only approved entries."),
+        click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Posted on or after (UTC)."),
+        click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Posted on or before (UTC)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def options_from(mode, paper, no_translations, account_id, clause, tag, approved_only, date_from,
+                 date_to) -> DossierOptions:
+    return DossierOptions(mode=mode, paper=paper, include_translations=not no_translations, account_id=account_id,
+                          clause=clause, tag=tag.lower(), approved_only=approved_only,
+                          date_from=date_from.date() if date_from else None,
+                          date_to=date_to.date() if date_to else None)
+
+
+def case_or_fail(case_id: int) -> Case:
     case = db.session.get(Case, case_id)
     if case is None:
         raise click.ClickException(f"No case with id {case_id}.")
-    options = DossierOptions(mode=mode, paper=paper, include_translations=not no_translations,
-                             account_id=account_id, clause=clause, tag=tag.lower(), approved_only=approved_only,
-                             date_from=date_from.date() if date_from else None,
-                             date_to=date_to.date() if date_to else None)
+    return case
+
+
+@click.command("export-dossier")
+@click.argument("case_id", type=int)
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, writable=True))
+@dossier_options
+def export_dossier(case_id, output, **selection):
+    """Render a case's dossier to a PDF file, with a progress bar; it is kept in the export history too."""
+    case = case_or_fail(case_id)
+    options = options_from(**selection)
     try:
         dossier = create_dossier(None, case, options)
     except DossierRefused as exc:
@@ -136,9 +155,7 @@ def demo(reset: bool, owner_email: str | None) -> None:
 @click.option("--as", "as_email", help="The user recorded as the entries' author (default: the case's first owner).")
 def import_command(case_id, file, maps, timezone, as_email):
     """Import a CSV or JSON file into a case, with a progress bar and a summary of every row's result."""
-    case = db.session.get(Case, case_id)
-    if case is None:
-        raise click.ClickException(f"No case with id {case_id}.")
+    case = case_or_fail(case_id)
     actor = (db.session.scalar(select(User).where(func.lower(User.email) == as_email.lower())) if as_email else
              next((m.user for m in case.memberships if m.role == "owner"), None))
     if actor is None:
@@ -189,15 +206,16 @@ def verify(case_id: int | None) -> None:
 @click.command("export-package")
 @click.argument("case_id", type=int)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
-def export_package(case_id: int, output: str) -> None:
-    """Write a ZIP with the case, its entries, files, custody log, manifest and dossier, checkable offline."""
-    case = db.session.get(Case, case_id)
-    if case is None:
-        raise click.ClickException(f"No case with id {case_id}.")
+@dossier_options
+def export_package(case_id: int, output: str, **selection) -> None:
+    """Write a ZIP with the case, its entries, files, custody log, manifest and dossier, checkable offline.
+    The options choose the entries, as for export-dossier."""
+    case = case_or_fail(case_id)
     config = current_app.config
     try:
         result = write_package(None, case, Path(output), config["EVIDENCE_DIR"], config["DOSSIER_WORKERS"],
-                               urls_from(config["TIMESTAMP_URLS"]), config["TIMESTAMP_TIMEOUT"])
+                               urls_from(config["TIMESTAMP_URLS"]), config["TIMESTAMP_TIMEOUT"],
+                               options_from(**selection))
     except (DossierRefused, TimestampError) as exc:
         raise click.ClickException(str(exc))
     click.echo(f"{output}: {result['files']} files, manifest SHA-256 {result['manifest_sha256']}")

@@ -89,3 +89,22 @@ def test_verify_package_command(package, runner, tmp_path):
     junk.write_bytes(b"not a zip")
     bad = runner.invoke(args=["verify-package", str(junk)])
     assert bad.exit_code == 1 and "not a readable ZIP" in bad.output
+
+
+def test_package_of_a_selection_and_its_cli(app, make_user, make_case, make_entry, runner, tmp_path):
+    user = make_user()
+    case = make_case(user)
+    for n in (1, 2, 3):
+        make_entry(case, user, url=f"https://t.me/leader_fa/{n}", text=f"post {n}", tags=["keep"] if n != 2 else [])
+    out = tmp_path / "selection.zip"
+    made = runner.invoke(args=["export-package", str(case.id), "-o", str(out), "--tag", "keep"])
+    assert made.exit_code == 0, made.output
+    assert verify_package(out) == []
+    with zipfile.ZipFile(out) as zf:
+        assert sorted(n for n in zf.namelist() if n.endswith("entry.json")) == [
+            "entries/1/entry.json", "entries/3/entry.json"]
+    none = runner.invoke(args=["export-package", str(case.id), "-o", str(tmp_path / "none.zip"), "--tag", "absent"])
+    assert none.exit_code != 0 and "No entry matches" in none.output
+    assert not (tmp_path / "none.zip").exists() and not (tmp_path / "none.zip.partial").exists()
+    missing = runner.invoke(args=["export-package", "999", "-o", str(tmp_path / "x.zip")])
+    assert missing.exit_code != 0 and "No case with id 999" in missing.output

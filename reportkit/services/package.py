@@ -19,7 +19,7 @@ from ..models.events import GENESIS, content_hash
 from ..models._common import utcnow
 from . import serialize
 from .custody import record
-from .dossier.export import DossierOptions, build_dossier, create_dossier, select_entries
+from .dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier, select_entries
 from .storage import EvidenceStore
 from .timestamps import check as check_stamp
 from .timestamps import read as read_stamp
@@ -54,9 +54,14 @@ def event_json(ev: Event) -> dict:
 
 
 def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int | None = None,
-                  timestamp_urls: list[str] | None = None, timestamp_timeout: float = 10) -> dict:
+                  timestamp_urls: list[str] | None = None, timestamp_timeout: float = 10,
+                  options: DossierOptions | None = None) -> dict:
+    """The whole case, or the entries a dossier's options select; written under a .partial name first."""
+    options = options or DossierOptions()
     store = EvidenceStore(evidence_dir)
-    entries = select_entries(case, DossierOptions())
+    entries = select_entries(case, options)
+    if not entries:
+        raise DossierRefused(["No entry matches the chosen options."])
     files: dict[str, bytes] = {}
     events = list(db.session.scalars(select(Event).where(Event.case_id == case.id).order_by(Event.id)))
     files["case.json"] = _json({**serialize.case(case), "exported_at": serialize.iso(utcnow())})
@@ -76,17 +81,19 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
     for number, stamp in enumerate(stamps, start=1):
         store.put_bytes(stamp.reply)
         files[f"timestamps/manifest.{number}.tsr"] = stamp.reply
-    dossier = create_dossier(actor, case, DossierOptions())
+    dossier = create_dossier(actor, case, options)
     build_dossier(dossier, evidence_dir, workers, attachment=("manifest.json", manifest),
                   timestamps=[s.describe() for s in stamps])
     files["manifest.json"] = manifest
     files["dossier.pdf"] = store.path_for(dossier.sha256).read_bytes()
     files["README.txt"] = README.encode()
     sums = "".join(f"{_sha(data)}  {name}\n" for name, data in sorted(files.items()))
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    partial = out.with_name(out.name + ".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, data in sorted(files.items()):
             zf.writestr(name, data)
         zf.writestr("SHA256SUMS", sums)
+    partial.replace(out)
     record(actor, case.id, "package.exported", f"case:{case.id}", {
         "manifest_sha256": manifest_sha, "dossier": dossier.document_id, "zip_sha256": _sha(out.read_bytes()),
         "files": len(files), "timestamps": [s.describe() for s in stamps]})
