@@ -108,3 +108,25 @@ def test_package_of_a_selection_and_its_cli(app, make_user, make_case, make_entr
     assert not (tmp_path / "none.zip").exists() and not (tmp_path / "none.zip.partial").exists()
     missing = runner.invoke(args=["export-package", "999", "-o", str(tmp_path / "x.zip")])
     assert missing.exit_code != 0 and "No case with id 999" in missing.output
+
+
+def test_the_package_carries_a_stdlib_only_verifier(package, tmp_path):
+    """verify.py runs with a bare Python (-I: no site-packages, no reportkit) on the ZIP and on the folder."""
+    import subprocess
+    import sys
+
+    out, _ = package
+    folder = tmp_path / "unzipped"
+    with zipfile.ZipFile(out) as zf:
+        zf.extractall(folder)
+    for target, cwd in ((str(out), tmp_path), (".", folder)):
+        ok = subprocess.run([sys.executable, "-I", str(folder / "verify.py"), target], cwd=cwd,
+                            capture_output=True, text=True)
+        assert ok.returncode == 0 and ": OK" in ok.stdout, ok.stdout + ok.stderr
+    events = json.loads((folder / "events.json").read_text())
+    events[1]["explanation"] = "edited"
+    (folder / "events.json").write_text(json.dumps(events))
+    bad = subprocess.run([sys.executable, "-I", "verify.py"], cwd=folder, capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert "PROBLEM: events.json: its SHA-256 does not match SHA256SUMS" in bad.stdout
+    assert f"PROBLEM: event {events[1]['id']}: its content does not match its hash" in bad.stdout

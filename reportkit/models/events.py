@@ -5,17 +5,16 @@ removing a row behind the application's back breaks the chain, and `reportkit ve
 entry ids are plain numbers, not foreign keys: the history outlives what it describes.
 """
 
-import hashlib
-import json
 from datetime import datetime
 
 from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..offline import GENESIS, content_hash  # one canonical hash, shared with the package's own verify.py
 from ._common import UTCDateTime, utcnow
 
-GENESIS = "0" * 64
+__all__ = ["GENESIS", "Event", "content_hash"]
 
 
 class Event(db.Model):
@@ -45,7 +44,3 @@ class Event(db.Model):
         return content_hash(self.content())
 
 
-def content_hash(content: dict) -> str:
-    """SHA-256 of an event's canonical JSON; the package verifier uses it on exported events too."""
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,9 +1,10 @@
 """A self-proving evidence package: a ZIP a recipient can check without our server.
 
 Layout: README.txt, case.json, events.json (the case's hash chain), entries/<n>/entry.json and events.json,
-files/<sha256> (originals and derivatives, named by hash), manifest.json (every file above with its SHA-256),
-dossier.pdf (which carries manifest.json as an attachment and prints its hash), SHA256SUMS (everything,
-for `sha256sum -c`).
+files/<sha256> (originals and derivatives, named by hash), verify.py (reportkit/offline.py: a checker that
+needs only Python), manifest.json (every file above with its SHA-256), dossier.pdf (which carries
+manifest.json as an attachment and prints its hash), timestamps/ (RFC 3161 replies over the manifest, when
+configured), SHA256SUMS (everything, for `sha256sum -c`).
 """
 
 import hashlib
@@ -15,8 +16,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Case, Event
-from ..models.events import GENESIS, content_hash
 from ..models._common import utcnow
+from .. import offline
 from . import serialize
 from .custody import record
 from .dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier, select_entries
@@ -37,6 +38,8 @@ manifest.json        every file above with its SHA-256
 dossier.pdf          the report; it carries manifest.json as an attachment and prints the manifest's SHA-256
 timestamps/manifest.N.tsr  (when configured) RFC 3161 timestamps of manifest.json by outside authorities
 SHA256SUMS           the SHA-256 of every file in this package
+verify.py            checks all of the above but the PDF and the timestamps, with Python alone:
+                     python3 verify.py   (in this folder)   or   python3 verify.py package.zip
 
 To verify with ordinary tools:
   unzip package.zip -d package && cd package
@@ -75,6 +78,7 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
                 hashes |= {ev.sha256, *(d.sha256 for d in ev.derivatives)}
     for sha in sorted(hashes):
         files[f"files/{sha}"] = store.path_for(sha).read_bytes()
+    files["verify.py"] = Path(offline.__file__).read_bytes()  # the recipient's own checker, stdlib only
     manifest = _json({"case_id": case.id, "files": {name: _sha(data) for name, data in sorted(files.items())}})
     manifest_sha = _sha(manifest)
     stamps = request_stamps(timestamp_urls, manifest, timestamp_timeout) if timestamp_urls else []
@@ -104,34 +108,19 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
 def verify_package(path: Path, tsa_roots: list[bytes] | None = None) -> list[str]:
     """Check a package with no database: sums, manifest, the dossier's attachment, names, the event chain,
     and the manifest's timestamps (their signatures; their authority too, given its root certificate)."""
-    problems = []
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
         return [f"not a readable ZIP file: {exc}"]
     with zf:
         names = set(zf.namelist())
-        for required in ("SHA256SUMS", "manifest.json", "events.json", "dossier.pdf"):
-            if required not in names:
-                problems.append(f"{required} is missing")
-        if problems:
-            return problems
-        for line in zf.read("SHA256SUMS").decode().splitlines():
-            sha, _, name = line.partition("  ")
-            if name not in names:
-                problems.append(f"{name}: listed in SHA256SUMS but missing")
-            elif _sha(zf.read(name)) != sha:
-                problems.append(f"{name}: its SHA-256 does not match SHA256SUMS")
+        missing = [f"{name} is missing" for name in (*offline.REQUIRED, "dossier.pdf") if name not in names]
+        if missing:
+            return missing
+        problems = offline.check(names, zf.read)
         manifest_bytes = zf.read("manifest.json")
-        for name, sha in json.loads(manifest_bytes)["files"].items():
-            if name not in names or _sha(zf.read(name)) != sha:
-                problems.append(f"{name}: does not match manifest.json")
-        for name in names:
-            if name.startswith("files/") and _sha(zf.read(name)) != name.removeprefix("files/"):
-                problems.append(f"{name}: its content does not match its name")
         if _attachment(zf.read("dossier.pdf")) != manifest_bytes:
             problems.append("dossier.pdf does not carry this manifest.json")
-        problems += _chain(json.loads(zf.read("events.json")))
         for name in sorted(n for n in names if n.startswith("timestamps/") and n.endswith(".tsr")):
             problems += [f"{name}: {problem}" for problem in check_stamp(zf.read(name), manifest_bytes, tsa_roots)]
     return problems
@@ -142,18 +131,6 @@ def package_stamps(path: Path) -> list:
     with zipfile.ZipFile(path) as zf:
         return [read_stamp(zf.read(name)) for name in sorted(zf.namelist())
                 if name.startswith("timestamps/") and name.endswith(".tsr")]
-
-
-def _chain(events: list[dict]) -> list[str]:
-    problems, previous = [], GENESIS
-    for ev in events:
-        content = {k: v for k, v in ev.items() if k not in ("id", "hash")}
-        if content.get("prev_hash") != previous:
-            problems.append(f"event {ev.get('id')}: the chain is broken before it")
-        if content_hash(content) != ev.get("hash"):
-            problems.append(f"event {ev.get('id')}: its content does not match its hash")
-        previous = ev.get("hash")
-    return problems
 
 
 def _attachment(pdf: bytes) -> bytes | None:
