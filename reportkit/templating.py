@@ -7,6 +7,8 @@ import nh3
 from flask import Flask
 from markupsafe import Markup
 
+from .bidi import ltr_urls
+
 ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "code", "pre", "a", "h3",
                 "h4", "hr"}
 
@@ -37,5 +39,5 @@ def filesize(n: int | None) -> str:
 def init_app(app: Flask) -> None:
     from .models import ANNOTATION_KINDS, STATUSES
 
-    app.jinja_env.filters.update(markdown=render_markdown, utc=utc, filesize=filesize)
+    app.jinja_env.filters.update(markdown=render_markdown, utc=utc, filesize=filesize, ltr_urls=ltr_urls)
     app.jinja_env.globals.update(statuses=STATUSES, kinds=ANNOTATION_KINDS)

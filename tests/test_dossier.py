@@ -232,3 +232,30 @@ def test_parts_look_exactly_like_one_pass(app, case_with_entries, tmp_path, pape
     assert len(images["one"]) == len(images["parts"]) == pages
     for page, (one, parts) in enumerate(zip(images["one"], images["parts"]), start=1):
         assert Image.open(one).tobytes() == Image.open(parts).tobytes(), f"page {page} differs"
+
+
+def test_urls_in_right_to_left_text_stay_left_to_right_and_escaped():
+    from reportkit.bidi import ltr_urls
+
+    html = str(ltr_urls('سلام https://example.org/a?x=1&y=2 و <img src="file:///etc/passwd"> https://t.me/c/1"onx=1'))
+    assert '<span dir="ltr">https://example.org/a?x=1&amp;y=2</span>' in html
+    assert "<img" not in html and "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
+    assert '<span dir="ltr">https://t.me/c/1</span>&#34;onx=1' in html  # a URL ends at a quote
+    assert str(ltr_urls(None)) == ""
+
+
+def test_a_long_url_in_persian_text_wraps_inside_the_page(app, case_with_entries):
+    user, case, entries = case_with_entries
+    long_url = "https://example.org/" + "segment/" * 60 + "end"
+    entries[0].text = f"{PERSIAN} {long_url}"
+    db.session.commit()
+    dossier, reader, _ = export(app, user, case, entry_numbers=[entries[0].number])
+    page = next(p for p in reader.pages if "Original text" in p.extract_text())
+    text = page.extract_text()
+    assert long_url in "".join(text.split())
+    url_lines = [line for line in text.splitlines() if "segment/segment" in line]
+    assert len(url_lines) >= 3  # about 500 characters: it wraps over several lines instead of running off the page
+    xs = []
+    page.extract_text(visitor_text=lambda text, cm, tm, *_: xs.append(tm[4] * cm[0] + tm[5] * cm[2] + cm[4])
+                      if text.strip() else None)  # where each run starts, in page units
+    assert xs and max(xs) < float(page.mediabox.width)

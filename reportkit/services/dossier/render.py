@@ -8,6 +8,7 @@ from markupsafe import Markup
 from weasyprint import HTML
 
 from ... import ROOT
+from ...bidi import ltr_urls
 from .fetcher import EvidenceFetcher
 
 
@@ -16,6 +17,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(ROOT / "templates")), autoescape=select_autoescape(["html"]))
     # Only for HTML we made ourselves: Markdown already cleaned by nh3, and the chart's SVG (its text escaped).
     env.filters["safe_html"] = Markup
+    env.filters["ltr_urls"] = ltr_urls
     return env
 
 
