@@ -92,3 +92,58 @@ def test_cli_export_dossier(app, case_with_entries, runner, tmp_path):  # noqa: 
     assert bad.exit_code != 0 and "No case" in bad.output
     dsa = runner.invoke(args=["export-dossier", str(case.id), "-o", str(out), "--mode", "dsa"])
     assert dsa.exit_code != 0 and "good faith" in dsa.output
+
+
+def test_page_export_with_an_evidence_package(app, case_with_entries, login, tmp_path, make_user):  # noqa: F811
+    import io
+    import zipfile
+
+    from reportkit.services.package import verify_package
+
+    user, case, _ = case_with_entries
+    client = login(app.test_client(), user)
+    assert "Also make an evidence package" in client.get(f"/dossiers/new/{case.id}").data.decode()
+    resp = client.post(f"/dossiers/new/{case.id}", data={"mode": "rules", "paper": "A4", "account": "0",
+                                                         "tag": "", "with_package": "y"})
+    dossier_id = resp.headers["Location"].rsplit("/", 1)[-1]
+    assert client.get(f"/dossiers/{dossier_id}/package").status_code in (409, 200)  # 409 until it is ready
+    assert wait_done(lambda: client.get(f"/dossiers/{dossier_id}/status.json").json)["status"] == "done"
+    page = client.get(f"/dossiers/{dossier_id}").data.decode()
+    assert "Download the evidence package" in page and "verify.py" in page
+    dossier = db.session.get(Dossier, int(dossier_id))
+    db.session.refresh(dossier)
+    download = client.get(f"/dossiers/{dossier_id}/package")
+    assert download.status_code == 200 and download.headers["Content-Type"] == "application/zip"
+    assert download.headers["Cache-Control"] == "private, no-store"
+    out = tmp_path / "package.zip"
+    out.write_bytes(download.data)
+    download.close()
+    assert verify_package(out) == []
+    with zipfile.ZipFile(out) as zf:  # the package holds this very dossier
+        pdf = zf.read("dossier.pdf")
+    assert __import__("hashlib").sha256(pdf).hexdigest() == dossier.sha256
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == dossier.pages
+    history = client.get(f"/dossiers/new/{case.id}").data.decode()
+    assert f"/dossiers/{dossier_id}/package" in history
+    outsider = login(app.test_client(), make_user("out@example.org"))
+    assert outsider.get(f"/dossiers/{dossier_id}/package").status_code == 404
+
+
+def test_api_dossier_job_with_a_package(app, case_with_entries, token_for, tmp_path):  # noqa: F811
+    from reportkit.services.package import verify_package
+
+    user, case, _ = case_with_entries
+    client, headers = app.test_client(), token_for(user)
+    resp = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={"with_package": True})
+    assert resp.status_code == 202 and resp.json["with_package"] is True and resp.json["package_url"] is None
+    state = wait_done(lambda: client.get(f"/api/v1/dossiers/{resp.json['id']}", headers=headers).json)
+    assert state["status"] == "done" and len(state["package_sha256"]) == 64
+    package = client.get(state["package_url"], headers=headers)
+    out = tmp_path / "p.zip"
+    out.write_bytes(package.data)
+    package.close()
+    assert verify_package(out) == [] and out.stat().st_size == state["package_size"]
+    plain = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={})
+    done = wait_done(lambda: client.get(f"/api/v1/dossiers/{plain.json['id']}", headers=headers).json)
+    assert done["package_url"] is None
+    assert client.get(f"/api/v1/dossiers/{plain.json['id']}/package", headers=headers).status_code == 409

@@ -74,9 +74,11 @@ ROUTES = [  # (method, path, permission, body builder)
     ("GET", "/dossiers/{dossier}", "read", None),
     ("GET", "/dossiers/{dossier}/status.json", "read", None),
     ("GET", "/dossiers/{dossier}/pdf", "read", None),
+    ("GET", "/dossiers/{dossier}/package", "read", None),
     ("POST", "/api/v1/cases/{case}/dossiers", "annotate", lambda w: {"mode": "dsa"}),  # 422: incomplete
     ("GET", "/api/v1/dossiers/{dossier}", "read", None),
     ("GET", "/api/v1/dossiers/{dossier}/pdf", "read", None),
+    ("GET", "/api/v1/dossiers/{dossier}/package", "read", None),
 ]
 
 
@@ -95,7 +97,9 @@ def world(app, make_user, make_case, make_entry):
     intake = paste_urls(users["owner"], case, "https://t.me/leader_fa/2")
     region = add_region(users["owner"], entry, evidence, "highlight", 0.1, 0.1, 0.2, 0.2, "x")
     pdf_sha, _ = store.put_bytes(b"%PDF-1.7\n%stand-in for a rendered dossier\n%%EOF\n")
-    dossier = Dossier(case_id=case.id, document_id="RK-TEST", status="done", sha256=pdf_sha, pages=1)
+    zip_sha, _ = store.put_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty ZIP stands in for a package
+    dossier = Dossier(case_id=case.id, document_id="RK-TEST", status="done", sha256=pdf_sha, pages=1,
+                      with_package=True, package_sha256=zip_sha, package_size=22)
     db.session.add(dossier)
     db.session.commit()
     ids = {"case": case.id, "entry": entry.id, "violation": violation.id, "evidence": evidence.id,

@@ -2,7 +2,7 @@ from datetime import date
 
 from flask import current_app, g, url_for
 
-from ..dossiers.views import send_pdf
+from ..dossiers.views import send_package, send_pdf
 from ..extensions import db
 from ..models import MODES, Dossier
 from ..services import access, jobs
@@ -14,11 +14,14 @@ from .base import APIError, bp, payload
 @bp.post("/cases/<int:case_id>/dossiers")
 def create_dossier_job(case_id: int):
     case = access.case_for(g.api_user, case_id, "annotate")
-    options = _options(payload())
+    data = payload()
+    options = _options(data)
     try:
         dossier = create_dossier(g.api_user, case, options)
     except DossierRefused as exc:
         raise APIError(422, "dossier_incomplete", str(exc), {"missing": exc.problems})
+    dossier.with_package = data.get("with_package") is True
+    db.session.commit()
     jobs.start_dossier(current_app._get_current_object(), dossier.id)
     return _state(dossier), 202
 
@@ -33,6 +36,11 @@ def get_dossier_pdf(dossier_id: int):
     return send_pdf(_dossier(dossier_id))
 
 
+@bp.get("/dossiers/<int:dossier_id>/package")
+def get_dossier_package(dossier_id: int):
+    return send_package(_dossier(dossier_id))
+
+
 def _dossier(dossier_id: int) -> Dossier:
     dossier = db.session.get(Dossier, dossier_id)
     if dossier is None:
@@ -45,7 +53,9 @@ def _state(d: Dossier) -> dict:
     return {"id": d.id, "case_id": d.case_id, "document_id": d.document_id, "mode": d.mode, "status": d.status,
             "stage": d.stage, "progress": d.progress, "pages": d.pages, "size": d.size, "sha256": d.sha256,
             "entries": d.entry_count, "error": d.error or None, "options": d.options,
-            "pdf_url": url_for("api.get_dossier_pdf", dossier_id=d.id) if d.status == "done" else None}
+            "pdf_url": url_for("api.get_dossier_pdf", dossier_id=d.id) if d.status == "done" else None,
+            "with_package": d.with_package, "package_sha256": d.package_sha256, "package_size": d.package_size,
+            "package_url": url_for("api.get_dossier_package", dossier_id=d.id) if d.package_sha256 else None}
 
 
 def _options(data: dict) -> DossierOptions:

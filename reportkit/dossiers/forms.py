@@ -17,6 +17,9 @@ class DossierForm(FlaskForm):
     tag = StringField("Only this tag", validators=[Optional(), Length(max=60)])
     date_from = DateField("Posted from", validators=[Optional()])
     date_to = DateField("Posted to", validators=[Optional()])
+    with_package = BooleanField("Also make an evidence package (ZIP)", default=False,
+                                description="The dossier with every original file, the custody log and a "
+                                            "manifest of hashes, which a recipient can check offline.")
     submit = SubmitField("Export dossier")
 
     def set_accounts(self, accounts) -> None:

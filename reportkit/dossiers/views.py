@@ -27,6 +27,8 @@ def create(case_id: int):
         except DossierRefused as exc:
             problems = exc.problems
         else:
+            dossier.with_package = form.with_package.data
+            db.session.commit()
             jobs.start_dossier(current_app._get_current_object(), dossier.id)
             return redirect(url_for("dossiers.view", dossier_id=dossier.id))
     history = db.session.scalars(select(Dossier).where(Dossier.case_id == case.id)
@@ -51,6 +53,20 @@ def status(dossier_id: int):
 @bp.route("/<int:dossier_id>/pdf")
 def pdf(dossier_id: int):
     return send_pdf(_dossier(dossier_id))
+
+
+@bp.route("/<int:dossier_id>/package")
+def package(dossier_id: int):
+    return send_package(_dossier(dossier_id))
+
+
+def send_package(dossier: Dossier):
+    if dossier.status != "done" or not dossier.package_sha256:
+        abort(409, "The evidence package is not ready.")
+    response = send_file(store().path_for(dossier.package_sha256), mimetype="application/zip", as_attachment=True,
+                         download_name=dossier.package_filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/export/<int:case_id>.<any(csv, json):fmt>")

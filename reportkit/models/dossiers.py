@@ -35,6 +35,10 @@ class Dossier(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Asked for an evidence package too: the job then builds the ZIP around this dossier (services/package.py).
+    with_package: Mapped[bool] = mapped_column(default=False)
+    package_sha256: Mapped[str | None] = mapped_column(String(64))
+    package_size: Mapped[int | None] = mapped_column()
 
     case: Mapped["Case"] = relationship()
     created_by: Mapped["User | None"] = relationship()
@@ -46,3 +50,7 @@ class Dossier(db.Model):
     @property
     def filename(self) -> str:
         return f"{self.document_id}.pdf"
+
+    @property
+    def package_filename(self) -> str:
+        return f"{self.document_id}-evidence-package.zip"

@@ -27,12 +27,16 @@ def start_dossier(app: Flask, dossier_id: int) -> Future:
 
 def _build(app: Flask, dossier_id: int) -> None:
     from .dossier.export import build_dossier
+    from .package import build_package
 
     with app.app_context():
         try:
             dossier = db.session.get(Dossier, dossier_id)
-            build_dossier(dossier, app.config["EVIDENCE_DIR"], app.config["DOSSIER_WORKERS"],
-                          app.config["DOSSIER_TIMEOUT"])
+            if dossier.with_package:
+                build_package(dossier, app.config["EVIDENCE_DIR"], app.config)
+            else:
+                build_dossier(dossier, app.config["EVIDENCE_DIR"], app.config["DOSSIER_WORKERS"],
+                              app.config["DOSSIER_TIMEOUT"])
         except Exception:  # noqa: BLE001 - recorded on the row by build_dossier; log for the operator
             app.logger.exception("dossier %s failed", dossier_id)
         finally:

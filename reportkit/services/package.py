@@ -9,13 +9,14 @@ configured), SHA256SUMS (everything, for `sha256sum -c`).
 
 import hashlib
 import json
+import tempfile
 import zipfile
 from pathlib import Path
 
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Case, Event
+from ..models import Case, Dossier, Event
 from ..models._common import utcnow
 from .. import offline
 from . import serialize
@@ -24,7 +25,7 @@ from .dossier.export import DossierOptions, DossierRefused, build_dossier, creat
 from .storage import EvidenceStore
 from .timestamps import check as check_stamp
 from .timestamps import read as read_stamp
-from .timestamps import request_stamps
+from .timestamps import request_stamps, urls_from
 
 README = """reportkit evidence package
 ==========================
@@ -58,8 +59,9 @@ def event_json(ev: Event) -> dict:
 
 def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int | None = None,
                   timestamp_urls: list[str] | None = None, timestamp_timeout: float = 10,
-                  options: DossierOptions | None = None) -> dict:
-    """The whole case, or the entries a dossier's options select; written under a .partial name first."""
+                  options: DossierOptions | None = None, dossier: Dossier | None = None) -> dict:
+    """The whole case, or the entries a dossier's options select; written under a .partial name first.
+    `dossier`: a queued export row to render the PDF on (from the browser); otherwise one is made."""
     options = options or DossierOptions()
     store = EvidenceStore(evidence_dir)
     entries = select_entries(case, options)
@@ -85,9 +87,10 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
     for number, stamp in enumerate(stamps, start=1):
         store.put_bytes(stamp.reply)
         files[f"timestamps/manifest.{number}.tsr"] = stamp.reply
-    dossier = create_dossier(actor, case, options)
+    finish = dossier is None
+    dossier = dossier or create_dossier(actor, case, options)
     build_dossier(dossier, evidence_dir, workers, attachment=("manifest.json", manifest),
-                  timestamps=[s.describe() for s in stamps])
+                  timestamps=[s.describe() for s in stamps], finish=finish)
     files["manifest.json"] = manifest
     files["dossier.pdf"] = store.path_for(dossier.sha256).read_bytes()
     files["README.txt"] = README.encode()
@@ -103,6 +106,27 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
         "files": len(files), "timestamps": [s.describe() for s in stamps]})
     db.session.commit()
     return {"manifest_sha256": manifest_sha, "dossier": dossier, "files": len(files), "timestamps": stamps}
+
+
+def build_package(dossier: Dossier, evidence_dir: str, config) -> Dossier:
+    """The job behind "Also make an evidence package": the ZIP around this export's dossier, kept by hash."""
+    try:
+        dossier.status = "running"
+        with tempfile.TemporaryDirectory(prefix="rk-package-") as tmp:
+            out = Path(tmp) / dossier.package_filename
+            write_package(dossier.created_by, dossier.case, out, evidence_dir, config["DOSSIER_WORKERS"],
+                          urls_from(config["TIMESTAMP_URLS"]), config["TIMESTAMP_TIMEOUT"],
+                          DossierOptions.from_json(dossier.options), dossier=dossier)
+            sha, path = EvidenceStore(evidence_dir).put_bytes(out.read_bytes())
+        dossier.package_sha256, dossier.package_size = sha, path.stat().st_size
+        dossier.status, dossier.stage, dossier.progress = "done", "ready", 100
+    except Exception as exc:  # noqa: BLE001 - recorded on the job, whatever it was
+        db.session.rollback()
+        dossier.status, dossier.stage, dossier.error = "failed", "failed", f"{type(exc).__name__}: {exc}"[:2000]
+        raise
+    finally:
+        db.session.commit()
+    return dossier
 
 
 def verify_package(path: Path, tsa_roots: list[bytes] | None = None) -> list[str]:

@@ -47,8 +47,10 @@ def create_dossier(actor: User | None, case: Case, options: DossierOptions) -> D
 
 def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = None, timeout: float = 1800,
                   on_progress: Callable[[str, int], None] | None = None,
-                  attachment: tuple[str, bytes] | None = None, timestamps: list[dict] | None = None) -> Dossier:
-    """Render the PDF, store it by hash next to the evidence, and record pages, size and SHA-256."""
+                  attachment: tuple[str, bytes] | None = None, timestamps: list[dict] | None = None,
+                  finish: bool = True) -> Dossier:
+    """Render the PDF, store it by hash next to the evidence, and record pages, size and SHA-256.
+    With `finish` False (an evidence package is built around it) the job stays running."""
     started = time.perf_counter()
 
     def progress(stage: str, percent: int) -> None:
@@ -80,7 +82,10 @@ def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = Non
             store = EvidenceStore(evidence_dir)
             sha, path = store.put_bytes(out.read_bytes())
         dossier.sha256, dossier.size, dossier.pages = sha, path.stat().st_size, result.pages
-        dossier.status, dossier.stage, dossier.progress = "done", "ready", 100
+        if finish:
+            dossier.status, dossier.stage, dossier.progress = "done", "ready", 100
+        else:
+            dossier.stage = "packing the evidence package"
         record(dossier.created_by, dossier.case_id, "dossier.exported", f"dossier:{dossier.document_id}", {
             "document_id": dossier.document_id, "sha256": sha, "pages": result.pages, "mode": dossier.mode,
             "entries": [e["number"] for e in data["entries"]], "signed_by": signed_by})
