@@ -147,3 +147,48 @@ def test_api_dossier_job_with_a_package(app, case_with_entries, token_for, tmp_p
     done = wait_done(lambda: client.get(f"/api/v1/dossiers/{plain.json['id']}", headers=headers).json)
     assert done["package_url"] is None
     assert client.get(f"/api/v1/dossiers/{plain.json['id']}/package", headers=headers).status_code == 409
+
+
+def test_a_job_lost_to_a_restart_is_shown_as_interrupted(app, case_with_entries, login, token_for):  # noqa: F811
+    """No thread will ever finish these rows (as after a restart): past the time limit they say so."""
+    from datetime import timedelta
+
+    from reportkit.models import Import
+    from reportkit.models._common import utcnow
+
+    user, case, _ = case_with_entries
+    long_ago = utcnow() - timedelta(seconds=app.config["DOSSIER_TIMEOUT"] + 600)
+    lost = Dossier(case_id=case.id, document_id="RK-LOST", status="running", progress=40, stage="rendered parts")
+    recent = Dossier(case_id=case.id, document_id="RK-BUSY", status="running", progress=40, stage="rendered parts")
+    stuck = Import(case_id=case.id, kind="csv", status="queued")
+    db.session.add_all([lost, recent, stuck])
+    db.session.commit()
+    for row in (lost, stuck):  # a heartbeat from long ago (an ORM update would set it to now)
+        db.session.execute(type(row).__table__.update().where(type(row).id == row.id).values(updated_at=long_ago))
+    db.session.commit()
+    client = login(app.test_client(), user)
+    state = client.get(f"/dossiers/{lost.id}/status.json").json
+    assert state["status"] == "failed" and "Interrupted" in state["error"]
+    assert "The export failed: Interrupted" in client.get(f"/dossiers/{lost.id}").data.decode()
+    assert client.get(f"/dossiers/{recent.id}/status.json").json["status"] == "running"  # alive: left alone
+    api = app.test_client().get(f"/api/v1/imports/{stuck.id}", headers=token_for(user)).json
+    assert api["status"] == "failed" and "restarted" in api["error"]
+
+
+def test_queued_jobs_get_a_heartbeat_when_the_queue_moves(app, case_with_entries):  # noqa: F811
+    from datetime import timedelta
+
+    from reportkit.models._common import utcnow
+    from reportkit.services import jobs
+
+    user, case, _ = case_with_entries
+    waiting = Dossier(case_id=case.id, document_id="RK-WAIT", status="queued")
+    db.session.add(waiting)
+    db.session.commit()
+    db.session.execute(Dossier.__table__.update().where(Dossier.id == waiting.id)
+                       .values(updated_at=utcnow() - timedelta(hours=2)))
+    db.session.commit()
+    jobs._still_waiting()
+    db.session.refresh(waiting)
+    assert utcnow() - waiting.updated_at < timedelta(minutes=1)
+    assert jobs.expire_stalled(waiting, app.config["DOSSIER_TIMEOUT"]).status == "queued"

@@ -46,7 +46,7 @@ def _dossier(dossier_id: int) -> Dossier:
     if dossier is None:
         raise APIError(404, "not_found", "No such dossier.")
     access.check(g.api_user, dossier.case_id, "read")
-    return dossier
+    return jobs.expire_stalled(dossier, current_app.config["DOSSIER_TIMEOUT"])
 
 
 def _state(d: Dossier) -> dict:

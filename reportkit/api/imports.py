@@ -61,7 +61,7 @@ def get_import(import_id: int):
     if job is None:
         raise APIError(404, "not_found", "No such import.")
     access.check(g.api_user, job.case_id, "read")
-    return _state(job)
+    return _state(jobs.expire_stalled(job, current_app.config["DOSSIER_TIMEOUT"]))
 
 
 def _state(job: Import) -> dict:

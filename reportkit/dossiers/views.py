@@ -31,8 +31,8 @@ def create(case_id: int):
             db.session.commit()
             jobs.start_dossier(current_app._get_current_object(), dossier.id)
             return redirect(url_for("dossiers.view", dossier_id=dossier.id))
-    history = db.session.scalars(select(Dossier).where(Dossier.case_id == case.id)
-                                 .order_by(Dossier.id.desc()).limit(50)).all()
+    history = [jobs.expire_stalled(d, current_app.config["DOSSIER_TIMEOUT"]) for d in db.session.scalars(
+        select(Dossier).where(Dossier.case_id == case.id).order_by(Dossier.id.desc()).limit(50))]
     return render_template("dossiers/create.html", case=case, form=form, problems=problems, history=history,
                            can_export=access.can(current_user, case.id, "annotate"))
 
@@ -98,4 +98,4 @@ def _dossier(dossier_id: int) -> Dossier:
     if dossier is None:
         abort(404)
     access.check(current_user, dossier.case_id, "read")
-    return dossier
+    return jobs.expire_stalled(dossier, current_app.config["DOSSIER_TIMEOUT"])

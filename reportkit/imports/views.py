@@ -120,4 +120,4 @@ def _job(import_id: int, permission: str = "read") -> Import:
     if job is None:
         abort(404)
     access.check(current_user, job.case_id, permission)
-    return job
+    return jobs.expire_stalled(job, current_app.config["DOSSIER_TIMEOUT"])

@@ -35,6 +35,8 @@ class Dossier(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The heartbeat: every progress update moves it; jobs.expire_stalled reads it.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Asked for an evidence package too: the job then builds the ZIP around this dossier (services/package.py).
     with_package: Mapped[bool] = mapped_column(default=False)
     package_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -35,6 +35,8 @@ class Import(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The heartbeat: every progress update moves it; jobs.expire_stalled reads it.
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     created_by: Mapped["User | None"] = relationship()
     case: Mapped["Case"] = relationship()

@@ -1,15 +1,21 @@
 """Background jobs in a thread of the web process: no extra server to run.
 
 One job runs at a time (a dossier already uses both cores through its worker processes). A job's
-progress lives on its database row, so any page or API client can follow it.
+progress lives on its database row, so any page or API client can follow it. A row also keeps a
+heartbeat (updated_at): a restart of the server loses the jobs it was running, and a job with no sign
+of life for longer than any job may run is then shown as interrupted, not as a bar that never moves.
 """
 
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from flask import Flask
+from sqlalchemy import update
 
 from ..extensions import db
 from ..models import Dossier, Import
+from ..models._common import utcnow
+
+GRACE_SECONDS = 120  # on top of DOSSIER_TIMEOUT, the longest a job may go without progress
 
 _executor: ThreadPoolExecutor | None = None
 
@@ -19,6 +25,27 @@ def _pool() -> ThreadPoolExecutor:
     if _executor is None:
         _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reportkit-job")
     return _executor
+
+
+def expire_stalled(job: Dossier | Import, timeout: float) -> Dossier | Import:
+    """Mark a queued or running job failed when it has shown no progress for longer than it may run."""
+    if job.status in ("queued", "running"):
+        quiet = (utcnow() - (job.updated_at or job.created_at)).total_seconds()
+        if quiet > timeout + GRACE_SECONDS:
+            job.status = "failed"
+            job.error = (f"Interrupted: no progress for {int(quiet // 60)} minutes; the server may have restarted. "
+                         "Start it again.")
+            if isinstance(job, Dossier):
+                job.stage = "interrupted"
+            db.session.commit()
+    return job
+
+
+def _still_waiting() -> None:
+    """The queue is alive: queued jobs get a heartbeat each time a job starts."""
+    for model in (Dossier, Import):
+        db.session.execute(update(model).where(model.status == "queued").values(updated_at=utcnow()))
+    db.session.commit()
 
 
 def start_dossier(app: Flask, dossier_id: int) -> Future:
@@ -31,6 +58,7 @@ def _build(app: Flask, dossier_id: int) -> None:
 
     with app.app_context():
         try:
+            _still_waiting()
             dossier = db.session.get(Dossier, dossier_id)
             if dossier.with_package:
                 build_package(dossier, app.config["EVIDENCE_DIR"], app.config)
@@ -50,6 +78,7 @@ def start_import(app: Flask, import_id: int) -> Future:
 def _import(app: Flask, import_id: int) -> None:
     with app.app_context():
         try:
+            _still_waiting()
             run_import(import_id, app.config["EVIDENCE_DIR"])
         except Exception:  # noqa: BLE001 - recorded on the row; log for the operator
             app.logger.exception("import %s failed", import_id)
