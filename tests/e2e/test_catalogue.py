@@ -5,6 +5,8 @@ import re
 import pytest
 from pypdf import PdfReader
 
+from reportkit.services.package import verify_package
+
 from ..conftest import PASSWORD, png_bytes
 
 pytestmark = pytest.mark.e2e
@@ -84,6 +86,7 @@ def test_first_session(live_server, browser, shot, tmp_path):
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(case_url)
     page.get_by_role("link", name="Dossier").click()
+    page.get_by_label("Also make an evidence package (ZIP)").check()
     page.get_by_role("button", name="Export dossier").click()
     page.get_by_role("link", name="Download the PDF").wait_for(timeout=60_000)  # the progress bar page reloads
     shot(page, "06-dossier-ready")
@@ -93,4 +96,9 @@ def test_first_session(live_server, browser, shot, tmp_path):
     download.value.save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF-")
     assert "Threats against journalists" in PdfReader(str(pdf)).metadata.title
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the evidence package (ZIP)").click()
+    package = tmp_path / "package.zip"
+    download.value.save_as(package)
+    assert verify_package(package) == []
     page.close()
