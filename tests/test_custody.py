@@ -189,3 +189,33 @@ def test_activity_and_verify_pages(world, client, login):
     os.unlink(world["store"].path_for(ev.sha256))
     page = verify_on_the_page(2)
     assert "1 problem(s) found" in page and "is missing" in page
+
+
+def test_purge_never_destroys_bytes_another_entry_or_case_still_uses(world, client, login, app, make_user, make_case,
+                                                                    make_entry):
+    ev, store = world["evidence"], world["store"]
+    same_bytes = store.path_for(ev.sha256).read_bytes()
+    limits = Limits.from_config(app.config)
+    twin_entry = make_entry(world["case"], world["owner"], url="https://t.me/leader_fa/77")
+    twin = add_evidence_file(world["owner"], twin_entry, io.BytesIO(same_bytes), "same.png", store, limits)
+    stranger = make_user("stranger@example.org")
+    other_case = make_case(stranger, title="Another team's case")
+    foreign = add_evidence_file(stranger, make_entry(other_case, stranger, url="https://t.me/other/1"),
+                                io.BytesIO(same_bytes), "theirs.png", store, limits)
+    assert twin.sha256 == foreign.sha256 == ev.sha256
+
+    login(client, world["owner"])
+    resp = client.post(f"/evidence/{ev.id}/purge", data={"reason": "Private data."}, follow_redirects=True)
+    page = resp.data.decode()
+    assert f"#{twin_entry.number} of this case" in page and "1 other case(s)" in page
+    assert "Another team" not in page  # the other case is counted, never named
+    assert store.exists(ev.sha256)  # still the evidence of two other rows
+    assert run_verification(world["owner"], world["case"].id, store).ok
+    assert run_verification(stranger, other_case.id, store).ok
+
+    purge_evidence(world["owner"], twin, "Private data.", store)
+    assert store.exists(ev.sha256)  # the other team's case still holds it
+    copy = foreign.print_copy.sha256
+    assert purge_evidence(stranger, foreign, "Private data.", store).complete
+    assert not store.exists(ev.sha256) and not store.exists(copy)  # the last user gone: the bytes go
+    assert run_verification(stranger, other_case.id, store).ok

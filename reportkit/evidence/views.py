@@ -102,8 +102,15 @@ def retire(evidence_id: int, action: str):
     else:
         try:
             if action == "purge":
-                purge_evidence(current_user, evidence, form.reason.data, store())
-                flash("The file's bytes were removed; its hash and your reason stay in the history.", "info")
+                done = purge_evidence(current_user, evidence, form.reason.data, store())
+                if done.complete:
+                    flash("The file's bytes were removed; its hash and your reason stay in the history.", "info")
+                else:
+                    where = [f"entries {', '.join(f'#{n}' for n in done.same_case_entries)} of this case"
+                             ] if done.same_case_entries else []
+                    where += [f"{done.other_cases} other case(s)"] if done.other_cases else []
+                    flash("The file left this entry, but the same bytes are still evidence in "
+                          f"{' and '.join(where)}, so they stay stored until purged there too.", "error")
             else:
                 withdraw_evidence(current_user, evidence, form.reason.data)
                 flash("File withdrawn: it stays stored and in the history, but leaves the dossier.", "info")

@@ -137,20 +137,47 @@ def withdraw_evidence(actor: User, evidence: Evidence, reason: str) -> None:
     db.session.commit()
 
 
-def purge_evidence(actor: User, evidence: Evidence, reason: str, store: EvidenceStore) -> None:
+def purge_evidence(actor: User, evidence: Evidence, reason: str, store: EvidenceStore) -> "Purge":
     """Remove a file's bytes for good (e.g. a victim's private data): the hash and the reason are kept.
 
-    Other rows may point at the same bytes (the store keeps one copy); they lose them too, and say so."""
+    The store keeps one copy of identical bytes. Bytes another live row still uses (the same screenshot in
+    another entry, or in another team's case) stay until that row is purged too: a purge here must never
+    destroy someone else's evidence. The result says where the bytes are still used."""
     if not reason.strip():
         raise EvidenceError("Say why the file is purged.", 422)
     hashes = {evidence.sha256, *(d.sha256 for d in evidence.derivatives)} - {None}
     evidence.purged_at, evidence.purge_reason = utcnow(), reason.strip()
     evidence.withdrawn_at = evidence.withdrawn_at or evidence.purged_at
-    record(actor, evidence.entry.case_id, "evidence.purged", f"evidence:{evidence.id}",
-           {"sha256": evidence.sha256, "name": evidence.original_name, "derivatives": sorted(hashes - {evidence.sha256})},
-           reason, entry_id=evidence.entry_id)
     for derivative in list(evidence.derivatives):
         evidence.derivatives.remove(derivative)
+    db.session.flush()
+    users = {sha: _users_of(sha) for sha in hashes}
+    kept = sorted(sha for sha, found in users.items() if found)
+    record(actor, evidence.entry.case_id, "evidence.purged", f"evidence:{evidence.id}",
+           {"sha256": evidence.sha256, "name": evidence.original_name, "derivatives": sorted(hashes - {evidence.sha256}),
+            "bytes_kept_for_other_rows": kept}, reason, entry_id=evidence.entry_id)
     db.session.commit()
-    for sha in hashes:
+    for sha in hashes - set(kept):
         store.remove(sha)
+    places = {place for found in users.values() for place in found}
+    return Purge(sorted(n for c, n in places if c == evidence.entry.case_id),
+                 len({c for c, _ in places if c != evidence.entry.case_id}))
+
+
+@dataclass
+class Purge:
+    same_case_entries: list[int]  # entry numbers in this case that still use the bytes
+    other_cases: int  # how many other cases do (not named: they may belong to other teams)
+
+    @property
+    def complete(self) -> bool:
+        return not self.same_case_entries and not self.other_cases
+
+
+def _users_of(sha: str) -> set[tuple[int, int]]:
+    """(case id, entry number) of every live evidence row whose original or derivative has these bytes."""
+    originals = select(Entry.case_id, Entry.number).join(Evidence).where(
+        Evidence.sha256 == sha, Evidence.purged_at.is_(None))
+    derivatives = select(Entry.case_id, Entry.number).join(Evidence).join(Derivative).where(
+        Derivative.sha256 == sha, Evidence.purged_at.is_(None))
+    return {tuple(row) for row in db.session.execute(originals.union(derivatives))}
