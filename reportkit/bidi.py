@@ -11,13 +11,15 @@ import re
 from markupsafe import Markup, escape
 
 URL = re.compile(r"https?://[^\s<>\"']+")
+SHORT = 80  # characters: a URL this short fits on one line, so it may be kept whole (class "whole")
 
 
 def ltr_urls(text: str | None) -> Markup:
     """The text, escaped, with each URL in a left-to-right span (the URL's own characters escaped too)."""
     text, out, position = text or "", [], 0
     for match in URL.finditer(text):
-        out += [escape(text[position:match.start()]), Markup('<span dir="ltr">'), escape(match.group()),
+        whole = ' class="whole"' if len(match.group()) <= SHORT else ""
+        out += [escape(text[position:match.start()]), Markup(f'<span dir="ltr"{whole}>'), escape(match.group()),
                 Markup("</span>")]
         position = match.end()
     out.append(escape(text[position:]))

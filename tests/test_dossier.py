@@ -238,9 +238,11 @@ def test_urls_in_right_to_left_text_stay_left_to_right_and_escaped():
     from reportkit.bidi import ltr_urls
 
     html = str(ltr_urls('سلام https://example.org/a?x=1&y=2 و <img src="file:///etc/passwd"> https://t.me/c/1"onx=1'))
-    assert '<span dir="ltr">https://example.org/a?x=1&amp;y=2</span>' in html
+    assert '<span dir="ltr" class="whole">https://example.org/a?x=1&amp;y=2</span>' in html
     assert "<img" not in html and "&lt;img src=&#34;file:///etc/passwd&#34;&gt;" in html
-    assert '<span dir="ltr">https://t.me/c/1</span>&#34;onx=1' in html  # a URL ends at a quote
+    assert '<span dir="ltr" class="whole">https://t.me/c/1</span>&#34;onx=1' in html  # a URL ends at a quote
+    long_url = "https://example.org/" + "a" * 100
+    assert f'<span dir="ltr">{long_url}</span>' in str(ltr_urls(long_url))  # too long to keep whole
     assert str(ltr_urls(None)) == ""
 
 
