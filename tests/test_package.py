@@ -49,6 +49,9 @@ def test_package_layout_and_hashes(package):
         assert hashlib.sha256(manifest).hexdigest() == result["manifest_sha256"]
         files = [n for n in names if n.startswith("files/")]
         assert len(files) == 4  # two originals, two print copies
+        # stored files go in as they are (already compressed, streamed from disk); what the app wrote is deflated
+        assert {zf.getinfo(n).compress_type for n in [*files, "dossier.pdf"]} == {zipfile.ZIP_STORED}
+        assert zf.getinfo("events.json").compress_type == zipfile.ZIP_DEFLATED
         pdf = PdfReader(io.BytesIO(zf.read("dossier.pdf")))
         assert pdf.attachments["manifest.json"][0] == manifest
         assert result["manifest_sha256"] in "".join(p.extract_text() for p in pdf.pages).replace("\n", "")

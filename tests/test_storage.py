@@ -45,6 +45,14 @@ def test_same_bytes_twice_keep_one_copy(store):
     assert len([p for p in store.root.rglob("*") if p.is_file()]) == 1
 
 
+def test_put_file_copies_an_app_made_file_in_by_its_hash(store, tmp_path):
+    made = tmp_path / "dossier.pdf"
+    made.write_bytes(b"%PDF-1.7 " + os.urandom(3 * 1024 * 1024))  # bigger than one read chunk
+    sha, path = store.put_file(made)
+    assert sha == hashlib.sha256(made.read_bytes()).hexdigest() and path.read_bytes() == made.read_bytes()
+    assert made.exists() and not list((store.root / "tmp").iterdir())  # the source stays; no staging left
+
+
 def test_over_limit_leaves_no_file(store):
     with pytest.raises(TooLarge):
         store.stage(io.BytesIO(b"x" * 2048), max_size=1024)

@@ -22,7 +22,7 @@ from .. import offline
 from . import serialize
 from .custody import record
 from .dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier, select_entries
-from .storage import EvidenceStore
+from .storage import EvidenceStore, file_sha256
 from .timestamps import check as check_stamp
 from .timestamps import read as read_stamp
 from .timestamps import request_stamps, urls_from
@@ -67,6 +67,8 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
     entries = select_entries(case, options)
     if not entries:
         raise DossierRefused(["No entry matches the chosen options."])
+    # What the app writes is small and kept in memory; stored files (screenshots, videos: gigabytes, maybe)
+    # are hashed and zipped from disk in chunks, never read whole.
     files: dict[str, bytes] = {}
     events = list(db.session.scalars(select(Event).where(Event.case_id == case.id).order_by(Event.id)))
     files["case.json"] = _json({**serialize.case(case), "exported_at": serialize.iso(utcnow())})
@@ -78,10 +80,10 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
         for ev in entry.evidence:
             if ev.is_file and ev.active:
                 hashes |= {ev.sha256, *(d.sha256 for d in ev.derivatives)}
-    for sha in sorted(hashes):
-        files[f"files/{sha}"] = store.path_for(sha).read_bytes()
+    stored: dict[str, Path] = {f"files/{sha}": store.path_for(sha) for sha in sorted(hashes)}
     files["verify.py"] = Path(offline.__file__).read_bytes()  # the recipient's own checker, stdlib only
-    manifest = _json({"case_id": case.id, "files": {name: _sha(data) for name, data in sorted(files.items())}})
+    sums = {name: _sha(data) for name, data in files.items()} | {name: file_sha256(p) for name, p in stored.items()}
+    manifest = _json({"case_id": case.id, "files": dict(sorted(sums.items()))})
     manifest_sha = _sha(manifest)
     stamps = request_stamps(timestamp_urls, manifest, timestamp_timeout) if timestamp_urls else []
     for number, stamp in enumerate(stamps, start=1):
@@ -92,20 +94,24 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
     build_dossier(dossier, evidence_dir, workers, attachment=("manifest.json", manifest),
                   timestamps=[s.describe() for s in stamps], finish=finish)
     files["manifest.json"] = manifest
-    files["dossier.pdf"] = store.path_for(dossier.sha256).read_bytes()
     files["README.txt"] = README.encode()
-    sums = "".join(f"{_sha(data)}  {name}\n" for name, data in sorted(files.items()))
+    stored["dossier.pdf"] = store.path_for(dossier.sha256)
+    sums |= {name: _sha(data) for name, data in files.items()} | {"dossier.pdf": dossier.sha256}
     partial = out.with_name(out.name + ".partial")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in sorted(files.items()):
-            zf.writestr(name, data)
-        zf.writestr("SHA256SUMS", sums)
+        for name in sorted({*files, *stored}):
+            if name in files:
+                zf.writestr(name, files[name])
+            else:  # images, videos and the PDF are compressed already: stored as they are
+                zf.write(stored[name], name, compress_type=zipfile.ZIP_STORED)
+        zf.writestr("SHA256SUMS", "".join(f"{sums[name]}  {name}\n" for name in sorted(sums)))
     partial.replace(out)
+    count = len(files) + len(stored)
     record(actor, case.id, "package.exported", f"case:{case.id}", {
-        "manifest_sha256": manifest_sha, "dossier": dossier.document_id, "zip_sha256": _sha(out.read_bytes()),
-        "files": len(files), "timestamps": [s.describe() for s in stamps]})
+        "manifest_sha256": manifest_sha, "dossier": dossier.document_id, "zip_sha256": file_sha256(out),
+        "files": count, "timestamps": [s.describe() for s in stamps]})
     db.session.commit()
-    return {"manifest_sha256": manifest_sha, "dossier": dossier, "files": len(files), "timestamps": stamps}
+    return {"manifest_sha256": manifest_sha, "dossier": dossier, "files": count, "timestamps": stamps}
 
 
 def build_package(dossier: Dossier, evidence_dir: str, config) -> Dossier:
@@ -117,7 +123,7 @@ def build_package(dossier: Dossier, evidence_dir: str, config) -> Dossier:
             write_package(dossier.created_by, dossier.case, out, evidence_dir, config["DOSSIER_WORKERS"],
                           urls_from(config["TIMESTAMP_URLS"]), config["TIMESTAMP_TIMEOUT"],
                           DossierOptions.from_json(dossier.options), dossier=dossier)
-            sha, path = EvidenceStore(evidence_dir).put_bytes(out.read_bytes())
+            sha, path = EvidenceStore(evidence_dir).put_file(out)
         dossier.package_sha256, dossier.package_size = sha, path.stat().st_size
         dossier.status, dossier.stage, dossier.progress = "done", "ready", 100
     except Exception as exc:  # noqa: BLE001 - recorded on the job, whatever it was

@@ -86,6 +86,12 @@ class EvidenceStore:
         staged = self.stage(io.BytesIO(data))
         return staged.sha256, self.commit(staged)
 
+    def put_file(self, path: Path) -> tuple[str, Path]:
+        """Store a file the app made (a dossier PDF, a package ZIP), copied in chunks, never read whole."""
+        with open(path, "rb") as fh:
+            staged = self.stage(fh)
+        return staged.sha256, self.commit(staged)
+
     def remove(self, sha256: str) -> None:
         """Only for a purge decided by an owner; normal use never deletes stored bytes."""
         path = self.path_for(sha256)

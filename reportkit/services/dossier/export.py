@@ -80,7 +80,7 @@ def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = Non
                 signed_by = sign_pdf(out, signed, signing, f"reportkit dossier {dossier.document_id}")
                 out = signed
             store = EvidenceStore(evidence_dir)
-            sha, path = store.put_bytes(out.read_bytes())
+            sha, path = store.put_file(out)
         dossier.sha256, dossier.size, dossier.pages = sha, path.stat().st_size, result.pages
         if finish:
             dossier.status, dossier.stage, dossier.progress = "done", "ready", 100
