@@ -10,6 +10,7 @@ configured), SHA256SUMS (everything, for `sha256sum -c`).
 import hashlib
 import json
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -116,6 +117,7 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
 
 def build_package(dossier: Dossier, evidence_dir: str, config) -> Dossier:
     """The job behind "Also make an evidence package": the ZIP around this export's dossier, kept by hash."""
+    started = time.perf_counter()
     try:
         dossier.status = "running"
         with tempfile.TemporaryDirectory(prefix="rk-package-") as tmp:
@@ -131,6 +133,7 @@ def build_package(dossier: Dossier, evidence_dir: str, config) -> Dossier:
         dossier.status, dossier.stage, dossier.error = "failed", "failed", f"{type(exc).__name__}: {exc}"[:2000]
         raise
     finally:
+        dossier.seconds = round(time.perf_counter() - started, 2)  # the whole job, not only the PDF
         db.session.commit()
     return dossier
 
