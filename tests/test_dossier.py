@@ -210,10 +210,11 @@ def test_csv_has_bom_and_escapes_formulas(app, case_with_entries):
     assert [safe_cell(v) for v in ("+1", "-2", "@x", "ok", None)] == ["'+1", "'-2", "'@x", "ok", ""]
 
 
-@pytest.mark.parametrize("paper", ["A4", "Letter"])
-def test_parts_look_exactly_like_one_pass(app, case_with_entries, tmp_path, paper):
+@pytest.mark.parametrize(("paper", "title"), [("A4", None), ("Letter", "تهدیدهای رهبر علیه روزنامه‌نگاران")])
+def test_parts_look_exactly_like_one_pass(app, case_with_entries, tmp_path, paper, title):
     """The page numbers, running header and contents numbers stamped after the merge land where one
-    WeasyPrint pass puts them: every page, rasterised, is the same pixel for pixel."""
+    WeasyPrint pass puts them: every page, rasterised, is the same pixel for pixel (also with a Persian
+    title in the running header, which needs another font)."""
     import subprocess
 
     from reportkit.models._common import utcnow
@@ -221,6 +222,7 @@ def test_parts_look_exactly_like_one_pass(app, case_with_entries, tmp_path, pape
     from reportkit.services.dossier.pipeline import render_dossier, render_naive
 
     user, case, entries = case_with_entries
+    case.title = title or case.title
     options = DossierOptions(paper=paper)
     data = snapshot(case, select_entries(case, options), options, "RK-TEST-1", utcnow(), app.config["EVIDENCE_DIR"])
     pages = render_naive(data, tmp_path / "one.pdf")
