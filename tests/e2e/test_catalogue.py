@@ -87,6 +87,7 @@ def test_first_session(live_server, browser, shot, tmp_path):
     page.goto(case_url)
     page.get_by_role("link", name="Dossier").click()
     page.get_by_label("Also make an evidence package (ZIP)").check()
+    shot(page, "06a-export-form")
     page.get_by_role("button", name="Export dossier").click()
     page.get_by_role("link", name="Download the PDF").wait_for(timeout=60_000)  # the progress bar page reloads
     shot(page, "06-dossier-ready")
