@@ -120,3 +120,20 @@ def test_urls_setting_forms():
     assert urls_from(None) == [] and urls_from("") == []
     assert urls_from("http://a/tsa, http://b/tsa") == ["http://a/tsa", "http://b/tsa"]
     assert urls_from(["http://a/tsa"]) == ["http://a/tsa"]
+
+
+def test_package_from_the_browser_is_timestamped_and_says_so(app, make_user, make_case, make_entry, login, ca):
+    from .test_dossier_jobs import wait_done
+
+    user = make_user(name="Rana")
+    case = make_case(user)
+    make_entry(case, user, url="https://t.me/leader_fa/1", text="post")
+    client = login(app.test_client(), user)
+    with LocalTSA(ca, "Browser Test TSA") as tsa:
+        app.config["TIMESTAMP_URLS"] = [tsa.url]
+        resp = client.post(f"/dossiers/new/{case.id}", data={"mode": "rules", "paper": "A4", "account": "0",
+                                                             "with_package": "y"})
+        dossier_id = resp.headers["Location"].rsplit("/", 1)[-1]
+        assert wait_done(lambda: client.get(f"/dossiers/{dossier_id}/status.json").json)["status"] == "done"
+    page = client.get(f"/dossiers/{dossier_id}").data.decode()
+    assert "timestamped (RFC 3161) by" in page and "Browser Test TSA" in page

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from ..auth.guard import members_only
 from ..evidence.views import store
 from ..extensions import db
-from ..models import Dossier
+from ..models import Dossier, Event
 from ..services import access, jobs
 from ..services.dossier.export import DossierRefused, create_dossier, select_entries
 from ..services.dossier.exports import entries_csv, entries_json
@@ -40,7 +40,11 @@ def create(case_id: int):
 @bp.route("/<int:dossier_id>")
 def view(dossier_id: int):
     dossier = _dossier(dossier_id)
-    return render_template("dossiers/view.html", dossier=dossier, case=dossier.case)
+    packed = db.session.scalar(select(Event).where(
+        Event.case_id == dossier.case_id, Event.action == "package.exported",
+        Event.target == f"case:{dossier.case_id}").order_by(Event.id.desc())) if dossier.package_sha256 else None
+    stamps = packed.data.get("timestamps", []) if packed and packed.data.get("dossier") == dossier.document_id else []
+    return render_template("dossiers/view.html", dossier=dossier, case=dossier.case, stamps=stamps)
 
 
 @bp.route("/<int:dossier_id>/status.json")
