@@ -20,7 +20,7 @@ from .services.evidence import Limits
 from .services.intake import TARGETS, TableError, guess_mapping, import_rows, read_table
 from .services.intake.tables import zone
 from .services.package import package_stamps, verify_package, write_package
-from .services.timestamps import TimestampError, urls_from
+from .services.timestamps import TimestampError, load_root, urls_from
 from .services.policies import seed_policies
 from .services.storage import EvidenceStore
 
@@ -229,7 +229,13 @@ def export_package(case_id: int, output: str, **selection) -> None:
               help="Root certificate (PEM or DER) of a timestamp authority to trust; may be repeated.")
 def verify_package_command(file: str, tsa_roots: tuple[str, ...]) -> None:
     """Check an evidence package without the server; exit 1 on any problem."""
-    problems = verify_package(Path(file), [Path(root).read_bytes() for root in tsa_roots])
+    roots = [Path(root).read_bytes() for root in tsa_roots]
+    for path, root in zip(tsa_roots, roots):
+        try:
+            load_root(root)
+        except TimestampError as exc:
+            raise click.ClickException(f"--tsa-root {path}: {exc}")
+    problems = verify_package(Path(file), roots)
     if problems:
         click.echo(f"{file}: {len(problems)} problem(s)")
         for problem in problems:

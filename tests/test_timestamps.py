@@ -108,6 +108,9 @@ def test_cli_export_and_verify_with_timestamps(stamped, runner, ca, tmp_path, ap
     (tmp_path / "root.pem").write_bytes(ca.pem)
     good = runner.invoke(args=["verify-package", str(out), "--tsa-root", str(tmp_path / "root.pem")])
     assert good.exit_code == 0, good.output
+    (tmp_path / "junk.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    junk = runner.invoke(args=["verify-package", str(out), "--tsa-root", str(tmp_path / "junk.pem")])
+    assert junk.exit_code != 0 and "not a certificate" in junk.output and junk.exception.__class__ is SystemExit
     assert "timestamped by" in good.output and "First Test TSA" in good.output
     with LocalTSA(ca, "CLI TSA") as tsa:
         app.config["TIMESTAMP_URLS"] = tsa.url  # a comma-separated string works as well as a list

@@ -84,7 +84,7 @@ def check(reply: bytes, data: bytes, trust_roots: list[bytes] | None = None) -> 
     imprint = info["message_imprint"]
     if imprint["hashed_message"].native != hashlib.new(imprint["hash_algorithm"]["algorithm"].native, data).digest():
         return ["it timestamps other data than this manifest"]
-    roots = [asn1_x509.Certificate.load(_der(root)) for root in trust_roots or []]
+    roots = [load_root(root) for root in trust_roots or []]
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     try:
         with _quiet("pyhanko", "pyhanko_certvalidator"):  # they log a traceback for an untrusted path
@@ -98,6 +98,16 @@ def check(reply: bytes, data: bytes, trust_roots: list[bytes] | None = None) -> 
     if trust_roots and not status.trusted:
         problems.append("the authority's certificate does not lead to a trusted root")
     return problems
+
+
+def load_root(data: bytes) -> asn1_x509.Certificate:
+    """A trusted root certificate, PEM or DER; anything else is a TimestampError with a plain reason."""
+    try:
+        cert = asn1_x509.Certificate.load(_der(data))
+        cert.native  # asn1crypto parses lazily: make it parse now
+        return cert
+    except (ValueError, TypeError, KeyError) as exc:
+        raise TimestampError(f"not a certificate (PEM or DER): {exc}") from exc
 
 
 @contextmanager
