@@ -17,11 +17,9 @@ def create_dossier_job(case_id: int):
     data = payload()
     options = _options(data)
     try:
-        dossier = create_dossier(g.api_user, case, options)
+        dossier = create_dossier(g.api_user, case, options, with_package=data.get("with_package") is True)
     except DossierRefused as exc:
         raise APIError(422, "dossier_incomplete", str(exc), {"missing": exc.problems})
-    dossier.with_package = data.get("with_package") is True
-    db.session.commit()
     jobs.start_dossier(current_app._get_current_object(), dossier.id)
     return _state(dossier), 202
 

@@ -23,12 +23,10 @@ def create(case_id: int):
     if form.validate_on_submit():
         access.check(current_user, case.id, "annotate")
         try:
-            dossier = create_dossier(current_user, case, form.to_options())
+            dossier = create_dossier(current_user, case, form.to_options(), with_package=form.with_package.data)
         except DossierRefused as exc:
             problems = exc.problems
         else:
-            dossier.with_package = form.with_package.data
-            db.session.commit()
             jobs.start_dossier(current_app._get_current_object(), dossier.id)
             return redirect(url_for("dossiers.view", dossier_id=dossier.id))
     history = [jobs.expire_stalled(d, current_app.config["DOSSIER_TIMEOUT"]) for d in db.session.scalars(
@@ -40,10 +38,9 @@ def create(case_id: int):
 @bp.route("/<int:dossier_id>")
 def view(dossier_id: int):
     dossier = _dossier(dossier_id)
-    packed = db.session.scalar(select(Event).where(
-        Event.case_id == dossier.case_id, Event.action == "package.exported",
-        Event.target == f"case:{dossier.case_id}").order_by(Event.id.desc())) if dossier.package_sha256 else None
-    stamps = packed.data.get("timestamps", []) if packed and packed.data.get("dossier") == dossier.document_id else []
+    packages = db.session.scalars(select(Event).where(
+        Event.case_id == dossier.case_id, Event.action == "package.exported")) if dossier.package_sha256 else []
+    stamps = next((e.data.get("timestamps", []) for e in packages if e.data.get("dossier") == dossier.document_id), [])
     return render_template("dossiers/view.html", dossier=dossier, case=dossier.case, stamps=stamps)
 
 
@@ -65,12 +62,8 @@ def package(dossier_id: int):
 
 
 def send_package(dossier: Dossier):
-    if dossier.status != "done" or not dossier.package_sha256:
-        abort(409, "The evidence package is not ready.")
-    response = send_file(store().path_for(dossier.package_sha256), mimetype="application/zip", as_attachment=True,
-                         download_name=dossier.package_filename)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return _send_stored(dossier, dossier.package_sha256, "application/zip", dossier.package_filename,
+                        "The evidence package is not ready.")
 
 
 @bp.route("/export/<int:case_id>.<any(csv, json):fmt>")
@@ -89,10 +82,13 @@ def export(case_id: int, fmt: str):
 
 
 def send_pdf(dossier: Dossier):
-    if dossier.status != "done" or not dossier.sha256:
-        abort(409, "The dossier is not ready yet.")
-    response = send_file(store().path_for(dossier.sha256), mimetype="application/pdf", as_attachment=True,
-                         download_name=dossier.filename)
+    return _send_stored(dossier, dossier.sha256, "application/pdf", dossier.filename, "The dossier is not ready yet.")
+
+
+def _send_stored(dossier: Dossier, sha256: str | None, mimetype: str, name: str, not_ready: str):
+    if dossier.status != "done" or not sha256:
+        abort(409, not_ready)
+    response = send_file(store().path_for(sha256), mimetype=mimetype, as_attachment=True, download_name=name)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

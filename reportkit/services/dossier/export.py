@@ -30,7 +30,7 @@ class DossierRefused(ValueError):
         self.problems = problems
 
 
-def create_dossier(actor: User | None, case: Case, options: DossierOptions) -> Dossier:
+def create_dossier(actor: User | None, case: Case, options: DossierOptions, with_package: bool = False) -> Dossier:
     entries = select_entries(case, options)
     problems = missing_for_dsa(case, entries) if options.mode == "dsa" else []
     if not entries:
@@ -39,7 +39,7 @@ def create_dossier(actor: User | None, case: Case, options: DossierOptions) -> D
         raise DossierRefused(problems)
     dossier = Dossier(case_id=case.id, created_by_id=actor.id if actor else None, mode=options.mode, options=options.to_json(),
                       document_id=f"RK-{case.id}-{utcnow():%Y%m%d}-{secrets.token_hex(3).upper()}",
-                      entry_count=len(entries))
+                      entry_count=len(entries), with_package=with_package)
     db.session.add(dossier)
     db.session.commit()
     return dossier
