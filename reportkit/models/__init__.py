@@ -3,7 +3,7 @@
 from .cases import PERMISSIONS, PLATFORMS, ROLES, Account, Case, Membership
 from .dossiers import MODES, Dossier
 from .entries import Entry, Tag, Violation
-from .events import Event
+from .events import ChainHead, Event
 from .evidence import EVIDENCE_KINDS, Derivative, Evidence
 from .imports import Import
 from .policies import Clause, Platform, Policy
@@ -14,5 +14,5 @@ __all__ = [
     "PERMISSIONS", "PLATFORMS", "ROLES", "EVIDENCE_KINDS", "MODES", "Dossier",
     "Account", "ApiToken", "Case", "Clause", "Derivative", "Entry", "Evidence",
     "Membership", "Platform", "Policy", "Tag", "User", "Violation", "ANNOTATION_KINDS", "REGION_KINDS",
-    "STATUSES", "Annotation", "Approval", "Region", "Transition", "Import", "Event",
+    "STATUSES", "Annotation", "Approval", "Region", "Transition", "Import", "Event", "ChainHead",
 ]

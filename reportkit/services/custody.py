@@ -8,17 +8,20 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import Case, Derivative, Dossier, Entry, Evidence
 from ..models._common import utcnow
-from ..models.events import GENESIS, Event
+from ..models.events import GENESIS, ChainHead, Event
 from .storage import EvidenceStore, file_sha256
 
 # Set by the API for the length of a request, so events name the token a script used.
 current_token: ContextVar[int | None] = ContextVar("current_token", default=None)
+_HEADS = "custody_heads"  # session.info key: the chain heads this transaction has locked
 
 
 class AppendOnly(RuntimeError):
@@ -32,19 +35,59 @@ def _guard(session, _context, _instances) -> None:
             raise AppendOnly("Events are append-only: they cannot be changed or deleted.")
 
 
+def lock_case(case_id: int) -> None:
+    """Take the case's write lock for the rest of the transaction; after it, reads see every committed write.
+
+    Call it before reading what a write depends on (the next entry number, a duplicate, a status or the
+    approvals so far). The lock is the case's chain-head row: an UPDATE takes it on PostgreSQL (a row lock)
+    and on SQLite (the database's write lock, which SQLite takes at the first write of a transaction)."""
+    _head(case_id)
+
+
+def _head(case_id: int) -> list:
+    """[hash, length] of the case's chain, locked for this transaction (cached until it ends)."""
+    heads = db.session.info.setdefault(_HEADS, {})
+    if case_id not in heads:
+        lock = update(ChainHead).where(ChainHead.case_id == case_id).values(length=ChainHead.length)
+        if not db.session.execute(lock).rowcount:
+            insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}[db.session.get_bind().dialect.name]
+            db.session.execute(insert(ChainHead).values(case_id=case_id, hash=GENESIS, length=0)
+                               .on_conflict_do_nothing())
+            db.session.execute(lock)  # a concurrent first writer may have inserted it: now it is ours
+        db.session.flush()
+        db.session.expire_all()  # objects read before the lock may be stale: reload them under it
+        row = db.session.execute(select(ChainHead.hash, ChainHead.length).where(ChainHead.case_id == case_id)).one()
+        heads[case_id] = [row.hash, row.length, False]
+    return heads[case_id]
+
+
 def record(actor, case_id: int, action: str, target: str = "", data: dict | None = None, explanation: str = "",
            entry_id: int | None = None) -> Event:
     """Append an event to the case's chain (it is committed with the change it describes).
     Callers flush first when the ids they pass are new."""
-    previous = db.session.scalar(select(Event.hash).where(Event.case_id == case_id).order_by(Event.id.desc())
-                                 .limit(1).with_for_update())
+    head = _head(case_id)
     ev = Event(case_id=case_id, entry_id=entry_id, actor_id=getattr(actor, "id", None),
                actor_label=getattr(actor, "label", "") or ("command line" if actor is None else ""),
                token_id=current_token.get(), action=action, target=target, data=data or {},
-               explanation=explanation or "", created_at=utcnow().replace(microsecond=0), prev_hash=previous or GENESIS)
+               explanation=explanation or "", created_at=utcnow().replace(microsecond=0), prev_hash=head[0])
     ev.hash = ev.compute_hash()
     db.session.add(ev)
+    head[:] = [ev.hash, head[1] + 1, True]
     return ev
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_heads(session) -> None:
+    """Move each chain head the transaction appended to (once per transaction, not once per event)."""
+    for case_id, (hash_, length, moved) in session.info.get(_HEADS, {}).items():
+        if moved:
+            session.execute(update(ChainHead).where(ChainHead.case_id == case_id).values(hash=hash_, length=length))
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_heads(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_HEADS, None)
 
 
 @dataclass

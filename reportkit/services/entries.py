@@ -2,12 +2,13 @@
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import Account, Case, Clause, Entry, Tag, User, Violation
 from .cases import add_account
-from .custody import record
+from .custody import lock_case, record
 from .reviews import ensure_open
 from .urls import PostURL, parse_post_url
 
@@ -47,11 +48,11 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
         raise EntryError(f"This {post.platform} address is not the address of one post (a profile or a short "
                          "link?). Open the post itself and paste its address.", "url")
     fields = dict(fields or {})
+    lock_case(case.id)  # the duplicate check and the number must see every entry committed before this one
     existing = known.find(post) if known is not None else find_duplicate(case.id, post)
     if existing is not None:
         raise DuplicateEntry(existing)
-    case.entry_seq += 1
-    entry = Entry(case_id=case.id, number=case.entry_seq, submitted_url=post.submitted,
+    entry = Entry(case_id=case.id, number=next_entry_number(case), submitted_url=post.submitted,
                   canonical_url=post.canonical, platform=post.platform, post_id=post.post_id,
                   handle=post.handle, created_by_id=actor.id)
     entry.account = _account_for(case, post, fields.pop("account_id", None))
@@ -72,6 +73,15 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
     if commit:
         db.session.commit()
     return entry
+
+
+def next_entry_number(case: Case) -> int:
+    """Take the case's next entry number in one statement: a read-modify-write in Python gave two writers
+    the same number (and the second a 500)."""
+    number = db.session.execute(update(Case).where(Case.id == case.id).values(entry_seq=Case.entry_seq + 1)
+                                .returning(Case.entry_seq).execution_options(synchronize_session=False)).scalar_one()
+    set_committed_value(case, "entry_seq", number)
+    return number
 
 
 def update_entry(actor: User, entry: Entry, fields: dict) -> Entry:

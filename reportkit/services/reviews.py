@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import PERMISSIONS, Annotation, Approval, Case, Entry, Membership, Region, Transition, User
 from ..models._common import utcnow
 from .access import role_in
-from .custody import record
+from .custody import lock_case, record
 
 # to -> (allowed from, permission needed, reason required)
 RULES = {
@@ -48,6 +48,7 @@ def allowed_moves(user: User, entry: Entry) -> list[str]:
 
 def transition(user: User, entry: Entry, to: str, reason: str = "") -> Entry:
     reason = (reason or "").strip()
+    lock_case(entry.case_id)  # two reviewers at once: the second sees the first's approval and status
     _check(user, entry, to, reason)
     if to == "approved":
         return _approve(user, entry, reason)
@@ -71,6 +72,7 @@ def withdraw_entry(user: User, entry: Entry, reason: str) -> None:
         raise ReviewError("Your role cannot withdraw entries.", 403)
     if not (reason or "").strip():
         raise ReviewError("Say why the entry is withdrawn.", 422, "reason")
+    lock_case(entry.case_id)
     entry.withdrawn_at, entry.withdrawn_reason = utcnow(), reason.strip()
     record(user, entry.case_id, "entry.withdrawn", f"entry:{entry.number}", {"status": entry.status}, reason,
            entry_id=entry.id)
@@ -132,7 +134,9 @@ def _move(user: User, entry: Entry, to: str, reason: str) -> None:
 
 
 def ensure_open(entry: Entry) -> None:
-    """Refuse changes to a sealed entry."""
+    """Refuse changes to a sealed entry. It takes the case's write lock first, so an approval committed a
+    moment ago by someone else is seen (every change of an entry starts here)."""
+    lock_case(entry.case_id)
     if entry.sealed:
         raise ReviewError("This entry is approved and sealed. Reopen it with a reason to change it.", 409)
 
