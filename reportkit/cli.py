@@ -250,28 +250,41 @@ def verify_package_command(file: str, tsa_roots: tuple[str, ...]) -> None:
 
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
-def backup_command(file: str) -> None:
-    """Write a consistent snapshot of the database and the evidence store, with a manifest of hashes."""
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False),
+              help="Sign with this Ed25519 private key (PEM) instead of the instance's backup_signing_key.")
+def backup_command(file: str, key_file: str | None) -> None:
+    """Write a consistent snapshot of the database and the evidence store, with a signed manifest of hashes."""
     try:
-        result = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["EVIDENCE_DIR"], Path(file))
-    except BackupError as exc:
+        result = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["EVIDENCE_DIR"], Path(file),
+                        Path(current_app.instance_path), Path(key_file) if key_file else None)
+    except (BackupError, OSError) as exc:
         raise click.ClickException(str(exc))
-    click.echo(f"{file}: {result['files']} files, each with its SHA-256 in manifest.json")
+    click.echo(f"{file}: {result['files']} files, each with its SHA-256 in manifest.json, signed by key "
+               f"{result['key']}")
 
 
 @click.command("restore")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--force", is_flag=True, help="Replace an existing database.")
-def restore_command(file: str, force: bool) -> None:
-    """Check every hash of a backup, then restore it; a damaged backup restores nothing."""
+@click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False),
+              help="Check the signature with this Ed25519 key (PEM, public or private) instead of the instance's.")
+@click.option("--ignore-signature", is_flag=True,
+              help="Restore a backup that is unsigned or signed by an unknown key; every hash is still checked.")
+def restore_command(file: str, force: bool, key_file: str | None, ignore_signature: bool) -> None:
+    """Check every member, hash and the signature of a backup, then restore it; a damaged backup restores nothing."""
     db.session.remove()  # no open connection to the database being replaced
     db.engine.dispose()
     try:
         result = restore(Path(file), current_app.config["SQLALCHEMY_DATABASE_URI"],
-                         current_app.config["EVIDENCE_DIR"], force)
-    except BackupError as exc:
+                         current_app.config["EVIDENCE_DIR"], Path(current_app.instance_path),
+                         Path(key_file) if key_file else None, force, ignore_signature)
+    except (BackupError, OSError) as exc:
         raise click.ClickException(str(exc))
-    click.echo(f"Restored {result['files']} files from {file}; every hash checked.")
+    click.echo(f"Restored {result['files']} files from {file} (made {result['created_at']}); every hash checked.")
+    if result["untrusted"]:
+        click.secho(f"WARNING: the signature of this backup was NOT verified: {result['untrusted']}. It was restored "
+                    "because of --ignore-signature; anyone who had the file could have changed it.",
+                    fg="red", bold=True, err=True)
 
 
 def init_app(app: Flask) -> None:
