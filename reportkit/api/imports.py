@@ -6,7 +6,7 @@ from ..evidence.views import store
 from ..extensions import db
 from ..models import Import
 from ..services import access, jobs
-from ..services.intake import TARGETS, TableError, guess_mapping, paste_urls, read_table
+from ..services.intake import TARGETS, TableError, guess_mapping, paste_urls, read_table, resume_import
 from ..services.intake.tables import zone
 from .base import APIError, bp
 
@@ -51,20 +51,36 @@ def create_import(case_id: int):
                  created_by_id=g.api_user.id)
     db.session.add(job)
     db.session.commit()
-    jobs.start_import(current_app._get_current_object(), job.id)
+    jobs.start_import(current_app._get_current_object(), job.id, g.api_user.id)
     return _state(job), 202
 
 
 @bp.get("/imports/<int:import_id>")
 def get_import(import_id: int):
+    return _state(_job(import_id, "read"))
+
+
+@bp.post("/imports/<int:import_id>/resume")
+def resume(import_id: int):
+    """Continue a failed or interrupted import from its first row without a result."""
+    job = _job(import_id, "edit")
+    if not resume_import(job):
+        raise APIError(409, "conflict", "This import cannot be resumed: it is running, finished, or has no file.")
+    jobs.start_import(current_app._get_current_object(), job.id, g.api_user.id)
+    db.session.refresh(job)
+    return _state(job), 202
+
+
+def _job(import_id: int, permission: str) -> Import:
     job = db.session.get(Import, import_id)
     if job is None:
         raise APIError(404, "not_found", "No such import.")
-    access.check(g.api_user, job.case_id, "read")
-    return _state(jobs.expire_stalled(job, current_app.config["DOSSIER_TIMEOUT"]))
+    access.check(g.api_user, job.case_id, permission)
+    return jobs.expire_stalled(job, current_app.config["DOSSIER_TIMEOUT"])
 
 
 def _state(job: Import) -> dict:
     return {"id": job.id, "case_id": job.case_id, "kind": job.kind, "status": job.status, "progress": job.progress,
-            "total": job.total, "created": job.created, "duplicates": job.duplicates, "failed": job.failed,
-            "mapping": job.mapping, "error": job.error or None, "results": job.results}
+            "total": job.total, "rows_done": len(job.results), "created": job.created, "duplicates": job.duplicates,
+            "failed": job.failed, "resumable": job.resumable, "mapping": job.mapping, "error": job.error or None,
+            "results": job.results}

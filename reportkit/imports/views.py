@@ -1,7 +1,7 @@
 import csv
 import io
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -12,7 +12,7 @@ from ..models import Import
 from ..models.imports import RESULTS
 from ..services import access, jobs
 from ..services.dossier.exports import safe_cell
-from ..services.intake import TARGETS, TableError, guess_mapping, paste_urls, preview_rows, read_table
+from ..services.intake import TARGETS, TableError, guess_mapping, paste_urls, preview_rows, read_table, resume_import
 from ..services.intake.tables import zone
 from .forms import PasteForm, UploadTableForm, mapping_form
 
@@ -78,7 +78,7 @@ def map_columns(import_id: int):
         elif form.submit.data and not form.timezone.errors:
             job.status = "queued"
             db.session.commit()
-            jobs.start_import(current_app._get_current_object(), job.id)
+            jobs.start_import(current_app._get_current_object(), job.id, current_user.id)
             return redirect(url_for("imports.view", import_id=job.id))
         db.session.commit()
     preview = preview_rows(job.case, job, headers, rows[:20]) if not form.timezone.errors else []
@@ -89,14 +89,26 @@ def map_columns(import_id: int):
 @bp.route("/<int:import_id>")
 def view(import_id: int):
     job = _job(import_id)
-    return render_template("imports/view.html", job=job, case=job.case, labels=RESULTS)
+    return render_template("imports/view.html", job=job, case=job.case, labels=RESULTS,
+                           can_resume=job.resumable and access.can(current_user, job.case_id, "edit"))
+
+
+@bp.post("/<int:import_id>/resume")
+def resume(import_id: int):
+    job = _job(import_id, "edit")
+    if resume_import(job):
+        jobs.start_import(current_app._get_current_object(), job.id, current_user.id)
+    else:
+        flash("This import cannot be resumed now: it is running, finished, or has no file to read again.")
+    return redirect(url_for("imports.view", import_id=job.id))
 
 
 @bp.route("/<int:import_id>/status.json")
 def status(import_id: int):
     job = _job(import_id)
-    return {"id": job.id, "status": job.status, "stage": f"{job.status}: {job.total} rows", "progress": job.progress,
-            "created": job.created, "duplicates": job.duplicates, "failed": job.failed, "error": job.error or None}
+    return {"id": job.id, "status": job.status, "stage": f"{job.status}: {len(job.results)} of {job.total} rows",
+            "progress": job.progress, "rows_done": len(job.results), "created": job.created,
+            "duplicates": job.duplicates, "failed": job.failed, "resumable": job.resumable, "error": job.error or None}
 
 
 @bp.route("/<int:import_id>/<any(results, errors):which>.csv")

@@ -24,13 +24,17 @@ class Import(db.Model):
     file_sha256: Mapped[str | None] = mapped_column(String(64))  # the uploaded file, kept in the evidence store
     mapping: Mapped[dict] = mapped_column(JSON, default=dict)  # target field -> source column
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")  # for times written without a zone
-    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | running | done | failed
+    # mapping | queued | running | done | failed | interrupted. A stopped import (failed or interrupted) keeps
+    # what its committed batches made; an import from a file is resumed from its first uncommitted row.
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    # Which run owns the job: taking it (queued -> running) adds one, and a run that finds another number stops.
+    attempt: Mapped[int] = mapped_column(default=0, server_default="0")
     progress: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
     created: Mapped[int] = mapped_column(default=0)
     duplicates: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)
-    results: Mapped[list] = mapped_column(JSON, default=list)  # one dict per input line or row
+    results: Mapped[list] = mapped_column(JSON, default=list)  # one dict per input line or row, in order, as committed
     error: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -40,3 +44,12 @@ class Import(db.Model):
 
     created_by: Mapped["User | None"] = relationship()
     case: Mapped["Case"] = relationship()
+
+    @property
+    def stopped(self) -> bool:
+        return self.status in ("failed", "interrupted")
+
+    @property
+    def resumable(self) -> bool:
+        """Stopped part way with its file kept: the rows after the last committed batch can still be imported."""
+        return self.stopped and bool(self.file_sha256) and len(self.results) < self.total

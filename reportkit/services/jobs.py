@@ -7,6 +7,7 @@ of life for longer than any job may run is then shown as interrupted, not as a b
 """
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import update
@@ -29,6 +30,8 @@ def _pool() -> ThreadPoolExecutor:
 
 def expire_stalled(job: Dossier | Import, timeout: float) -> Dossier | Import:
     """Mark a queued or running job failed when it has shown no progress for longer than it may run."""
+    if isinstance(job, Import):
+        return _expire_import(job, timeout)
     if job.status in ("queued", "running"):
         quiet = (utcnow() - (job.updated_at or job.created_at)).total_seconds()
         if quiet > timeout + GRACE_SECONDS:
@@ -38,6 +41,21 @@ def expire_stalled(job: Dossier | Import, timeout: float) -> Dossier | Import:
             if isinstance(job, Dossier):
                 job.stage = "interrupted"
             db.session.commit()
+    return job
+
+
+def _expire_import(job: Import, timeout: float) -> Import:
+    """An import whose run died (kill -9, a restart) is interrupted; its committed batches stay, with their
+    events and counts, and it can be resumed. One conditional UPDATE, so a batch committed meanwhile wins."""
+    from .intake import stop_import
+
+    if job.status in ("queued", "running"):
+        quiet = (utcnow() - (job.updated_at or job.created_at)).total_seconds()
+        if quiet > timeout + GRACE_SECONDS:
+            stop_import(job.id, job.attempt, "interrupted",
+                        f"Interrupted: no progress for {int(quiet // 60)} minutes; the server may have restarted.",
+                        before=utcnow() - timedelta(seconds=timeout + GRACE_SECONDS))
+            db.session.refresh(job)
     return job
 
 
@@ -71,42 +89,42 @@ def _build(app: Flask, dossier_id: int) -> None:
             db.session.remove()
 
 
-def start_import(app: Flask, import_id: int) -> Future:
-    return _pool().submit(_import, app, import_id)
+def start_import(app: Flask, import_id: int, actor_id: int) -> Future:
+    """Run a queued import (new or resumed) as the user who started it."""
+    return _pool().submit(_import, app, import_id, actor_id)
 
 
-def _import(app: Flask, import_id: int) -> None:
+def _import(app: Flask, import_id: int, actor_id: int) -> None:
+    from .intake import Superseded
+
     with app.app_context():
         try:
             _still_waiting()
-            run_import(import_id, app.config["EVIDENCE_DIR"])
+            run_import(import_id, actor_id, app.config["EVIDENCE_DIR"])
+        except Superseded as exc:  # another run has the job: nothing to do
+            app.logger.info("%s", exc)
         except Exception:  # noqa: BLE001 - recorded on the row; log for the operator
             app.logger.exception("import %s failed", import_id)
         finally:
             db.session.remove()
 
 
-def run_import(import_id: int, evidence_dir: str, on_progress=None) -> Import:
-    """Read the kept file again and import it with the job's mapping, recording progress on the row."""
-    from .intake import import_rows, read_table
+def run_import(import_id: int, actor_id: int, evidence_dir: str, on_progress=None) -> Import:
+    """Read the kept file again and import it with the job's mapping from its first row without a result.
+    Each batch commits its entries, event, results and progress together (the heartbeat moves with it)."""
+    from ..models import User
+    from .intake import import_rows, read_table, stop_import
     from .storage import EvidenceStore
 
     job = db.session.get(Import, import_id)
     try:
         headers, rows = read_table(EvidenceStore(evidence_dir).path_for(job.file_sha256).read_bytes())
-
-        def progress(done: int) -> None:
-            job.progress = min(99, 100 * done // max(1, len(rows)))
-            db.session.commit()
-            if on_progress:
-                on_progress(job.progress)
-
-        return import_rows(job.created_by, job.case, job, headers, rows, progress)
     except Exception as exc:
         db.session.rollback()
-        job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
-        db.session.commit()
+        stop_import(job.id, job.attempt, "failed", f"{type(exc).__name__}: {exc}")
         raise
+    progress = (lambda done: on_progress(min(99, 100 * done // max(1, len(rows))))) if on_progress else None
+    return import_rows(db.session.get(User, actor_id), job.case, job, headers, rows, progress)
 
 
 def start_verification(app: Flask, case_id: int, user_id: int | None) -> Future:

@@ -1,14 +1,22 @@
-"""Create entries in bulk, fast and without losing a line: every input line or row gets a result."""
+"""Create entries in bulk, fast and without losing a line: every input line or row gets a result.
 
-from collections.abc import Callable
+An intake runs in batches of BATCH lines. Each batch is one transaction: it takes the case's lock, sees the
+entries committed since the last batch (another import, a person adding the same post), creates its entries,
+records one `import.batch` event naming them, and moves the job's results and counts, all in one commit. So
+whatever is committed carries its event and counts that match the case, and a run killed half way stops at
+a batch boundary: an import from a file is resumed from its first uncommitted row (`resume_import`).
+"""
 
-from sqlalchemy import select
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from sqlalchemy import func, select, update
 
 from ...extensions import db
 from ...models import Case, Clause, Entry, Import, User
 from ...models._common import utcnow
-from ..entries import DuplicateEntry, EntryError, create_entry
-from ..custody import record
+from ..custody import lock_case, record
+from ..entries import GLOBAL_IDS, DuplicateEntry, EntryError, create_entry
 from ..evidence import add_archive_link
 from ..urls import URLError, parse_post_url
 from .extract import extract_urls
@@ -18,23 +26,50 @@ MAX_PASTE = 5000
 BATCH = 500
 
 
+class Superseded(RuntimeError):
+    """The job is no longer this run's: it was marked interrupted, or resumed by another run."""
+
+
+class Known(NamedTuple):
+    """An entry already in the case, as the duplicate index keeps it (no ORM object to reload after a commit)."""
+    id: int
+    number: int
+
+
 class DuplicateIndex:
-    """The case's canonical URLs and post ids, in memory, so thousands of lines need no query each."""
+    """The case's canonical URLs and post ids, in memory, so thousands of lines need no query each.
+    `refresh` adds the entries committed since; call it under the case's lock."""
 
     def __init__(self, case_id: int):
-        self.by_url: dict[str, Entry] = {}
-        self.by_post: dict[tuple[str, str], Entry] = {}
-        for entry in db.session.scalars(select(Entry).where(Entry.case_id == case_id)):
-            self.add(entry)
+        self.case_id, self.last_number = case_id, 0
+        self.by_url: dict[str, Known | Entry] = {}
+        self.by_post: dict[tuple[str, str], Known | Entry] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Entry numbers are taken under the case's lock, so every entry committed since has a higher one."""
+        rows = db.session.execute(select(Entry.id, Entry.number, Entry.canonical_url, Entry.platform, Entry.post_id)
+                                  .where(Entry.case_id == self.case_id, Entry.number > self.last_number))
+        for row in rows:
+            self._put(Known(row.id, row.number), row.canonical_url, row.platform, row.post_id)
 
     def add(self, entry: Entry) -> None:
-        self.by_url[entry.canonical_url] = entry
-        if entry.post_id:
-            self.by_post[(entry.platform, entry.post_id)] = entry
+        self._put(entry, entry.canonical_url, entry.platform, entry.post_id)
 
-    def find(self, post) -> Entry | None:
-        from ..entries import GLOBAL_IDS
+    def settle(self) -> None:
+        """After a flush: keep ids and numbers, not the ORM objects that a commit expires."""
+        for table in (self.by_url, self.by_post):
+            for key, found in table.items():
+                if isinstance(found, Entry):
+                    table[key] = Known(found.id, found.number)
 
+    def _put(self, found, canonical_url: str, platform: str, post_id: str | None) -> None:
+        self.by_url[canonical_url] = found
+        if post_id:
+            self.by_post[(platform, post_id)] = found
+        self.last_number = max(self.last_number, found.number)
+
+    def find(self, post) -> Known | Entry | None:
         found = self.by_url.get(post.canonical)
         if found is None and post.post_id and post.platform in GLOBAL_IDS:
             found = self.by_post.get((post.platform, post.post_id))
@@ -42,52 +77,146 @@ class DuplicateIndex:
 
 
 def paste_urls(actor: User, case: Case, text: str) -> Import:
+    """A pasted list, run at once. Nothing keeps the text, so a paste cut short is reported, not resumed."""
     lines = extract_urls(text)
     urls = [u for _, _, u in lines if u]
     if len(urls) > MAX_PASTE:
         raise TableError(f"{len(urls)} addresses: paste at most {MAX_PASTE} at a time.")
-    job = Import(case_id=case.id, kind="paste", created_by_id=actor.id, status="running", total=len(lines))
+    job = Import(case_id=case.id, kind="paste", created_by_id=actor.id, status="queued", total=len(lines))
     db.session.add(job)
-    index, pending = DuplicateIndex(case.id), []
-    with db.session.no_autoflush:  # one flush at the end, not one per line
-        for number, line, url in lines:
-            row = {"line": number, "input": line[:500], "url": url or ""}
-            if url is None:
-                pending.append(({**row, "status": "invalid", "reason": "No web address on this line."}, None))
-                continue
-            pending.append(_create(actor, case, index, url, {}, [], row))
-    _finish(job, pending)
-    return job
+    db.session.commit()
+
+    def one(item, index):
+        number, line, url = item
+        row = {"line": number, "input": line[:500], "url": url or ""}
+        if url is None:
+            return {**row, "status": "invalid", "reason": "No web address on this line."}, None
+        return _create(actor, case, index, url, {}, [], row)
+
+    return _run(actor, job, lines, one)
 
 
 def import_rows(actor: User, case: Case, job: Import, headers: list[str], rows: list[list[str]],
                 progress: Callable[[int], None] | None = None) -> Import:
-    """Run an import with the job's column mapping; a row that cannot become an entry is reported, not dropped."""
+    """Run a queued import, or resume one, with the job's column mapping: from the first row without a result
+    to the end. A row that cannot become an entry is reported, not dropped."""
     columns = {target: headers.index(col) for target, col in job.mapping.items() if col in headers}
     tz = zone(job.timezone)
     clauses = set(db.session.scalars(select(Clause.key)))
     handles = {a.handle_key: a.id for a in case.accounts}
-    index, pending = DuplicateIndex(case.id), []
-    job.status, job.total = "running", len(rows)
+    if job.id is None:
+        db.session.add(job)
+    job.total = len(rows)
     db.session.commit()
-    with db.session.no_autoflush:
-        _import_loop(actor, case, rows, columns, tz, clauses, handles, index, pending, progress)
-    _finish(job, pending)
-    return job
 
-
-def _import_loop(actor, case, rows, columns, tz, clauses, handles, index, pending, progress) -> None:
-    for number, values in enumerate(rows, start=2):  # row 1 holds the headers
+    def one(item, index):
+        number, values = item
         get = lambda target: values[columns[target]].strip() if target in columns else ""  # noqa: E731
         row = {"line": number, "input": get("url")[:500], "url": get("url")}
         try:
             fields, violations, links = _row_fields(get, tz, clauses, handles)
         except (TableError, ValueError, OverflowError) as exc:
-            pending.append(({**row, "status": "error", "reason": str(exc)}, None))
-            continue
-        pending.append(_create(actor, case, index, get("url"), fields, violations, row, links))
-        if len(pending) % BATCH == 0 and progress:
-            progress(len(pending))
+            return {**row, "status": "error", "reason": str(exc)}, None
+        return _create(actor, case, index, get("url"), fields, violations, row, links)
+
+    return _run(actor, job, list(enumerate(rows, start=2)), one, progress)  # row 1 holds the headers
+
+
+def resume_import(job: Import) -> bool:
+    """Queue a stopped import again (False when it cannot be, or another request did it first)."""
+    if not job.resumable:
+        return False
+    queued = db.session.execute(update(Import).where(Import.id == job.id, Import.attempt == job.attempt,
+                                                     Import.status.in_(("failed", "interrupted")))
+                                .values(status="queued", error="", updated_at=utcnow())).rowcount
+    db.session.commit()
+    return bool(queued)
+
+
+def _run(actor: User, job: Import, items: Sequence, one: Callable, progress: Callable[[int], None] | None = None
+         ) -> Import:
+    """Take the job (queued -> running, as a new attempt), then commit it batch by batch, then close it."""
+    job_id, case_id = job.id, job.case_id
+    attempt = db.session.execute(update(Import).where(Import.id == job_id, Import.status == "queued")
+                                 .values(status="running", attempt=Import.attempt + 1, error="", updated_at=utcnow())
+                                 .returning(Import.attempt)).scalar_one_or_none()
+    db.session.commit()
+    if attempt is None:
+        raise Superseded(f"Import {job_id} is not queued: another run has it, or it has ended.")
+    try:
+        index = None
+        while True:
+            lock_case(case_id)  # first in every transaction: what follows sees every committed entry of the case
+            job = _owned(job_id, attempt)
+            done = len(job.results)
+            if done >= len(items):
+                break
+            if index is None:
+                index = DuplicateIndex(case_id)
+            else:
+                index.refresh()
+            with db.session.no_autoflush:  # one flush per batch, not one per line
+                pending = [one(item, index) for item in items[done:done + BATCH]]
+            _commit_batch(actor, job, pending, len(items), attempt, index)
+            if progress:
+                progress(done + len(pending))
+        _close(actor, job)
+    except Superseded:
+        raise
+    except Exception as exc:
+        db.session.rollback()  # the batch under way; the committed ones stay, with their events and counts
+        stop_import(job_id, attempt, "failed", f"{type(exc).__name__}: {exc}", ("running",))
+        raise
+    return job
+
+
+def stop_import(job_id: int, attempt: int, status: str, error: str, current=("queued", "running"), before=None
+                ) -> bool:
+    """Mark a job stopped if it is still in a `current` status with this attempt number (and, given `before`,
+    has shown no sign of life since): never a job that finished or that another run has taken meanwhile."""
+    alive = Import.id == job_id, Import.attempt == attempt, Import.status.in_(current)
+    if before is not None:
+        alive += (func.coalesce(Import.updated_at, Import.created_at) < before,)
+    stopped = db.session.execute(update(Import).where(*alive).values(status=status, error=error[:2000])).rowcount
+    db.session.commit()
+    return bool(stopped)
+
+
+def _owned(job_id: int, attempt: int) -> Import:
+    job = db.session.get(Import, job_id, with_for_update=True, populate_existing=True)
+    if job.attempt != attempt or job.status != "running":
+        db.session.rollback()
+        raise Superseded(f"Import {job_id} was stopped or taken over by another run.")
+    return job
+
+
+def _commit_batch(actor: User, job: Import, pending: list[tuple[dict, Known | Entry | None]], total: int,
+                  attempt: int, index: DuplicateIndex) -> None:
+    db.session.flush()  # gives the new entries their ids
+    results = [{**row, "entry_id": e.id if e else None, "entry_number": e.number if e else None}
+               for row, e in pending]
+    index.settle()
+    created = [r["entry_number"] for r in results if r["status"] == "created"]
+    duplicates = sum(1 for r in results if r["status"] == "duplicate")
+    job.results = [*job.results, *results]  # a new list, so the JSON column is written
+    job.created += len(created)
+    job.duplicates += duplicates
+    job.failed += len(results) - len(created) - duplicates
+    job.progress = min(99, 100 * len(job.results) // max(1, total))
+    record(actor, job.case_id, "import.batch", f"import:{job.id}", {
+        "lines": [results[0]["line"], results[-1]["line"]], "created": created, "duplicates": duplicates,
+        "problems": len(results) - len(created) - duplicates, "attempt": attempt})
+    db.session.commit()
+
+
+def _close(actor: User, job: Import) -> None:
+    """Under the lock taken by the last look at the job: one summary of every batch, and the job is done."""
+    job.status, job.progress, job.finished_at = "done", 100, utcnow()
+    record(actor, job.case_id, "import.run", f"import:{job.id}", {
+        "kind": job.kind, "file_sha256": job.file_sha256,
+        "created": [r["entry_number"] for r in job.results if r["status"] == "created"],
+        "duplicates": job.duplicates, "problems": job.failed, "attempts": job.attempt})
+    db.session.commit()
 
 
 def _row_fields(get, tz, clauses: set[str], handles: dict[str, int]):
@@ -140,22 +269,6 @@ def _create(actor, case, index, url, fields, violations, row, links=()) -> tuple
         return {**row, "status": "invalid", "reason": str(exc)}, None
     index.add(entry)
     return {**row, "status": "created", "reason": ""}, entry
-
-
-def _finish(job: Import, pending: list[tuple[dict, Entry | None]]) -> None:
-    """One event for the whole intake (an event per row would make bulk intake crawl): it lists what it made."""
-    db.session.flush()  # gives the new entries their ids
-    job.results = [{**row, "entry_id": e.id if e else None, "entry_number": e.number if e else None}
-                   for row, e in pending]
-    job.created = sum(1 for r in job.results if r["status"] == "created")
-    job.duplicates = sum(1 for r in job.results if r["status"] == "duplicate")
-    job.failed = len(job.results) - job.created - job.duplicates
-    job.status, job.progress, job.finished_at = "done", 100, utcnow()
-    record(job.created_by or db.session.get(User, job.created_by_id), job.case_id, "import.run", f"import:{job.id}", {
-        "kind": job.kind, "file_sha256": job.file_sha256, "created": [e.number for r, e in pending
-                                                                      if r["status"] == "created"],
-        "duplicates": job.duplicates, "problems": job.failed})
-    db.session.commit()
 
 
 def preview_rows(case: Case, job: Import, headers: list[str], rows: list[list[str]]) -> list[dict]:

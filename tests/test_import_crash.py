@@ -1,0 +1,185 @@
+"""Bulk intake against its adversaries: a kill -9 half way through a real import (in another process), and two
+imports of overlapping files into one case at the same time, with a person adding one of the posts meanwhile."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from reportkit.extensions import db
+from reportkit.models import Entry, Event, Import
+from reportkit.models._common import utcnow
+from reportkit.services import jobs
+from reportkit.services.custody import verify_case
+from reportkit.services.entries import create_entry
+from reportkit.services.intake import import_rows, read_table, resume_import
+from reportkit.services.intake.run import BATCH
+from reportkit.services.storage import EvidenceStore
+
+WORKER = """
+import json, sys
+from reportkit import create_app
+from reportkit.services import jobs
+config, import_id, user_id = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+app = create_app(config)
+with app.app_context():
+    jobs.run_import(import_id, user_id, config["EVIDENCE_DIR"])
+"""
+
+
+@pytest.fixture
+def setup(app, make_user, make_case):
+    user = make_user()
+    return user, make_case(user, accounts=[{"platform": "telegram", "handle": "leader_fa"}])
+
+
+def csv_of(numbers) -> bytes:
+    return ("url,text\n" + "".join(f"https://t.me/leader_fa/{n},post {n}\n" for n in numbers)).encode()
+
+
+def queue(app, user, case, data: bytes) -> Import:
+    sha, _ = EvidenceStore(app.config["EVIDENCE_DIR"]).put_bytes(data)
+    job = Import(case_id=case.id, kind="csv", filename="rows.csv", file_sha256=sha, mapping={"url": "url", "text": "text"},
+                 status="queued", total=len(read_table(data)[1]), created_by_id=user.id)
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def case_entries(case_id) -> list[Entry]:
+    return list(db.session.scalars(select(Entry).where(Entry.case_id == case_id).order_by(Entry.number)))
+
+
+def logged_numbers(case_id, action="import.batch") -> Counter:
+    """How many times each entry number is named as created by the case's events of this kind."""
+    events = db.session.scalars(select(Event).where(Event.case_id == case_id, Event.action == action))
+    return Counter(n for ev in events for n in ev.data["created"])
+
+
+def assert_consistent(app, case_id, *imports: Import) -> list[Entry]:
+    """Whatever is committed carries its events, and each import's counts match its results and the case."""
+    db.session.expire_all()
+    entries = case_entries(case_id)
+    urls = [e.canonical_url for e in entries]
+    assert len(urls) == len(set(urls)), "a post is in the case twice"
+    created = Counter()
+    for job in imports:
+        statuses = Counter(r["status"] for r in job.results)
+        assert (job.created, job.duplicates, job.failed) == (statuses["created"], statuses["duplicate"],
+                                                              statuses["invalid"] + statuses["error"])
+        assert [r["line"] for r in job.results] == list(range(2, len(job.results) + 2))  # in order, none twice
+        created.update(r["entry_number"] for r in job.results if r["status"] == "created")
+    by_person = {e.number for e in entries if e.number not in created}
+    assert sorted(created) == sorted(e.number for e in entries if e.number not in by_person)
+    assert all(n == 1 for n in created.values())
+    assert logged_numbers(case_id) == created  # every entry an import made is named by exactly one batch event
+    report = verify_case(case_id, EvidenceStore(app.config["EVIDENCE_DIR"]))
+    assert report.ok, report.problems
+    return entries
+
+
+def test_kill_9_half_way_leaves_committed_batches_with_their_events_and_resume_finishes(app, setup, tmp_path):
+    user, case = setup
+    rows = 5000
+    job = queue(app, user, case, csv_of(range(1, rows + 1)))
+    config = {k: app.config[k] for k in ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "EVIDENCE_DIR",
+                                         "WTF_CSRF_ENABLED", "RATELIMIT_ENABLED", "DOSSIER_WORKERS")}
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(config), str(job.id), str(user.id)],
+                                  stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    try:
+        while db.session.scalar(select(func.count(Entry.id)).where(Entry.case_id == case.id)) < BATCH:
+            assert worker.poll() is None, log.read_text()
+            assert time.monotonic() < deadline
+            db.session.rollback()
+            time.sleep(0.005)
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)  # mid-way through the second batch, or later
+        worker.wait()
+    db.session.expire_all()
+    assert job.status == "running" and 0 < job.created < rows, "the kill came too late to test anything"
+    entries = assert_consistent(app, case.id, job)
+    assert len(entries) == job.created == len(job.results) and job.created % BATCH == 0  # whole batches only
+    assert not resume_import(job)  # it may still be running as far as anyone knows
+
+    # The heartbeat stops; past the time limit a page or the API shows it interrupted, with what it made.
+    db.session.execute(Import.__table__.update().where(Import.id == job.id)
+                       .values(updated_at=utcnow() - timedelta(seconds=app.config["DOSSIER_TIMEOUT"] + 600)))
+    db.session.commit()
+    jobs.expire_stalled(job, app.config["DOSSIER_TIMEOUT"])
+    assert job.status == "interrupted" and job.resumable and "restarted" in job.error
+    done_before = len(job.results)
+
+    assert resume_import(job) and not resume_import(job)  # a second click finds it queued already
+    jobs.run_import(job.id, user.id, app.config["EVIDENCE_DIR"])
+    db.session.expire_all()
+    assert job.status == "done" and job.progress == 100 and not job.resumable
+    assert (job.created, job.duplicates, job.failed, len(job.results)) == (rows, 0, 0, rows)
+    assert job.attempt == 2 and job.results[done_before]["line"] == done_before + 2
+    entries = assert_consistent(app, case.id, job)
+    assert [e.post_id for e in entries] == [str(n) for n in range(1, rows + 1)]
+    assert logged_numbers(case.id, "import.run") == Counter(range(1, rows + 1))
+
+
+def test_two_imports_and_a_person_at_once_give_every_post_once(app, setup):
+    user, case = setup
+    first = queue(app, user, case, csv_of(range(1, 1201)))
+    second = queue(app, user, case, csv_of(range(601, 1801)))  # 600 posts in both files
+    ids = [first.id, second.id]
+    start, errors = threading.Barrier(3), []
+
+    def run_import(import_id):
+        with app.app_context():
+            try:
+                start.wait()
+                job = db.session.get(Import, import_id)
+                headers, rows = read_table(EvidenceStore(app.config["EVIDENCE_DIR"]).path_for(job.file_sha256)
+                                           .read_bytes())
+                import_rows(db.session.get(type(user), user.id), job.case, job, headers, rows)
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    def add_by_hand():
+        with app.app_context():
+            try:
+                start.wait()
+                person, target = db.session.get(type(user), user.id), db.session.get(type(case), case.id)
+                for n in (700, 1100, 1700, 1900):
+                    try:
+                        create_entry(person, target, f"https://t.me/leader_fa/{n}")
+                    except Exception as exc:  # noqa: BLE001
+                        if type(exc).__name__ != "DuplicateEntry":
+                            raise
+                        db.session.rollback()
+                    time.sleep(0.05)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run_import, args=(i,)) for i in ids] + [threading.Thread(target=add_by_hand)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    jobs_ = [db.session.get(Import, i) for i in ids]
+    entries = assert_consistent(app, case.id, *jobs_)
+    assert all(j.status == "done" and len(j.results) == 1200 and j.failed == 0 for j in jobs_)
+    assert sorted(int(e.post_id) for e in entries) == list(range(1, 1801)) + [1900]
+    by_importers = sum(j.created for j in jobs_)
+    assert by_importers + sum(1 for e in entries if e.number not in logged_numbers(case.id)) == len(entries) == 1801
+    assert sum(j.duplicates for j in jobs_) == 2 * 1200 - by_importers  # every other row named a duplicate
+    assert [e.number for e in entries] == list(range(1, len(entries) + 1))
