@@ -4,6 +4,8 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .services.reviews import ReviewError
+from .services.storage import StoredFileError, StoredFileMissing
+from .services.storage import FULL_MESSAGE, storage_full
 from .templating import filesize
 
 MESSAGES = {
@@ -15,6 +17,7 @@ MESSAGES = {
     413: "The upload is larger than the limit.",
     429: "Too many attempts. Wait a minute and try again.",
     500: "Something went wrong on our side. Nothing you sent was half-saved.",
+    507: FULL_MESSAGE,  # true: what a write added is removed again before this is said (services/evidence.py)
 }
 
 
@@ -51,12 +54,30 @@ def init_app(app: Flask) -> None:
         return render_template("errors/error.html", status=exc.status, title="Not allowed now",
                                message=str(exc)), exc.status
 
+    @app.errorhandler(StoredFileError)
+    def _stored_file(exc: StoredFileError):
+        """A download whose stored bytes are gone or altered (downloads.py): said plainly, nothing sent."""
+        status, code, title = ((410, "stored_file_missing", "File missing") if isinstance(exc, StoredFileMissing)
+                               else (409, "stored_file_changed", "File changed"))
+        app.logger.error("download refused: %s (%s)", code, exc.sha256)
+        message = (f"{exc} It was not sent. Run `reportkit verify` to see what else is affected, and restore it "
+                   "from a backup.")
+        if wants_json():
+            return json_error(status, code, message)
+        return render_template("errors/error.html", status=status, title=title, message=message), status
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        app.logger.exception("unhandled error")
         from .extensions import db
 
         db.session.rollback()
+        if storage_full(exc):  # disk or quota full, for the store, a scratch file or the database
+            app.logger.error("storage full: %s", exc)
+            if wants_json():
+                return json_error(507, "insufficient_storage", MESSAGES[507])
+            return render_template("errors/error.html", status=507, title="Storage full",
+                                   message=MESSAGES[507]), 507
+        app.logger.exception("unhandled error")
         if wants_json():
             return json_error(500, "internal_error", MESSAGES[500])
         return render_template("errors/error.html", status=500, title="Error", message=MESSAGES[500]), 500

@@ -2,24 +2,35 @@
 
 Every package carries a copy of this file as `verify.py`, so a recipient can run
 
-    python3 verify.py                 (in the unzipped folder)
-    python3 verify.py package.zip
+    python3 -I verify.py              (in the unzipped folder)
+    python3 -I verify.py package.zip
 
-without reportkit, without our server and without installing anything. It checks SHA256SUMS, manifest.json,
-that every file under files/ is named by its own SHA-256, and the custody log's hash chain. `reportkit
-verify-package` runs the same checks (this module) and more: that dossier.pdf carries this manifest, and the
-RFC 3161 timestamps of the manifest. Keep this file free of third-party imports.
+without reportkit, without our server and without installing anything (-I: Python does not look for modules
+in the package's folder, so a file added to it cannot take the place of one this checker imports). It checks
+SHA256SUMS, manifest.json, that every file under files/ is named by its own SHA-256, that the package holds
+nothing either list leaves out, and the custody log's hash chain. `reportkit verify-package` runs the same
+checks (this module) and more: that dossier.pdf carries this manifest, and the RFC 3161 timestamps of the
+manifest. Keep this file free of third-party imports.
 """
 
 import hashlib
 import json
+import re
 import sys
 import zipfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 GENESIS = "0" * 64
 REQUIRED = ("SHA256SUMS", "manifest.json", "events.json")
+# SHA256SUMS lists every file but itself. manifest.json lists every file but these: itself, and what is made
+# after it or about it (the PDF that carries it, the authorities' timestamps over it, the README, SHA256SUMS).
+# Anything else a package holds was added after export, and is reported.
+OUTSIDE_MANIFEST = re.compile(
+    r"SHA256SUMS|manifest\.json|dossier\.pdf|README\.txt|timestamps/manifest\.[1-9][0-9]*\.tsr")
+CHUNK = 1024 * 1024
 
 
 def content_hash(content: dict) -> str:
@@ -28,29 +39,68 @@ def content_hash(content: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def check(names: set[str], read: Callable[[str], bytes]) -> list[str]:
-    """Every problem found in a package given its file names and a way to read them."""
+def check(names: set[str], open_file: Callable[[str], BinaryIO]) -> list[str]:
+    """Every problem found in a package given its file names and a way to open them (each is read once)."""
     problems = [f"{name} is missing" for name in REQUIRED if name not in names]
     if problems:
         return problems
-    for line in read("SHA256SUMS").decode("utf-8", "replace").splitlines():
-        sha, _, name = line.partition("  ")
+    hashes: dict[str, str | None] = {}
+
+    def sha(name: str) -> str | None:
+        """The file's SHA-256, or None when it cannot be read (reported once)."""
+        if name not in hashes:
+            hashes[name] = _attempt(problems, name, _sha_of, open_file)
+        return hashes[name]
+
+    lists = [_attempt(problems, name, _read, open_file) for name in REQUIRED]
+    if None in lists:
+        return problems
+    sums = {}
+    for line in lists[0].decode("utf-8", "replace").splitlines():
+        sum_, _, name = line.partition("  ")
+        sums[name] = sum_
         if name not in names:
             problems.append(f"{name}: listed in SHA256SUMS but missing")
-        elif _sha(read(name)) != sha:
+        elif sha(name) not in (sum_, None):
             problems.append(f"{name}: its SHA-256 does not match SHA256SUMS")
     try:
-        listed = json.loads(read("manifest.json"))["files"]
-        events = json.loads(read("events.json"))
+        listed, events = json.loads(lists[1])["files"], json.loads(lists[2])
+        if not isinstance(listed, dict) or not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise TypeError("not the expected layout")
     except (ValueError, KeyError, TypeError) as exc:
         return problems + [f"manifest.json or events.json is not readable: {exc}"]
-    for name, sha in listed.items():
-        if name not in names or _sha(read(name)) != sha:
+    for name, sum_ in listed.items():
+        if name not in names:
+            problems.append(f"{name}: listed in manifest.json but missing")
+        elif sha(name) not in (sum_, None):
             problems.append(f"{name}: does not match manifest.json")
-    for name in sorted(names):
-        if name.startswith("files/") and _sha(read(name)) != name.removeprefix("files/"):
+    for name in sorted(names - {"SHA256SUMS"}):
+        unlisted = [] if name in listed or OUTSIDE_MANIFEST.fullmatch(name) else ["manifest.json"]
+        unlisted += [] if name in sums else ["SHA256SUMS"]
+        if unlisted:
+            problems.append(f"{name}: an extra file, not listed in {' or '.join(unlisted)}")
+        if name.startswith("files/") and sha(name) not in (name.removeprefix("files/"), None):
             problems.append(f"{name}: its content does not match its name")
     return problems + check_chain(events)
+
+
+def check_zip(zf: zipfile.ZipFile) -> list[str]:
+    """`check` on a ZIP. A name held twice is a problem of its own: unzip tools differ on which copy they keep."""
+    names = Counter(info.filename for info in zf.infolist() if not info.is_dir())
+    twice = [f"{name}: the ZIP holds {count} files of this name" for name, count in sorted(names.items()) if count > 1]
+    return twice + check(set(names), zf.open)
+
+
+def check_folder(root: Path) -> list[str]:
+    """`check` on an unzipped package. A link to a folder, a pipe or a broken link is reported, never read."""
+    names, odd = set(), []
+    for path in sorted(root.rglob("*")):
+        name = path.relative_to(root).as_posix()
+        if path.is_file():
+            names.add(name)
+        elif path.is_symlink() or not path.is_dir():
+            odd.append(f"{name}: not a regular file")
+    return odd + check(names, lambda name: (root / name).open("rb"))
 
 
 def check_chain(events: list[dict]) -> list[str]:
@@ -65,26 +115,45 @@ def check_chain(events: list[dict]) -> list[str]:
     return problems
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _sha_of(open_file: Callable[[str], BinaryIO], name: str) -> str:
+    digest = hashlib.sha256()
+    with open_file(name) as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read(open_file: Callable[[str], BinaryIO], name: str) -> bytes:
+    with open_file(name) as fh:
+        return fh.read()
+
+
+def _attempt(problems: list[str], name: str, how: Callable, open_file: Callable[[str], BinaryIO]):
+    """how(open_file, name), or None with the reason in problems: a damaged package can fail in many ways
+    (bad CRC, unknown compression, encryption, a file that vanished) and each is a finding, not a crash."""
+    try:
+        return how(open_file, name)
+    except Exception as exc:  # noqa: BLE001 - see above
+        problems.append(f"{name}: cannot be read: {type(exc).__name__}: {exc}")
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     target = Path(args[0]) if args else Path(".")
-    if target.is_dir():
-        names = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}
-        problems = check(names, lambda name: (target / name).read_bytes())
-    else:
-        try:
+    try:
+        if target.is_dir():
+            problems = check_folder(target)
+        else:
             with zipfile.ZipFile(target) as zf:
-                problems = check(set(zf.namelist()), zf.read)
-        except (zipfile.BadZipFile, OSError) as exc:
-            problems = [f"not a readable ZIP file: {exc}"]
+                problems = check_zip(zf)
+    except (zipfile.BadZipFile, OSError) as exc:
+        problems = [f"not a readable ZIP file: {exc}" if not target.is_dir() else f"not readable: {exc}"]
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print(f"{target}: {len(problems)} problem(s)" if problems else
-          f"{target}: OK: every file matches SHA256SUMS and manifest.json, and the custody chain is intact.")
+          f"{target}: OK: every file is listed in and matches SHA256SUMS and manifest.json, and the custody chain "
+          "is intact.")
     return 1 if problems else 0
 
 

@@ -133,3 +133,116 @@ def test_the_package_carries_a_stdlib_only_verifier(package, tmp_path):
     assert bad.returncode == 1
     assert "PROBLEM: events.json: its SHA-256 does not match SHA256SUMS" in bad.stdout
     assert f"PROBLEM: event {events[1]['id']}: its content does not match its hash" in bad.stdout
+
+
+def forge(src, dst, extra: dict[str, bytes], also_in_sums: bool = False, drop: str = "") -> None:
+    """An intruder's edit of a package: files added (and maybe appended to SHA256SUMS, which nothing signs),
+    or one taken out."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name == "SHA256SUMS" and also_in_sums:
+                data += "".join(f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in extra.items()).encode()
+            if name != drop:
+                zout.writestr(name, data)
+        for name, data in extra.items():
+            zout.writestr(name, data)
+
+
+def forged_entry() -> dict[str, bytes]:
+    """A forged post and forged 'evidence' bytes named by their own hash: every check of names passes."""
+    shot = png_bytes(300, 200, color=(0, 0, 0))
+    entry = {"number": 3, "url": "https://t.me/leader_fa/3", "text": "a post that was never catalogued",
+             "evidence": [{"sha256": hashlib.sha256(shot).hexdigest()}]}
+    return {"entries/3/entry.json": json.dumps(entry).encode(), f"files/{hashlib.sha256(shot).hexdigest()}": shot}
+
+
+@pytest.mark.parametrize("also_in_sums", [False, True], ids=["added", "added-and-summed"])
+def test_verifiers_report_every_file_the_package_did_not_list(package, runner, tmp_path, also_in_sums):
+    import subprocess
+    import sys
+
+    out, _ = package
+    extra = forged_entry()
+    bad = tmp_path / "forged.zip"
+    forge(out, bad, extra, also_in_sums)
+    where = "manifest.json" if also_in_sums else "manifest.json or SHA256SUMS"
+    expected = [f"{name}: an extra file, not listed in {where}" for name in sorted(extra)]
+    assert verify_package(bad) == expected
+    cli = runner.invoke(args=["verify-package", str(bad)])
+    assert cli.exit_code == 1 and all(f"  - {line}" in cli.output for line in expected), cli.output
+    folder = tmp_path / "unzipped"
+    with zipfile.ZipFile(bad) as zf:
+        zf.extractall(folder)
+    for target in (".", str(bad)):
+        run = subprocess.run([sys.executable, "-I", "verify.py", target], cwd=folder, capture_output=True, text=True)
+        assert run.returncode == 1, run.stdout + run.stderr
+        assert [line for line in run.stdout.splitlines() if line.startswith("PROBLEM")] == [
+            f"PROBLEM: {line}" for line in expected]
+
+
+def test_verifier_reports_a_listed_file_that_is_missing(package, tmp_path):
+    out, _ = package
+    with zipfile.ZipFile(out) as zf:
+        gone = next(n for n in zf.namelist() if n.startswith("files/"))
+    bad = tmp_path / "short.zip"
+    forge(out, bad, {}, drop=gone)
+    assert verify_package(bad) == [f"{gone}: listed in SHA256SUMS but missing",
+                                   f"{gone}: listed in manifest.json but missing"]
+
+
+def test_verifier_reports_a_name_held_twice_and_a_damaged_member(package, tmp_path):
+    """Two members of one name (unzip tools differ on which wins) and bytes changed under their CRC."""
+    import warnings
+
+    out, _ = package
+    with zipfile.ZipFile(out) as zf:
+        name = next(n for n in zf.namelist() if n.startswith("files/"))
+        header = zf.getinfo(name).header_offset
+    twice = tmp_path / "twice.zip"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate: that is the point
+        forge(out, twice, {name: b"other bytes"})
+    assert f"{name}: the ZIP holds 2 files of this name" in verify_package(twice)
+    damaged = tmp_path / "damaged.zip"
+    raw = out.read_bytes()
+    at = header + 30 + int.from_bytes(raw[header + 26:header + 28], "little") + int.from_bytes(
+        raw[header + 28:header + 30], "little") + 100  # the 100th byte of the member, stored as it is
+    damaged.write_bytes(raw[:at] + bytes([raw[at] ^ 1]) + raw[at + 1:])
+    assert verify_package(damaged) == [f"{name}: cannot be read: BadZipFile: Bad CRC-32 for file {name!r}"]
+
+
+def test_the_stdlib_verifier_runs_isolated_from_the_package_folder(package, tmp_path):
+    """With -I (as the README says) a module planted in the folder is not imported in place of the stdlib's;
+    it is reported as a file the package did not list."""
+    import subprocess
+    import sys
+
+    out, _ = package
+    folder = tmp_path / "unzipped"
+    with zipfile.ZipFile(out) as zf:
+        zf.extractall(folder)
+    (folder / "hashlib.py").write_text("import sys\nprint('x: OK')\nsys.exit(0)\n")
+    run = subprocess.run([sys.executable, "-I", "verify.py"], cwd=folder, capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "PROBLEM: hashlib.py: an extra file, not listed in manifest.json or SHA256SUMS" in run.stdout
+    with zipfile.ZipFile(out) as zf:
+        assert "python3 -I verify.py" in zf.read("README.txt").decode()
+
+
+def test_export_refuses_a_stored_file_changed_on_disk(app, make_user, make_case, make_entry, tmp_path):
+    import os
+
+    from reportkit.services.dossier.export import DossierRefused
+
+    user = make_user()
+    case = make_case(user)
+    store = EvidenceStore(app.config["EVIDENCE_DIR"])
+    ev = add_evidence_file(user, make_entry(case, user), io.BytesIO(png_bytes()), "s.png", store,
+                           Limits.from_config(app.config))
+    path = store.path_for(ev.sha256)
+    os.chmod(path, 0o644)
+    path.write_bytes(png_bytes(color=(1, 2, 3)))
+    with pytest.raises(DossierRefused, match="no longer matches its recorded hash"):
+        write_package(user, case, tmp_path / "p.zip", app.config["EVIDENCE_DIR"], workers=0)
+    assert not (tmp_path / "p.zip").exists() and not (tmp_path / "p.zip.partial").exists()

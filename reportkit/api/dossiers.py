@@ -2,7 +2,7 @@ from datetime import date
 
 from flask import current_app, g, url_for
 
-from ..dossiers.views import send_package, send_pdf
+from ..downloads import send_package, send_pdf
 from ..extensions import db
 from ..models import MODES, Dossier
 from ..services import access, jobs

@@ -1,6 +1,7 @@
 from flask import current_app, g, request
 
-from ..evidence.views import send_original, store
+from ..downloads import send_original
+from ..evidence.views import store
 from ..extensions import db
 from ..models import EVIDENCE_KINDS
 from ..services import access
@@ -31,6 +32,6 @@ def upload_evidence(entry_id: int):
 @bp.get("/evidence/<int:evidence_id>/original")
 def evidence_original(evidence_id: int):
     evidence = access.evidence_for(g.api_user, evidence_id)
-    response = send_original(evidence, store())
+    response = send_original(evidence)
     record_download(g.api_user, evidence)
     return response

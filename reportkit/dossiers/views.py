@@ -1,9 +1,9 @@
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.guard import members_only
-from ..evidence.views import store
+from ..downloads import send_package, send_pdf
 from ..extensions import db
 from ..models import Dossier, Event
 from ..services import access, jobs
@@ -61,11 +61,6 @@ def package(dossier_id: int):
     return send_package(_dossier(dossier_id))
 
 
-def send_package(dossier: Dossier):
-    return _send_stored(dossier, dossier.package_sha256, "application/zip", dossier.package_filename,
-                        "The evidence package is not ready.")
-
-
 @bp.route("/export/<int:case_id>.<any(csv, json):fmt>")
 def export(case_id: int, fmt: str):
     case = access.case_for(current_user, case_id)
@@ -78,18 +73,6 @@ def export(case_id: int, fmt: str):
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     response = current_app.json.response(entries_json(case, entries))
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.json"'
-    return response
-
-
-def send_pdf(dossier: Dossier):
-    return _send_stored(dossier, dossier.sha256, "application/pdf", dossier.filename, "The dossier is not ready yet.")
-
-
-def _send_stored(dossier: Dossier, sha256: str | None, mimetype: str, name: str, not_ready: str):
-    if dossier.status != "done" or not sha256:
-        abort(409, not_ready)
-    response = send_file(store().path_for(sha256), mimetype=mimetype, as_attachment=True, download_name=name)
-    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

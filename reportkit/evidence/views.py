@@ -1,13 +1,14 @@
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, url_for
 from flask_login import current_user
 
 from ..auth.guard import members_only
+from ..downloads import send_original, send_print_copy
 from ..errors import wants_json
 from ..extensions import db
 from ..services import access
 from ..services.evidence import EvidenceError, Limits, add_archive_link, add_evidence_file, near_duplicates, \
     purge_evidence, record_download, withdraw_evidence
-from ..services.storage import EvidenceStore
+from ..services.storage import EvidenceStore, StorageFull
 from ..services.urls import URLError
 from .forms import ArchiveLinkForm, RetireForm, UploadForm
 
@@ -41,6 +42,13 @@ def upload(entry_id: int):
             db.session.rollback()
             results.append({"name": upload_file.filename, "ok": False, "error": str(exc), "status": exc.status})
             flash(f"{upload_file.filename}: {exc}", "error")
+        except StorageFull:
+            if not any(r["ok"] for r in results):
+                raise  # nothing of this request was kept: the 507 page or JSON says so
+            message = "The server's storage is full: this file and the ones after it were not saved."
+            results.append({"name": upload_file.filename, "ok": False, "error": message, "status": 507})
+            flash(f"{upload_file.filename}: {message}", "error")
+            break
     if wants_json():
         failed = [r for r in results if not r["ok"]]
         return jsonify({"results": results}), (failed[0]["status"] if failed and len(failed) == len(results) else 200)
@@ -65,31 +73,14 @@ def link(entry_id: int):
 @bp.route("/<int:evidence_id>/original")
 def original(evidence_id: int):
     evidence = access.evidence_for(current_user, evidence_id)
-    response = send_original(evidence, store())
+    response = send_original(evidence)
     record_download(current_user, evidence)
     return response
 
 
 @bp.route("/<int:evidence_id>/print")
 def print_copy(evidence_id: int):
-    evidence = access.evidence_for(current_user, evidence_id)
-    copy = evidence.print_copy
-    if copy is None:
-        abort(404)
-    response = send_file(store().path_for(copy.sha256), mimetype="image/jpeg", max_age=3600)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
-def send_original(evidence, evidence_store: EvidenceStore):
-    """Always an attachment with nosniff: saved HTML or SVG must never run in our origin."""
-    if not evidence.is_file:
-        abort(404)
-    response = send_file(evidence_store.path_for(evidence.sha256), mimetype="application/octet-stream",
-                         as_attachment=True, download_name=evidence.original_name or evidence.sha256)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_print_copy(access.evidence_for(current_user, evidence_id))
 
 
 @bp.route("/<int:evidence_id>/<any(withdraw, purge):action>", methods=["POST"])
@@ -103,14 +94,14 @@ def retire(evidence_id: int, action: str):
         try:
             if action == "purge":
                 done = purge_evidence(current_user, evidence, form.reason.data, store())
+                # Said the same whether or not other cases hold the same bytes: nothing about other teams.
                 if done.complete:
-                    flash("The file's bytes were removed; its hash and your reason stay in the history.", "info")
+                    flash("The file was purged from this case; its hash and your reason stay in the history.",
+                          "info")
                 else:
-                    where = [f"entries {', '.join(f'#{n}' for n in done.same_case_entries)} of this case"
-                             ] if done.same_case_entries else []
-                    where += [f"{done.other_cases} other case(s)"] if done.other_cases else []
-                    flash("The file left this entry, but the same bytes are still evidence in "
-                          f"{' and '.join(where)}, so they stay stored until purged there too.", "error")
+                    entries = ", ".join(f"#{n}" for n in done.same_case_entries)
+                    flash(f"The file left this entry, but entries {entries} of this case hold the same bytes: "
+                          "purge it there too to remove it from this case.", "error")
             else:
                 withdraw_evidence(current_user, evidence, form.reason.data)
                 flash("File withdrawn: it stays stored and in the history, but leaves the dossier.", "info")

@@ -9,11 +9,11 @@ configured), SHA256SUMS (everything, for `sha256sum -c`).
 
 import hashlib
 import json
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
@@ -23,7 +23,7 @@ from .. import offline
 from . import serialize
 from .custody import record
 from .dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier, select_entries
-from .storage import EvidenceStore, file_sha256
+from .storage import EvidenceStore, StoredFileError, file_sha256, private_temp_dir, temp_root
 from .timestamps import check as check_stamp
 from .timestamps import read as read_stamp
 from .timestamps import request_stamps, urls_from
@@ -40,8 +40,9 @@ manifest.json        every file above with its SHA-256
 dossier.pdf          the report; it carries manifest.json as an attachment and prints the manifest's SHA-256
 timestamps/manifest.N.tsr  (when configured) RFC 3161 timestamps of manifest.json by outside authorities
 SHA256SUMS           the SHA-256 of every file in this package
-verify.py            checks all of the above but the PDF and the timestamps, with Python alone:
-                     python3 verify.py   (in this folder)   or   python3 verify.py package.zip
+verify.py            checks all of the above but the PDF and the timestamps, with Python alone, and
+                     reports any file that SHA256SUMS or manifest.json does not list:
+                     python3 -I verify.py   (in this folder)   or   python3 -I verify.py package.zip
 
 To verify with ordinary tools:
   unzip package.zip -d package && cd package
@@ -82,8 +83,13 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
             if ev.is_file and ev.active:
                 hashes |= {ev.sha256, *(d.sha256 for d in ev.derivatives)}
     stored: dict[str, Path] = {f"files/{sha}": store.path_for(sha) for sha in sorted(hashes)}
+    for sha in hashes:  # a stored file missing or changed on disk stops the export, named
+        try:
+            store.open_verified(sha).close()
+        except StoredFileError as exc:
+            raise DossierRefused([f"{exc} Run `reportkit verify` to see what else is affected."]) from exc
     files["verify.py"] = Path(offline.__file__).read_bytes()  # the recipient's own checker, stdlib only
-    sums = {name: _sha(data) for name, data in files.items()} | {name: file_sha256(p) for name, p in stored.items()}
+    sums = {name: _sha(data) for name, data in files.items()} | {name: name.removeprefix("files/") for name in stored}
     manifest = _json({"case_id": case.id, "files": dict(sorted(sums.items()))})
     manifest_sha = _sha(manifest)
     stamps = request_stamps(timestamp_urls, manifest, timestamp_timeout) if timestamp_urls else []
@@ -110,7 +116,8 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
     count = len(files) + len(stored)
     record(actor, case.id, "package.exported", f"case:{case.id}", {
         "manifest_sha256": manifest_sha, "dossier": dossier.document_id, "zip_sha256": file_sha256(out),
-        "files": count, "timestamps": [s.describe() for s in stamps]})
+        "files": count, "timestamps": [s.describe() for s in stamps],
+        "chain": {"length": len(events), "head": events[-1].hash}})
     db.session.commit()
     return {"manifest_sha256": manifest_sha, "dossier": dossier, "files": count, "timestamps": stamps}
 
@@ -120,8 +127,8 @@ def build_package(dossier: Dossier, evidence_dir: str, config) -> Dossier:
     started = time.perf_counter()
     try:
         dossier.status = "running"
-        with tempfile.TemporaryDirectory(prefix="rk-package-") as tmp:
-            out = Path(tmp) / dossier.package_filename
+        with private_temp_dir(temp_root(current_app), "rk-package-") as tmp:  # owner-only, in the instance
+            out = tmp / dossier.package_filename
             write_package(dossier.created_by, dossier.case, out, evidence_dir, config["DOSSIER_WORKERS"],
                           urls_from(config["TIMESTAMP_URLS"]), config["TIMESTAMP_TIMEOUT"],
                           DossierOptions.from_json(dossier.options), dossier=dossier)
@@ -150,12 +157,15 @@ def verify_package(path: Path, tsa_roots: list[bytes] | None = None) -> list[str
         missing = [f"{name} is missing" for name in (*offline.REQUIRED, "dossier.pdf") if name not in names]
         if missing:
             return missing
-        problems = offline.check(names, zf.read)
-        manifest_bytes = zf.read("manifest.json")
-        if _attachment(zf.read("dossier.pdf")) != manifest_bytes:
-            problems.append("dossier.pdf does not carry this manifest.json")
-        for name in sorted(n for n in names if n.startswith("timestamps/") and n.endswith(".tsr")):
-            problems += [f"{name}: {problem}" for problem in check_stamp(zf.read(name), manifest_bytes, tsa_roots)]
+        problems = offline.check_zip(zf)
+        try:
+            manifest_bytes = zf.read("manifest.json")
+            if _attachment(zf.read("dossier.pdf")) != manifest_bytes:
+                problems.append("dossier.pdf does not carry this manifest.json")
+            for name in sorted(n for n in names if n.startswith("timestamps/") and n.endswith(".tsr")):
+                problems += [f"{name}: {problem}" for problem in check_stamp(zf.read(name), manifest_bytes, tsa_roots)]
+        except Exception as exc:  # noqa: BLE001 - a damaged member, a PDF that is none: findings, not a traceback
+            problems.append(f"the dossier and the timestamps could not be checked: {type(exc).__name__}: {exc}")
     return problems
 
 

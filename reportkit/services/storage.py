@@ -3,13 +3,25 @@
 Bytes are hashed as they are received, before anything else looks at them. A file is staged in a
 temporary file, flushed to disk, then renamed into place, so a crash never leaves half a file under a
 hash name; storing the same bytes twice keeps one copy.
+
+Bytes go in first, then the rows that point at them: a crash in between leaves bytes no row uses, which
+`collect_garbage` (`reportkit gc`) finds after a grace period, like the staging files of an upload that was
+killed. Writers hold `writing()` from storing until their rows are committed; whoever removes bytes (a purge,
+gc, an upload undoing itself) holds `removing()` and checks the rows inside it, so bytes a concurrent request
+is about to use are never removed under it. A full disk is `StorageFull`.
 """
 
+import errno
+import fcntl
 import hashlib
 import io
 import os
 import re
+import shutil
 import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -20,6 +32,70 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 class TooLarge(ValueError):
     """The stream was longer than the limit; nothing was kept."""
+
+
+FULL_MESSAGE = "The server's storage is full; nothing was saved."
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+_PG_DISK_FULL = "53100"  # PostgreSQL's disk_full
+
+
+class StorageFull(OSError):
+    """No space left (disk or quota) for the store, the database or a scratch file. Raised only once what the
+    operation had written is gone again, so the message can say that nothing was saved."""
+
+    def __init__(self, message: str = FULL_MESSAGE):
+        super().__init__(errno.ENOSPC, message)
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def storage_full(exc: BaseException | None) -> bool:
+    """Whether an error, or one that caused it, is a full disk: ENOSPC or EDQUOT from the file system,
+    SQLite's SQLITE_FULL or PostgreSQL's disk_full (through SQLAlchemy's wrapper too)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, StorageFull) or (isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS):
+            return True
+        for error in (exc, getattr(exc, "orig", None)):
+            if getattr(error, "sqlite_errorcode", None) == _SQLITE_FULL or \
+                    (getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)) == _PG_DISK_FULL:
+                return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextmanager
+def _full_is_storage_full() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _FULL_ERRNOS and not isinstance(exc, StorageFull):
+            raise StorageFull() from exc
+        raise
+
+
+class StoredFileError(Exception):
+    """Stored bytes that are not what their hash says: they are never handed out as if they were."""
+
+    def __init__(self, sha256: str, message: str):
+        super().__init__(message)
+        self.sha256 = sha256
+
+
+class StoredFileMissing(StoredFileError):
+    def __init__(self, sha256: str):
+        super().__init__(sha256, f"The stored file is missing: no bytes with SHA-256 {sha256[:16]}… are in the "
+                                 "evidence store.")
+
+
+class StoredFileChanged(StoredFileError):
+    def __init__(self, sha256: str, actual: str):
+        super().__init__(sha256, f"The stored file no longer matches its recorded hash (SHA-256 {sha256[:16]}…; "
+                                 f"its bytes now hash to {actual[:16]}…).")
+        self.actual = actual
 
 
 @dataclass
@@ -45,6 +121,11 @@ class EvidenceStore:
         return self.path_for(sha256).is_file()
 
     def stage(self, stream: BinaryIO, max_size: int | None = None) -> Staged:
+        """Receive and hash into `tmp/in-*` (removed on any failure; after a kill, by gc)."""
+        with _full_is_storage_full():
+            return self._stage(stream, max_size)
+
+    def _stage(self, stream: BinaryIO, max_size: int | None) -> Staged:
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         digest, size, head = hashlib.sha256(), 0, b""
@@ -66,41 +147,200 @@ class EvidenceStore:
             raise
         return Staged(Path(name), digest.hexdigest(), size, head)
 
-    def commit(self, staged: Staged) -> Path:
-        """Move the staged file under its hash name; an identical file already there is kept as it is."""
+    def commit(self, staged: Staged, added: list[str] | None = None) -> Path:
+        """Move the staged file under its hash name; an identical file already there is kept as it is (and
+        touched, so gc's grace period starts again). `added` collects the hashes that were not stored before:
+        the ones to remove again if the rows that were to use them are not committed."""
         target = self.path_for(staged.sha256)
-        if target.exists():
-            self.discard(staged)
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(staged.tmp_path, 0o444)  # write-once: nothing in the app opens it for writing again
-        os.replace(staged.tmp_path, target)
-        _fsync_dir(target.parent)
+        with self.writing(), _full_is_storage_full():  # gc removes nothing between the check and the rename
+            try:
+                os.utime(target)
+            except FileNotFoundError:
+                pass
+            except PermissionError:  # stored by another user (a restore as root, say): it is there all the same
+                self.discard(staged)
+                return target
+            else:
+                self.discard(staged)
+                return target
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(staged.tmp_path, 0o444)  # write-once: nothing in the app opens it for writing again
+            os.replace(staged.tmp_path, target)
+            _fsync_dir(target.parent)
+        if added is not None:
+            added.append(staged.sha256)
         return target
 
     def discard(self, staged: Staged) -> None:
         staged.tmp_path.unlink(missing_ok=True)
 
-    def put_bytes(self, data: bytes) -> tuple[str, Path]:
+    def put_bytes(self, data: bytes, added: list[str] | None = None) -> tuple[str, Path]:
         """Store bytes made by the app itself (derivatives)."""
         staged = self.stage(io.BytesIO(data))
-        return staged.sha256, self.commit(staged)
+        return staged.sha256, self.commit(staged, added)
 
-    def put_file(self, path: Path) -> tuple[str, Path]:
+    def put_file(self, path: Path, added: list[str] | None = None) -> tuple[str, Path]:
         """Store a file the app made (a dossier PDF, a package ZIP), copied in chunks, never read whole."""
         with open(path, "rb") as fh:
             staged = self.stage(fh)
-        return staged.sha256, self.commit(staged)
+        return staged.sha256, self.commit(staged, added)
 
     def remove(self, sha256: str) -> None:
-        """Only for a purge decided by an owner; normal use never deletes stored bytes."""
+        """Remove stored bytes; only inside `removing()`, once no row uses them (a purge, gc, an undone upload)."""
         path = self.path_for(sha256)
         if path.exists():
             os.chmod(path, 0o644)
             path.unlink()
 
+    def writing(self):
+        """A shared lock, held from storing bytes until the rows that use them are committed."""
+        return self._lock(fcntl.LOCK_SH)
+
+    def removing(self):
+        """The exclusive lock, held while checking that no row uses bytes and removing them. Never inside
+        `writing()` in the same thread (it would wait for itself), and with no database transaction of one's
+        own open (a writer holding `writing()` may be waiting for the database)."""
+        return self._lock(fcntl.LOCK_EX)
+
+    @contextmanager
+    def _lock(self, kind: int) -> Iterator[None]:
+        with _full_is_storage_full():
+            self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root, os.O_RDONLY)  # the store's folder itself is the lock: no lock file in the store
+        try:  # flock: between processes, and between threads too (each open() is its own lock holder)
+            fcntl.flock(fd, kind)
+            yield
+        finally:
+            os.close(fd)
+
+    def collect_garbage(self, in_use: Callable[[set[str]], set[str]], grace_seconds: float,
+                        temp_dir: Path | None = None, dry_run: bool = False) -> list["Garbage"]:
+        """Remove what failures and kills left behind, once older than the grace period (by mtime): staging
+        files `tmp/in-*`, stored files whose hash `in_use` does not return, and folders or files in `temp_dir`.
+        A stored file is checked again inside `removing()` just before it goes. Returns what was (or, with
+        `dry_run`, would be) removed."""
+        cutoff = time.time() - grace_seconds
+        found = [Garbage(p, size, "staging") for p, size, mtime in _entries(self.root / "tmp", "in-*")
+                 if mtime < cutoff]
+        old = {path.name: (path, size) for path, size, mtime in self._stored_files() if mtime < cutoff}
+        unused = sorted(set(old) - in_use(set(old)))
+        found += [Garbage(old[sha][0], old[sha][1], "unreferenced") for sha in unused]
+        if temp_dir is not None:
+            found += [Garbage(p, size, "temp") for p, size, mtime in _entries(temp_dir, "*") if mtime < cutoff]
+        if dry_run:
+            return found
+        removed = [g for g in found if g.kind != "unreferenced" and _remove_tree(g.path)]
+        if unused:
+            with self.removing():
+                really = set(unused) - in_use(set(unused))
+                for sha in sorted(really):
+                    path = self.path_for(sha)
+                    try:
+                        if path.stat().st_mtime >= cutoff:  # stored again meanwhile
+                            continue
+                    except FileNotFoundError:
+                        continue
+                    self.remove(sha)
+                    for folder in (path.parent, path.parent.parent):
+                        try:
+                            folder.rmdir()  # only when empty
+                        except OSError:
+                            break
+                    removed.append(Garbage(path, old[sha][1], "unreferenced"))
+        return removed
+
+    def _stored_files(self) -> Iterator[tuple[Path, int, float]]:
+        """(path, size, mtime) of every file laid out as `ab/cd/abcd…` (not the staging folder)."""
+        if not self.root.is_dir():
+            return
+        for first in self.root.iterdir():
+            if not (len(first.name) == 2 and first.is_dir()):
+                continue
+            for second in first.iterdir():
+                if not (len(second.name) == 2 and second.is_dir()):
+                    continue
+                for path in second.iterdir():
+                    if _SHA256.match(path.name) and path.name.startswith(first.name + second.name):
+                        try:
+                            st = path.lstat()
+                        except FileNotFoundError:
+                            continue
+                        yield path, st.st_size, st.st_mtime
+
     def open(self, sha256: str) -> BinaryIO:
         return self.path_for(sha256).open("rb")
+
+    def open_verified(self, sha256: str) -> BinaryIO:
+        """The stored file, open at its start once its bytes were hashed through this same handle, so a file
+        renamed over it meanwhile is not what gets read. Raises StoredFileMissing or StoredFileChanged."""
+        try:
+            fh = self.path_for(sha256).open("rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise StoredFileMissing(sha256) from None
+        try:
+            digest = hashlib.sha256()
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+            if digest.hexdigest() != sha256:
+                raise StoredFileChanged(sha256, digest.hexdigest())
+            fh.seek(0)
+        except BaseException:
+            fh.close()
+            raise
+        return fh
+
+
+@dataclass
+class Garbage:
+    path: Path
+    size: int  # bytes (a folder: everything in it)
+    kind: str  # "staging" (an upload that never finished), "unreferenced" (stored, no row uses it), "temp"
+
+
+def temp_root(app) -> Path:
+    """Where the app's scratch files go (a dossier being rendered, a package being zipped): `TEMP_DIR`, by
+    default `<instance>/tmp`; never the shared /tmp. gc sweeps what a kill leaves there."""
+    return Path(app.config.get("TEMP_DIR") or Path(app.instance_path) / "tmp")
+
+
+@contextmanager
+def private_temp_dir(root: Path, prefix: str) -> Iterator[Path]:
+    """A new folder in `root`, owner-only (0o700, and `root` too), removed however the block ends."""
+    with _full_is_storage_full():
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(root, 0o700)  # mkdir's mode is masked by the umask and ignored for a folder that exists
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=root))  # mkdtemp: 0o700
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _entries(folder: Path, pattern: str) -> Iterator[tuple[Path, int, float]]:
+    """(path, size, newest mtime) of what is directly in `folder`; a folder counts with everything in it."""
+    if not folder.is_dir():
+        return
+    for path in folder.glob(pattern):
+        size, newest = 0, 0.0
+        try:
+            for item in [path, *(path.rglob("*") if path.is_dir() and not path.is_symlink() else [])]:
+                st = item.lstat()
+                size += st.st_size if not item.is_dir() else 0
+                newest = max(newest, st.st_mtime)
+        except FileNotFoundError:
+            continue
+        yield path, size, newest
+
+
+def _remove_tree(path: Path) -> bool:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def file_sha256(path: Path) -> str:
