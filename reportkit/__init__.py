@@ -8,9 +8,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict | None = None) -> Flask:
+    """`INSTANCE_PATH` in the test config moves the instance folder (tests never touch the real one)."""
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=str((test_config or {}).get("INSTANCE_PATH") or ROOT / "instance"),
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
     )

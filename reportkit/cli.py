@@ -13,16 +13,17 @@ from . import create_app
 from .extensions import db
 from .models import ApiToken, Case, Import, User
 from .services.backup import BackupError, backup, restore
-from .services.custody import cases_to_verify, run_verification
+from .services import anchors
+from .services.custody import anchor_head, cases_to_verify, run_verification
 from .services.demo import load_demo, reset_demo
 from .services.dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier
-from .services.evidence import Limits
+from .services.evidence import DEFAULT_GRACE_HOURS, Limits, collect_garbage
 from .services.intake import TARGETS, TableError, guess_mapping, import_rows, read_table
 from .services.intake.tables import zone
 from .services.package import package_stamps, verify_package, write_package
 from .services.timestamps import TimestampError, load_root, urls_from
 from .services.policies import seed_policies
-from .services.storage import EvidenceStore
+from .services.storage import EvidenceStore, temp_root
 
 
 @click.command("create-user")
@@ -189,11 +190,19 @@ def import_command(case_id, file, maps, timezone, as_email):
 
 @click.command("verify")
 @click.argument("case_id", type=int, required=False)
-def verify(case_id: int | None) -> None:
-    """Re-hash every stored file and check the event chain of one case or all; exit 1 on any problem."""
+@click.option("--anchor", "anchor_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A dossier PDF or evidence package made earlier: the chain must still hold the head it "
+                   "recorded (repeat).")
+def verify(case_id: int | None, anchor_files: tuple[str, ...]) -> None:
+    """Check the event chain against every recorded head, replay the history against the rows and re-hash
+    every stored file, of one case or all; exit 1 on any problem."""
     store, failed = EvidenceStore(current_app.config["EVIDENCE_DIR"]), False
+    try:
+        extra = [a for f in anchor_files for a in anchors.from_file(Path(f))]
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     for cid in cases_to_verify(case_id):
-        report = run_verification(None, cid, store)
+        report = run_verification(None, cid, store, Path(current_app.config["ANCHOR_LOG"]), extra)
         click.echo(f"case {cid}: {report.events_checked} events, {report.files_checked} files: "
                    + ("OK" if report.ok else f"{len(report.problems)} problem(s)"))
         for problem in report.problems:
@@ -254,6 +263,9 @@ def verify_package_command(file: str, tsa_roots: tuple[str, ...]) -> None:
               help="Sign with this Ed25519 private key (PEM) instead of the instance's backup_signing_key.")
 def backup_command(file: str, key_file: str | None) -> None:
     """Write a consistent snapshot of the database and the evidence store, with a signed manifest of hashes."""
+    for case_id in db.session.scalars(select(Case.id)):  # heads taken before the snapshot: it holds them all
+        anchor_head(Path(current_app.config["ANCHOR_LOG"]), case_id, f"backup {Path(file).name}")
+    db.session.commit()
     try:
         result = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["EVIDENCE_DIR"], Path(file),
                         Path(current_app.instance_path), Path(key_file) if key_file else None)
@@ -287,9 +299,23 @@ def restore_command(file: str, force: bool, key_file: str | None, ignore_signatu
                     fg="red", bold=True, err=True)
 
 
+@click.command("gc")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE_HOURS, show_default=True,
+              help="Hours: only what is older than this is removed.")
+def gc_command(dry_run: bool, grace: float) -> None:
+    """Remove what crashes left behind: staging files of unfinished uploads, stored files no row uses, and
+    stale scratch folders in the instance's tmp folder."""
+    found = collect_garbage(EvidenceStore(current_app.config["EVIDENCE_DIR"]), temp_root(current_app), grace, dry_run)
+    for item in found:
+        click.echo(f"{'would remove' if dry_run else 'removed'} {item.kind}: {item.path} ({item.size} bytes)")
+    click.echo(f"{len(found)} item(s), {sum(item.size for item in found)} bytes "
+               f"{'would be freed (dry run: nothing removed)' if dry_run else 'freed'}.")
+
+
 def init_app(app: Flask) -> None:
     for command in (create_user, create_token, seed_policies_command, export_dossier, demo, import_command, verify,
-                    export_package, verify_package_command, backup_command, restore_command):
+                    export_package, verify_package_command, backup_command, restore_command, gc_command):
         app.cli.add_command(command)
 
 

@@ -48,6 +48,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'reportkit.db'}"
     app.config.setdefault("EVIDENCE_DIR", str(instance / "evidence"))
+    # Chain heads recorded outside the database (services/anchors.py): keep it out of the database's reach.
+    app.config.setdefault("ANCHOR_LOG", str(instance / "custody-anchors.jsonl"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 

@@ -22,6 +22,7 @@ PASSWORD = "correct horse battery"
 def _config(tmp_path: Path, db_path: Path, **extra) -> dict:
     return {"TESTING": True, "SECRET_KEY": "test-only-secret", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
             "EVIDENCE_DIR": str(tmp_path / "evidence"), "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
             "DOSSIER_WORKERS": 0,
             **extra}
 

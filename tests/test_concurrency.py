@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from reportkit import create_app
 from reportkit.extensions import db
 from reportkit.models import ChainHead, Entry, Event, Evidence, User
+from reportkit.models._common import utcnow
 from reportkit.models.events import GENESIS
 from reportkit.services.cases import create_case
 from reportkit.services.custody import verify_case
@@ -146,7 +147,7 @@ def forking_insert(case_id: int) -> None:
 
 def test_many_writers_on_sqlite_never_fork_the_chain_or_answer_500(make_app, tmp_path):
     app = make_app()
-    config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "EVIDENCE_DIR", "SECRET_KEY")}
+    config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "EVIDENCE_DIR", "SECRET_KEY", "INSTANCE_PATH")}
     with app.app_context():
         ids = seed(app)
         db.session.remove()
@@ -167,7 +168,8 @@ def test_many_writers_on_postgresql_never_fork_the_chain_or_answer_500(tmp_path)
     pg = Server().start()
     try:
         config = {"SECRET_KEY": "test", "DATABASE_URL": pg.create_database("rk_load"),
-                  "EVIDENCE_DIR": str(tmp_path / "evidence"), "DOSSIER_WORKERS": 0, "RATELIMIT_ENABLED": False}
+                  "EVIDENCE_DIR": str(tmp_path / "evidence"), "DOSSIER_WORKERS": 0, "RATELIMIT_ENABLED": False,
+                  "INSTANCE_PATH": str(tmp_path / "instance")}
         app = create_app({**config, "TESTING": True})
         with app.app_context():
             upgrade()
@@ -194,3 +196,37 @@ def test_a_case_chain_starts_at_genesis_with_its_head_row(app, make_user, make_c
     head = db.session.get(ChainHead, case.id)
     first = db.session.scalars(select(Event).where(Event.case_id == case.id).order_by(Event.id)).first()
     assert first.prev_hash == GENESIS and head.hash == first.hash and head.length == 1
+
+
+def test_forks_stored_before_the_fix_keep_their_history_and_stay_reported(tmp_path):
+    """A database from before the unique index, with a forked case: the migration keeps every event (the
+    later branch numbered) and verify still reports the fork; new appends continue from the newest event."""
+    from flask_migrate import upgrade as migrate_to
+    from sqlalchemy import text
+
+    app = create_app({"SECRET_KEY": "t", "TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
+                      "EVIDENCE_DIR": str(tmp_path / "evidence"), "INSTANCE_PATH": str(tmp_path / "instance")})
+    with app.app_context():
+        migrate_to(revision="c3d4e5f6a7b8")
+        rows = []
+        for prev in (GENESIS, "a" * 64, "a" * 64):  # the second and third events both follow the first
+            ev = Event(case_id=7, actor_label="x", action="evidence.downloaded", target="", data={},
+                       explanation="", created_at=utcnow().replace(microsecond=0), prev_hash=prev)
+            ev.hash = "a" * 64 if prev == GENESIS else ev.compute_hash()
+            rows.append({c: getattr(ev, c) for c in ("case_id", "actor_label", "action", "target", "explanation",
+                                                     "created_at", "prev_hash", "hash")} | {"data": "{}"})
+        db.session.execute(text("INSERT INTO event (case_id, actor_label, action, target, explanation, created_at, "
+                                "prev_hash, hash, data) VALUES (:case_id, :actor_label, :action, :target, "
+                                ":explanation, :created_at, :prev_hash, :hash, :data)"), rows)
+        db.session.commit()
+        migrate_to()
+        assert [e.branch for e in db.session.scalars(select(Event).order_by(Event.id))] == [0, 0, 1]
+        head = db.session.get(ChainHead, 7)
+        assert head.length == 3 and head.hash == rows[2]["hash"]
+        problems = verify_case(7, EvidenceStore(app.config["EVIDENCE_DIR"])).problems
+        assert any("chain is broken" in p for p in problems)
+        with pytest.raises(Exception, match="append-only"):  # the triggers came back after the numbering
+            db.session.execute(text("DELETE FROM event"))
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()

@@ -101,14 +101,16 @@ def test_verification_catches_an_edited_event(world):
     target = db.session.scalar(select(Event).where(Event.action == "entry.created"))
     behind_the_apps_back(f"UPDATE event SET data = '{{\"url\": \"https://x.com/other/status/1\"}}' WHERE id = {target.id}")
     problems = verify_case(world["case"].id, world["store"]).problems
-    assert problems == [f"event {target.id} (entry.created): its content does not match its hash (edited)"]
+    assert problems == [f"event {target.id} (entry.created): its content does not match its hash (edited)",
+                        "entry #1: its URL is https://x.com/leader_en/status/1453347171011694596, but its history "
+                        "says https://x.com/other/status/1"]
 
 
 def test_verification_catches_a_removed_event(world):
     target = db.session.scalar(select(Event).where(Event.action == "member.added"))
     behind_the_apps_back(f"DELETE FROM event WHERE id = {target.id}")
     problems = verify_case(world["case"].id, world["store"]).problems
-    assert len(problems) == 1 and "the chain is broken" in problems[0]
+    assert len(problems) == 2 and "the chain is broken" in problems[0] and "head row says 5 events" in problems[1]
 
 
 def test_verification_catches_changed_and_missing_files(world):
@@ -119,7 +121,7 @@ def test_verification_catches_changed_and_missing_files(world):
     os.unlink(store.path_for(ev.print_copy.sha256))
     problems = verify_case(world["case"].id, store).problems
     assert f"evidence {ev.id}: the stored file {ev.sha256[:16]}… has changed" in problems
-    assert any("is missing" in p and "derivative" in p for p in problems)
+    assert any("is missing" in p and "print copy" in p for p in problems)
 
 
 def test_verify_command_exit_codes_and_event(world, runner):
@@ -207,13 +209,14 @@ def test_purge_never_destroys_bytes_another_entry_or_case_still_uses(world, clie
     login(client, world["owner"])
     resp = client.post(f"/evidence/{ev.id}/purge", data={"reason": "Private data."}, follow_redirects=True)
     page = resp.data.decode()
-    assert f"#{twin_entry.number} of this case" in page and "1 other case(s)" in page
-    assert "Another team" not in page  # the other case is counted, never named
+    assert f"entries #{twin_entry.number} of this case hold the same bytes" in page
+    assert "other case" not in page and "Another team" not in page  # other cases: neither counted nor named
     assert store.exists(ev.sha256)  # still the evidence of two other rows
     assert run_verification(world["owner"], world["case"].id, store).ok
     assert run_verification(stranger, other_case.id, store).ok
 
-    purge_evidence(world["owner"], twin, "Private data.", store)
+    resp = client.post(f"/evidence/{twin.id}/purge", data={"reason": "Private data."}, follow_redirects=True)
+    assert "The file was purged from this case" in resp.data.decode()  # as if no other case held the bytes
     assert store.exists(ev.sha256)  # the other team's case still holds it
     copy = foreign.print_copy.sha256
     assert purge_evidence(stranger, foreign, "Private data.", store).complete

@@ -1,6 +1,6 @@
 """A catalogued post (entry), the clauses it violates and its tags."""
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 POSTED_AT_SOURCES = {"id": "derived from the post id", "person": "typed by a person"}
 CAPTURE_METHODS = {"manual_screenshot": "Manual screenshot", "file_upload": "File upload", "automated": "Automated"}
 TRANSLATION_METHODS = {"human": "Human", "machine": "Machine"}
+# The fields a person sets on an entry (forms, API and import validate the same list).
+EDITABLE = ("text", "language", "translation", "translator", "translation_method", "notes", "graphic",
+            "private_info", "captured_at", "captured_by", "capture_method", "logged_in_as", "network_route",
+            "legal_country", "legal_law", "legal_article")
 
 
 class Entry(db.Model):
@@ -89,6 +93,13 @@ class Entry(db.Model):
     def sealed(self) -> bool:
         """Approval seals an entry: changing it needs a reopen with a reason."""
         return self.status == "approved"
+
+    def snapshot(self) -> dict:
+        """The fields a person sets, as the custody log records them (times in UTC): `verify` replays these."""
+        values = {name: getattr(self, name) for name in EDITABLE}
+        values.update(account=self.account.label if self.account else "", posted_at=self.posted_at,
+                      tags=", ".join(self.tag_names))
+        return {k: v.astimezone(timezone.utc).isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
 
     @property
     def current_approvals(self) -> list["Approval"]:

@@ -5,6 +5,7 @@ The application refuses to update or delete an event (an ORM guard here, trigger
 """
 
 from contextvars import ContextVar
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from sqlalchemy import event as sa_event
@@ -14,9 +15,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import Case, Derivative, Dossier, Entry, Evidence
+from ..models import Case, Derivative, Dossier, Entry, Evidence, Import
 from ..models._common import utcnow
 from ..models.events import GENESIS, ChainHead, Event
+from . import anchors
+from .replay import replay_case
 from .storage import EvidenceStore, file_sha256
 
 # Set by the API for the length of a request, so events name the token a script used.
@@ -101,9 +104,11 @@ class Report:
         return not self.problems
 
 
-def verify_case(case_id: int, store: EvidenceStore) -> Report:
+def verify_case(case_id: int, store: EvidenceStore, anchor_list: list[anchors.Anchor] = ()) -> Report:
+    """Check the chain, its head, every recorded head (`anchor_list`, and those the case's own export and
+    verification events name), the rows against the history (replay) and every stored file of the case."""
     report = Report()
-    previous = GENESIS
+    previous, events = GENESIS, []
     for ev in db.session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.id)):
         report.events_checked += 1
         if ev.prev_hash != previous:
@@ -112,27 +117,45 @@ def verify_case(case_id: int, store: EvidenceStore) -> Report:
         if ev.compute_hash() != ev.hash:
             report.problems.append(f"event {ev.id} ({ev.action}): its content does not match its hash (edited)")
         previous = ev.hash
-    hashes = db.session.execute(
-        select(Evidence.sha256, Evidence.id, Evidence.purged_at).join(Entry).where(
-            Entry.case_id == case_id, Evidence.sha256.is_not(None))).all()
-    hashes += [(d.sha256, f"derivative {d.id}", None) for d in db.session.scalars(
-        select(Derivative).join(Evidence).join(Entry).where(Entry.case_id == case_id))]
-    hashes += [(d.sha256, f"dossier {d.document_id}", None) for d in db.session.scalars(
-        select(Dossier).where(Dossier.case_id == case_id, Dossier.sha256.is_not(None)))]
-    for sha, label, purged in hashes:
-        if purged:
-            continue
+        events.append(ev)
+    head = db.session.get(ChainHead, case_id)
+    if head is not None and (head.hash, head.length) != (previous, len(events)):
+        report.problems.append(f"the chain has {len(events)} events ending at {previous[:16]}…, but its head row "
+                               f"says {head.length} events ending at {head.hash[:16]}…: events were removed or "
+                               "rewritten")
+    hashes = [ev.hash for ev in events]
+    recorded = [anchors.Anchor(case_id, ev.data["chain"]["length"], ev.data["chain"]["head"], f"event {ev.id} "
+                               f"({ev.action})") for ev in events if isinstance((ev.data or {}).get("chain"), dict)]
+    for anchor in [*anchor_list, *recorded]:
+        if anchor.case_id == case_id and (problem := anchor.problem(hashes)):
+            report.problems.append(problem)
+    report.problems += replay_case(case_id).problems
+    for sha, label in _stored_objects(case_id, events):
         report.files_checked += 1
         path = store.path_for(sha)
         if not path.exists():
-            report.problems.append(f"{_label(label)}: the stored file {sha[:16]}… is missing")
+            report.problems.append(f"{label}: the stored file {sha[:16]}… is missing")
         elif file_sha256(path) != sha:
-            report.problems.append(f"{_label(label)}: the stored file {sha[:16]}… has changed")
+            report.problems.append(f"{label}: the stored file {sha[:16]}… has changed")
     return report
 
 
-def _label(label) -> str:
-    return f"evidence {label}" if isinstance(label, int) else label
+def _stored_objects(case_id: int, events: list[Event]) -> list[tuple[str, str]]:
+    """Every stored file the case's rows and events point at: originals, print and marked copies, dossiers,
+    packages, import files and timestamp replies (purged originals excepted: their bytes are gone on purpose)."""
+    found = [(sha, f"evidence {i}") for sha, i in db.session.execute(
+        select(Evidence.sha256, Evidence.id).join(Entry).where(
+            Entry.case_id == case_id, Evidence.sha256.is_not(None), Evidence.purged_at.is_(None)))]
+    found += [(d.sha256, f"{d.purpose} copy {d.id} of evidence {d.evidence_id}") for d in db.session.scalars(
+        select(Derivative).join(Evidence).join(Entry).where(Entry.case_id == case_id))]
+    for d in db.session.scalars(select(Dossier).where(Dossier.case_id == case_id)):
+        found += [(sha, f"{what} {d.document_id}") for sha, what in ((d.sha256, "dossier"),
+                                                                      (d.package_sha256, "package of dossier")) if sha]
+    found += [(sha, f"import {i}") for sha, i in db.session.execute(
+        select(Import.file_sha256, Import.id).where(Import.case_id == case_id, Import.file_sha256.is_not(None)))]
+    found += [(t["sha256"], f"timestamp reply of event {ev.id}") for ev in events if ev.action == "package.exported"
+              for t in (ev.data or {}).get("timestamps") or [] if t.get("sha256")]
+    return list(dict.fromkeys(found))
 
 
 def cases_to_verify(case_id: int | None) -> list[int]:
@@ -149,14 +172,33 @@ def case_activity(case_id: int):
     return select(Event).where(Event.case_id == case_id).order_by(Event.id.desc())
 
 
-def run_verification(actor, case_id: int, store: EvidenceStore) -> Report:
-    """Check a case and record that the check ran (with its outcome) as an event of its own."""
-    report = verify_case(case_id, store)
-    record(actor, case_id, "verification.run", f"case:{case_id}", {
-        "ok": report.ok, "events_checked": report.events_checked, "files_checked": report.files_checked,
-        "problems": report.problems[:50]})
+def run_verification(actor, case_id: int, store: EvidenceStore, anchor_log: Path,
+                     extra: list[anchors.Anchor] = ()) -> Report:
+    """Check a case against its anchors and record that the check ran (with its outcome) as an event of its own;
+    a passing check anchors the head it checked."""
+    report = verify_case(case_id, store, [*anchors.from_log(anchor_log, case_id), *extra])
+    data = {"ok": report.ok, "events_checked": report.events_checked, "files_checked": report.files_checked,
+            "problems": report.problems[:50]}
+    if report.ok:
+        data["chain"] = current_head(case_id)
+    record(actor, case_id, "verification.run", f"case:{case_id}", data)
     db.session.commit()
+    if report.ok:
+        anchor_head(anchor_log, case_id, "verification")
     return report
+
+
+def current_head(case_id: int) -> dict:
+    """The case's committed head, as exports print it and anchors record it."""
+    head = db.session.get(ChainHead, case_id, populate_existing=True)
+    return {"length": head.length, "head": head.hash} if head else {"length": 0, "head": GENESIS}
+
+
+def anchor_head(anchor_log: Path, case_id: int, reason: str) -> dict:
+    """Record the case's committed head in the anchor log, outside the database."""
+    head = current_head(case_id)
+    anchors.append(anchor_log, case_id, head["length"], head["head"], reason)
+    return head
 
 
 def last_verification(case_id: int) -> Event | None:

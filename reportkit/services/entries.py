@@ -7,6 +7,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import Account, Case, Clause, Entry, Tag, User, Violation
+from ..models.entries import EDITABLE
 from .cases import add_account
 from .custody import lock_case, record
 from .reviews import ensure_open
@@ -15,9 +16,6 @@ from .urls import PostURL, parse_post_url
 # Platforms whose post id names one post across the whole platform, so two URLs with it are one post.
 GLOBAL_IDS = {"x", "youtube", "tiktok", "instagram", "threads", "facebook"}
 
-EDITABLE = ("text", "language", "translation", "translator", "translation_method", "notes", "graphic",
-            "private_info", "captured_at", "captured_by", "capture_method", "logged_in_as", "network_route",
-            "legal_country", "legal_law", "legal_article")
 
 
 class EntryError(ValueError):
@@ -69,7 +67,8 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
         db.session.flush()  # the entry's id, for its first event
         record(actor, case.id, "entry.created", f"entry:{entry.number}", {
             "url": post.canonical, "submitted_url": post.submitted, "posted_at": str(entry.posted_at or ""),
-            "clauses": [k for k, _ in violations]}, entry_id=entry.id)
+            "clauses": [k for k, _ in violations], "rationales": {k: r.strip() for k, r in violations},
+            "fields": entry.snapshot()}, entry_id=entry.id)  # every field, so verify can replay it
     if commit:
         db.session.commit()
     return entry
@@ -87,7 +86,7 @@ def next_entry_number(case: Case) -> int:
 def update_entry(actor: User, entry: Entry, fields: dict) -> Entry:
     ensure_open(entry)
     fields = dict(fields)
-    before = _snapshot(entry)
+    before = entry.snapshot()
     if "account_id" in fields:
         entry.account = _account_by_id(entry.case, fields.pop("account_id"))
     if "posted_at" in fields:
@@ -96,19 +95,12 @@ def update_entry(actor: User, entry: Entry, fields: dict) -> Entry:
     if "tags" in fields:
         set_tags(entry, fields.pop("tags"))
     _apply(entry, fields)
-    after = _snapshot(entry)
+    after = entry.snapshot()
     changed = {k: [before[k], after[k]] for k in after if after[k] != before[k]}
     if changed:
         record(actor, entry.case_id, "entry.edited", f"entry:{entry.number}", changed, entry_id=entry.id)
     db.session.commit()
     return entry
-
-
-def _snapshot(entry: Entry) -> dict:
-    values = {name: getattr(entry, name) for name in EDITABLE}
-    values.update(account=entry.account.label if entry.account else "", posted_at=entry.posted_at,
-                  tags=", ".join(entry.tag_names))
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
 
 
 def set_tags(entry: Entry, names) -> None:

@@ -6,10 +6,12 @@ heartbeat (updated_at): a restart of the server loses the jobs it was running, a
 of life for longer than any job may run is then shown as interrupted, not as a bar that never moves.
 """
 
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import update
 
 from ..extensions import db
@@ -17,6 +19,7 @@ from ..models import Dossier, Import
 from ..models._common import utcnow
 
 GRACE_SECONDS = 120  # on top of DOSSIER_TIMEOUT, the longest a job may go without progress
+SWEEP_EVERY = 6 * 3600  # seconds: the evidence store is swept (`reportkit gc`) at most this often
 
 _executor: ThreadPoolExecutor | None = None
 
@@ -64,6 +67,33 @@ def _still_waiting() -> None:
     for model in (Dossier, Import):
         db.session.execute(update(model).where(model.status == "queued").values(updated_at=utcnow()))
     db.session.commit()
+    _sweep_when_due()
+
+
+def _sweep_when_due() -> None:
+    """The periodic sweep: at the first job since the app started, then at most every SWEEP_EVERY seconds,
+    `reportkit gc` runs in the job thread, queued behind the job that is starting."""
+    app = current_app._get_current_object()
+    last = app.extensions.get("reportkit.last_sweep")
+    if last is not None and time.monotonic() - last < SWEEP_EVERY:
+        return
+    app.extensions["reportkit.last_sweep"] = time.monotonic()
+    _pool().submit(_sweep, app)
+
+
+def _sweep(app: Flask) -> None:
+    from .evidence import DEFAULT_GRACE_HOURS, collect_garbage
+    from .storage import EvidenceStore, temp_root
+
+    with app.app_context():
+        try:
+            removed = collect_garbage(EvidenceStore(app.config["EVIDENCE_DIR"]), temp_root(app), DEFAULT_GRACE_HOURS)
+            if removed:
+                app.logger.info("gc: removed %d item(s), %d bytes", len(removed), sum(g.size for g in removed))
+        except Exception:  # noqa: BLE001 - log for the operator; the next sweep tries again
+            app.logger.exception("gc sweep failed")
+        finally:
+            db.session.remove()
 
 
 def start_dossier(app: Flask, dossier_id: int) -> Future:
@@ -140,7 +170,7 @@ def _verify(app: Flask, case_id: int, user_id: int | None) -> None:
     with app.app_context():
         try:
             user = db.session.get(User, user_id) if user_id else None
-            run_verification(user, case_id, EvidenceStore(app.config["EVIDENCE_DIR"]))
+            run_verification(user, case_id, EvidenceStore(app.config["EVIDENCE_DIR"]), Path(app.config["ANCHOR_LOG"]))
         except Exception:  # noqa: BLE001 - log for the operator; the page shows no new result
             app.logger.exception("verification of case %s failed", case_id)
         finally:

@@ -6,7 +6,6 @@ job or the CLI and does the slow part.
 
 import hashlib
 import secrets
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +15,12 @@ from flask import current_app
 from ...extensions import db
 from ...models import Case, Dossier, User
 from ...models._common import utcnow
-from ..custody import record
+from ..custody import anchor_head, current_head, record
 from ..signing import SigningConfig, sign_pdf
-from ..storage import EvidenceStore
+from ..storage import EvidenceStore, private_temp_dir, temp_root
 from .data import missing_for_dsa, select_entries, snapshot
 from .options import DossierOptions
+from ..evidence import remove_unused_bytes
 from .pipeline import default_workers, render_dossier
 
 
@@ -59,19 +59,21 @@ def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = Non
         if on_progress:
             on_progress(stage, percent)
 
-    signed_by = None
+    signed_by, store, added = None, EvidenceStore(evidence_dir), []
     try:
         dossier.status = "running"
         progress("collecting entries", 2)
         options = DossierOptions.from_json(dossier.options)
         entries = select_entries(dossier.case, options)
         data = snapshot(dossier.case, entries, options, dossier.document_id, dossier.created_at, evidence_dir)
+        data["chain"] = {**current_head(dossier.case_id), "case_id": dossier.case_id}  # printed on the cover: an
+        # anchor that leaves the tool (`reportkit verify --anchor dossier.pdf`)
         if attachment:  # an evidence package's manifest: carried inside the PDF, its hash printed
             data["attachment"] = {"name": attachment[0], "sha256": hashlib.sha256(attachment[1]).hexdigest(),
                                   "data": attachment[1]}
             data["timestamps"] = [{**t, "time_utc": t["time"][:19].replace("T", " ")} for t in timestamps or []]
-        with tempfile.TemporaryDirectory(prefix="rk-pdf-") as tmp:
-            out = Path(tmp) / dossier.filename
+        with private_temp_dir(temp_root(current_app), "rk-pdf-") as tmp:  # the PDF: owner-only, never /tmp
+            out = tmp / dossier.filename
             result = render_dossier(data, out, default_workers() if workers is None else workers, progress, timeout)
             signing = SigningConfig.from_config(current_app.config)
             if signing:
@@ -79,8 +81,7 @@ def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = Non
                 signed = out.with_suffix(".signed.pdf")
                 signed_by = sign_pdf(out, signed, signing, f"reportkit dossier {dossier.document_id}")
                 out = signed
-            store = EvidenceStore(evidence_dir)
-            sha, path = store.put_file(out)
+            sha, path = store.put_file(out, added)
         dossier.sha256, dossier.size, dossier.pages = sha, path.stat().st_size, result.pages
         if finish:
             dossier.status, dossier.stage, dossier.progress = "done", "ready", 100
@@ -88,13 +89,15 @@ def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = Non
             dossier.stage = "packing the evidence package"
         record(dossier.created_by, dossier.case_id, "dossier.exported", f"dossier:{dossier.document_id}", {
             "document_id": dossier.document_id, "sha256": sha, "pages": result.pages, "mode": dossier.mode,
-            "entries": [e["number"] for e in data["entries"]], "signed_by": signed_by})
+            "entries": [e["number"] for e in data["entries"]], "signed_by": signed_by, "chain": data["chain"]})
     except Exception as exc:  # noqa: BLE001 - any failure must be recorded on the job, not lost in a thread
         db.session.rollback()
+        remove_unused_bytes(store, added)  # a PDF stored but never recorded
         dossier.status, dossier.stage, dossier.error = "failed", "failed", f"{type(exc).__name__}: {exc}"[:2000]
         raise
     finally:
         dossier.seconds = round(time.perf_counter() - started, 2)
         dossier.finished_at = utcnow()
         db.session.commit()
+    anchor_head(Path(current_app.config["ANCHOR_LOG"]), dossier.case_id, f"dossier {dossier.document_id}")
     return dossier

@@ -1,0 +1,169 @@
+"""Rebuild every entry of a case from its events and compare the result with the rows.
+
+The hash chain proves that events were not changed or removed. But the app shows and exports the *rows*, and
+someone with database access can change a row (an entry's URL or text, an evidence row pointed at other bytes,
+an evidence row deleted with its file) without touching an event. So `verify` replays the history: an entry's
+URL, fields, clauses, files, links, status, approvals and withdrawals, rebuilt from its events, must equal the
+rows, and every row must have the event that made it.
+
+What replay cannot check: fields of entries whose creation event predates full snapshots (only fields edited
+since are compared), and entries created by a bulk import before imports recorded one event per entry (only
+their later history is compared). Such limits are counted, never hidden (`Replay.partial`).
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Approval, Entry, Event
+
+CREATED_IN_BULK = ("import.batch", "import.run")
+
+
+@dataclass
+class History:
+    """What an entry's events say it is."""
+
+    number: int | None = None
+    created: bool = False
+    url: str | None = None
+    fields: dict = field(default_factory=dict)
+    complete: bool = False  # the creation event held every field
+    clauses: dict = field(default_factory=dict)  # key -> rationale (None: not recorded)
+    files: Counter = field(default_factory=Counter)  # sha256 of uploaded originals
+    prints: Counter = field(default_factory=Counter)
+    links: Counter = field(default_factory=Counter)
+    withdrawn_files: set = field(default_factory=set)
+    purged_files: set = field(default_factory=set)
+    approvals: Counter = field(default_factory=Counter)  # (user id, round)
+    status: str = "draft"
+    withdrawn: bool = False
+
+
+@dataclass
+class Replay:
+    problems: list[str] = field(default_factory=list)
+    entries: int = 0
+    partial: int = 0  # entries whose creation is known only by number (older events)
+
+
+def replay_case(case_id: int) -> Replay:
+    out = Replay()
+    histories: dict[int, History] = {}
+    bulk_numbers: set[int] = set()
+    for ev in db.session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.id)):
+        if ev.action in CREATED_IN_BULK:
+            bulk_numbers.update(ev.data.get("created") or [])
+        elif ev.entry_id is not None:
+            _apply(histories.setdefault(ev.entry_id, History()), ev)
+    rows = {e.id: e for e in db.session.scalars(select(Entry).where(Entry.case_id == case_id))}
+    for entry_id in sorted(set(histories) - set(rows)):
+        if histories[entry_id].created:
+            out.problems.append(f"entry id {entry_id}: its events exist but the entry row is missing (deleted)")
+    for entry in sorted(rows.values(), key=lambda e: e.number):
+        out.entries += 1
+        history = histories.get(entry.id, History())
+        if not history.created:
+            if entry.number not in bulk_numbers:
+                out.problems.append(f"entry #{entry.number}: no event created it (added behind the application)")
+                continue
+            out.partial += 1
+        out.problems += [f"entry #{entry.number}: {p}" for p in _compare(entry, history)]
+    return out
+
+
+def _apply(h: History, ev: Event) -> None:
+    d = ev.data or {}
+    if ev.action == "entry.created":
+        h.created, h.url = True, d.get("url")
+        h.number = _number(ev.target)
+        if "fields" in d:
+            h.fields, h.complete = dict(d["fields"]), True
+        rationales = d.get("rationales") or {}
+        h.clauses = {k: rationales.get(k) for k in d.get("clauses") or []}
+    elif ev.action == "entry.edited":
+        h.fields.update({k: after for k, (_before, after) in d.items()})
+    elif ev.action == "clause.mapped":
+        h.clauses[d.get("clause")] = d.get("rationale")
+    elif ev.action == "clause.unmapped":
+        h.clauses.pop(d.get("clause"), None)
+    elif ev.action == "evidence.uploaded":
+        h.files[d.get("sha256")] += 1
+        if d.get("print_copy"):
+            h.prints[d["print_copy"]] += 1
+    elif ev.action == "evidence.linked":
+        h.links[d.get("url")] += 1
+    elif ev.action == "evidence.withdrawn":
+        h.withdrawn_files.add(_number(ev.target))
+    elif ev.action == "evidence.purged":
+        h.purged_files.add(_number(ev.target))
+        h.withdrawn_files.add(_number(ev.target))
+        h.prints -= Counter(d.get("derivatives") or [])
+    elif ev.action == "status.changed":
+        h.status = d.get("to", h.status)
+    elif ev.action == "entry.approved":
+        h.approvals[(ev.actor_id, d.get("round"))] += 1
+    elif ev.action == "entry.withdrawn":
+        h.withdrawn = True
+
+
+def _compare(entry: Entry, h: History) -> list[str]:
+    problems = []
+    if h.created and entry.canonical_url != h.url:
+        problems.append(f"its URL is {entry.canonical_url}, but its history says {h.url}")
+    if h.number is not None and entry.number != h.number:
+        problems.append(f"its number was #{h.number} in its history")
+    now = entry.snapshot()
+    for name, value in sorted(h.fields.items()):
+        if name in now and _norm(now[name]) != _norm(value):
+            problems.append(f"its {name.replace('_', ' ')} differs from its history")
+    if h.created or h.clauses:
+        have = {v.clause.key: v.rationale for v in entry.violations}
+        if set(have) != set(h.clauses) and h.created:
+            problems.append(f"its clauses are {sorted(have)}, but its history says {sorted(h.clauses)}")
+        for key, rationale in h.clauses.items():
+            if rationale is not None and key in have and have[key] != rationale:
+                problems.append(f"the rationale for {key} differs from its history")
+    files = [e for e in entry.evidence if e.sha256]
+    if Counter(e.sha256 for e in files) != h.files and (h.created or h.files):
+        problems.append("its evidence files differ from its upload events (a file added, removed or repointed)")
+    prints = Counter(d.sha256 for e in files for d in e.derivatives if d.purpose == "print")
+    if prints != +h.prints and (h.created or h.prints):
+        problems.append("its print copies differ from its upload events")
+    links = Counter(e.archive_url for e in entry.evidence if e.kind == "archive_link")
+    if h.created and links != h.links:
+        problems.append("its archive links differ from its history")
+    for ev in entry.evidence:
+        if (ev.withdrawn_at is not None) != (ev.id in h.withdrawn_files) and (h.created or ev.withdrawn_at):
+            problems.append(f"evidence {ev.id}: withdrawn in the rows and in the history do not agree")
+        if (ev.purged_at is not None) != (ev.id in h.purged_files):
+            problems.append(f"evidence {ev.id}: purged in the rows and in the history do not agree")
+    if h.created and entry.status != h.status:
+        problems.append(f"its status is {entry.status}, but its history says {h.status}")
+    if (entry.withdrawn_at is not None) != h.withdrawn:
+        problems.append("withdrawn in the rows and in the history do not agree")
+    approvals = Counter((a.user_id, a.review_round) for a in db.session.scalars(
+        select(Approval).where(Approval.entry_id == entry.id)))
+    if approvals != h.approvals and (h.created or h.approvals):
+        problems.append("its approvals differ from its approval events")
+    return problems
+
+
+def _number(target: str) -> int | None:
+    tail = (target or "").rpartition(":")[2]
+    return int(tail) if tail.isdigit() else None
+
+
+def _norm(value):
+    """Times compare as instants (an event may hold +03:30, the row UTC); everything else as it is."""
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return value
+
