@@ -192,3 +192,22 @@ def test_queued_jobs_get_a_heartbeat_when_the_queue_moves(app, case_with_entries
     db.session.refresh(waiting)
     assert utcnow() - waiting.updated_at < timedelta(minutes=1)
     assert jobs.expire_stalled(waiting, app.config["DOSSIER_TIMEOUT"]).status == "queued"
+
+
+def test_a_job_that_finished_meanwhile_is_never_marked_interrupted(app, case_with_entries):  # noqa: F811
+    """Two actors at once: a page read the row as running with an old heartbeat, then the job finished."""
+    from datetime import timedelta
+
+    from reportkit.models._common import utcnow
+    from reportkit.services import jobs
+
+    user, case, _ = case_with_entries
+    old = utcnow() - timedelta(hours=2)
+    seen = Dossier(case_id=case.id, document_id="RK-LATE", status="running", created_at=old, updated_at=old)
+    db.session.add(seen)
+    db.session.commit()
+    assert seen.status == "running"  # loaded: what the page saw
+    with db.engine.begin() as other:  # the job thread commits "done" through its own connection
+        other.execute(Dossier.__table__.update().where(Dossier.id == seen.id).values(status="done", stage="ready"))
+    assert jobs.expire_stalled(seen, app.config["DOSSIER_TIMEOUT"]).status == "done"
+    assert db.session.get(Dossier, seen.id).error == ""

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import update
+from sqlalchemy import func, update
 
 from ..extensions import db
 from ..models import Dossier, Import
@@ -32,18 +32,23 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def expire_stalled(job: Dossier | Import, timeout: float) -> Dossier | Import:
-    """Mark a queued or running job failed when it has shown no progress for longer than it may run."""
+    """Mark a queued or running job failed when it has shown no progress for longer than it may run.
+
+    One conditional UPDATE: a page that read the row a moment before the job finished must not overwrite
+    "done" with "failed" (a read-modify-write in Python did)."""
     if isinstance(job, Import):
         return _expire_import(job, timeout)
     if job.status in ("queued", "running"):
+        cutoff = utcnow() - timedelta(seconds=timeout + GRACE_SECONDS)
         quiet = (utcnow() - (job.updated_at or job.created_at)).total_seconds()
-        if quiet > timeout + GRACE_SECONDS:
-            job.status = "failed"
-            job.error = (f"Interrupted: no progress for {int(quiet // 60)} minutes; the server may have restarted. "
-                         "Start it again.")
-            if isinstance(job, Dossier):
-                job.stage = "interrupted"
-            db.session.commit()
+        db.session.execute(update(Dossier).where(
+            Dossier.id == job.id, Dossier.status.in_(("queued", "running")),
+            func.coalesce(Dossier.updated_at, Dossier.created_at) < cutoff).values(
+            status="failed", stage="interrupted",
+            error=(f"Interrupted: no progress for {int(quiet // 60)} minutes; the server may have restarted. "
+                   "Start it again.")).execution_options(synchronize_session=False))
+        db.session.commit()
+        db.session.refresh(job)
     return job
 
 
