@@ -230,3 +230,30 @@ def test_forks_stored_before_the_fix_keep_their_history_and_stay_reported(tmp_pa
         db.session.rollback()
         db.session.remove()
         db.engine.dispose()
+
+
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(app, make_user, make_case):
+    """The page of each owner was loaded before the other's change committed: the second must see it."""
+    import threading
+
+    from reportkit.models import Case
+    from reportkit.services.cases import CaseError, set_role
+
+    ana, ben = make_user("ana@example.org"), make_user("ben@example.org")
+    case = make_case(ana, members=[(ben, "owner")])
+    stale = {m.user_id: m for m in case.memberships}  # what Ana's request read
+    assert [m.role for m in stale.values()] == ["owner", "owner"]
+
+    def ben_demotes_ana():
+        with app.app_context():
+            fresh = db.session.get(Case, case.id)
+            set_role(fresh, next(m for m in fresh.memberships if m.user_id == ana.id), "editor", ben)
+            db.session.remove()
+
+    thread = threading.Thread(target=ben_demotes_ana)
+    thread.start()
+    thread.join()
+    with pytest.raises(CaseError, match="at least one owner"):
+        set_role(case, stale[ben.id], "editor", ana)
+    db.session.rollback()
+    assert [m.role for m in db.session.get(Case, case.id).memberships if m.role == "owner"] == ["owner"]

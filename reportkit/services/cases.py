@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import ROLES, Account, Case, Membership, User
-from .custody import record
+from .custody import lock_case, record
 
 
 class CaseError(ValueError):
@@ -41,6 +41,7 @@ def add_account(case: Case, platform: str, handle: str, display_name: str = "", 
 
 
 def update_case(case: Case, actor: User | None = None, **fields) -> Case:
+    lock_case(case.id)  # the old values the event records are the ones committed last
     before = {name: getattr(case, name) for name in fields if hasattr(case, name)}
     for name in ("title", "subject", "summary", "allow_new_accounts", "prepared_by_name", "prepared_by_org",
                  "prepared_by_email", "confidentiality", "methodology", "public_interest", "dsa_explanation",
@@ -57,6 +58,7 @@ def update_case(case: Case, actor: User | None = None, **fields) -> Case:
 def add_member(case: Case, email: str, role: str, actor: User | None = None) -> Membership:
     if role not in ROLES:
         raise CaseError(f"Unknown role “{role}”.")
+    lock_case(case.id)  # two adds of one person at once: the second is told, not a 500
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None:
         raise CaseError("No user has that email address. Ask them to register first.")
@@ -72,6 +74,7 @@ def add_member(case: Case, email: str, role: str, actor: User | None = None) -> 
 def set_role(case: Case, membership: Membership, role: str, actor: User | None = None) -> None:
     if role not in ROLES:
         raise CaseError(f"Unknown role “{role}”.")
+    lock_case(case.id)  # two owners demoting each other at once must not leave the case without one
     if membership.role == "owner" and role != "owner" and _owner_count(case) == 1:
         raise CaseError("A case needs at least one owner.")
     record(actor, case.id, "member.role_changed", f"user:{membership.user_id}",
@@ -81,6 +84,7 @@ def set_role(case: Case, membership: Membership, role: str, actor: User | None =
 
 
 def remove_member(case: Case, membership: Membership, actor: User | None = None) -> None:
+    lock_case(case.id)
     if membership.role == "owner" and _owner_count(case) == 1:
         raise CaseError("The last owner cannot be removed.")
     record(actor, case.id, "member.removed", f"user:{membership.user_id}",
