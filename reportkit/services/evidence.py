@@ -1,5 +1,8 @@
-"""Attach evidence to an entry: hash first, sniff, check images, store write-once, make the print copy."""
+"""Attach evidence to an entry: hash first, sniff, check images, make the print copy, store write-once, then
+the rows. Purge, and the one answer to "does any row still use these bytes?" that purge and gc share."""
 
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -7,12 +10,12 @@ from typing import BinaryIO
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Derivative, Entry, Evidence, User
+from ..models import Derivative, Dossier, Entry, Event, Evidence, Import, User
 from ..models._common import utcnow
 from ..templating import filesize
-from .images import BadImage, check_image, make_marked_copy, make_print_copy, perceptual_hash
+from .images import BadImage, PrintCopy, check_image, make_marked_copy, make_print_copy, perceptual_hash
 from .sniff import UnsupportedType, sniff
-from .storage import EvidenceStore, TooLarge
+from .storage import EvidenceStore, Garbage, StorageFull, TooLarge, storage_full
 from .custody import record
 from .reviews import ensure_open
 from .urls import parse_post_url
@@ -39,6 +42,10 @@ class Limits:
 
 def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str, store: EvidenceStore,
                       limits: Limits, kind: str | None = None) -> Evidence:
+    """Everything that can be refused is checked, and the print copy made, while the bytes are only staged.
+    Then the bytes go into the store and the rows are committed. If anything fails after that (a full disk,
+    the database), the bytes this upload added are removed again unless a row uses them: nothing is half-saved.
+    A kill in between leaves only staging files or bytes no row uses, which gc removes."""
     ensure_open(entry)
     try:
         staged = store.stage(stream, limits.max_size)
@@ -49,24 +56,38 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
         if kind and kind != found.kind:
             raise UnsupportedType(f"The file is {found.mime}, which is not a {kind.replace('_', ' ')}.")
         size = check_image(staged.tmp_path, limits.max_pixels) if found.kind == "screenshot" else None
+        copy = make_print_copy(staged.tmp_path, limits.print_width) if size else None
+        phash = perceptual_hash(io.BytesIO(copy.data)) if copy else None
     except UnsupportedType as exc:
         store.discard(staged)
         raise EvidenceError(str(exc), 415) from exc
     except BadImage as exc:
         store.discard(staged)
         raise EvidenceError(str(exc), 422) from exc
-    path = store.commit(staged)
-    evidence = Evidence(entry=entry, kind=found.kind, sha256=staged.sha256, size=staged.size, mime=found.mime,
-                        original_name=_safe_name(filename), uploaded_by_id=actor.id)
-    if size:
-        evidence.width, evidence.height = size
-        _add_print_copy(evidence, path, store, limits.print_width)
-        evidence.phash = perceptual_hash(store.path_for(evidence.print_copy.sha256))
-    db.session.add(evidence)
-    record(actor, entry.case_id, "evidence.uploaded", f"entry:{entry.number}", {
-        "sha256": staged.sha256, "name": evidence.original_name, "size": staged.size, "mime": found.mime,
-        "print_copy": evidence.print_copy.sha256 if evidence.print_copy else None}, entry_id=entry.id)
-    db.session.commit()
+    except BaseException:
+        store.discard(staged)
+        raise
+    added: list[str] = []
+    try:
+        with store.writing():
+            store.commit(staged, added)
+            evidence = Evidence(entry=entry, kind=found.kind, sha256=staged.sha256, size=staged.size, mime=found.mime,
+                                original_name=_safe_name(filename), uploaded_by_id=actor.id, phash=phash)
+            if copy:
+                evidence.width, evidence.height = size
+                sha, _ = store.put_bytes(copy.data, added)
+                evidence.derivatives.append(_derivative("print", copy, sha, staged.sha256))
+            db.session.add(evidence)
+            record(actor, entry.case_id, "evidence.uploaded", f"entry:{entry.number}", {
+                "sha256": staged.sha256, "name": evidence.original_name, "size": staged.size, "mime": found.mime,
+                "print_copy": evidence.print_copy.sha256 if evidence.print_copy else None}, entry_id=entry.id)
+            db.session.commit()
+    except BaseException as exc:
+        _undo(store, added)
+        store.discard(staged)
+        if storage_full(exc) and not isinstance(exc, StorageFull):
+            raise StorageFull() from exc  # the database's disk, say: nothing of this upload is kept either
+        raise
     return evidence
 
 
@@ -82,12 +103,16 @@ def add_archive_link(actor: User, entry: Entry, url: str, commit: bool = True, l
     return evidence
 
 
-def _add_print_copy(evidence: Evidence, original: Path, store: EvidenceStore, width: int) -> None:
-    copy = make_print_copy(original, width)
-    sha, _ = store.put_bytes(copy.data)
-    evidence.derivatives.append(Derivative(
-        purpose="print", sha256=sha, parent_sha256=evidence.sha256, mime="image/jpeg", size=len(copy.data),
-        width=copy.width, height=copy.height, operations=copy.operations))
+def _derivative(purpose: str, copy: PrintCopy, sha: str, parent_sha256: str) -> Derivative:
+    return Derivative(purpose=purpose, sha256=sha, parent_sha256=parent_sha256, mime="image/jpeg",
+                      size=len(copy.data), width=copy.width, height=copy.height, operations=copy.operations)
+
+
+def _undo(store: EvidenceStore, added: list[str]) -> None:
+    """After a failure: roll the rows back, then remove the bytes this operation newly stored (unless a row
+    committed meanwhile by another request uses the same bytes)."""
+    db.session.rollback()
+    remove_unused_bytes(store, added)
 
 
 def _safe_name(filename: str | None) -> str:
@@ -97,15 +122,19 @@ def _safe_name(filename: str | None) -> str:
 
 def refresh_marked_copy(evidence: Evidence, store: EvidenceStore, width: int) -> None:
     """Redraw the marked copy after regions changed (or drop it when none are left)."""
-    for old in [d for d in evidence.derivatives if d.purpose == "marked"]:
-        evidence.derivatives.remove(old)
-    if evidence.regions:
-        copy = make_marked_copy(store.path_for(evidence.sha256), evidence.regions, width)
-        sha, _ = store.put_bytes(copy.data)
-        evidence.derivatives.append(Derivative(
-            purpose="marked", sha256=sha, parent_sha256=evidence.sha256, mime="image/jpeg", size=len(copy.data),
-            width=copy.width, height=copy.height, operations=copy.operations))
-    db.session.commit()
+    copy = make_marked_copy(store.path_for(evidence.sha256), evidence.regions, width) if evidence.regions else None
+    added: list[str] = []
+    try:
+        with store.writing():
+            for old in [d for d in evidence.derivatives if d.purpose == "marked"]:
+                evidence.derivatives.remove(old)  # its bytes, if nothing else uses them, are gc's
+            if copy:
+                sha, _ = store.put_bytes(copy.data, added)
+                evidence.derivatives.append(_derivative("marked", copy, sha, evidence.sha256))
+            db.session.commit()
+    except BaseException:
+        _undo(store, added)
+        raise
 
 
 def near_duplicates(evidence: Evidence, distance: int = 8) -> list[Evidence]:
@@ -140,9 +169,10 @@ def withdraw_evidence(actor: User, evidence: Evidence, reason: str) -> None:
 def purge_evidence(actor: User, evidence: Evidence, reason: str, store: EvidenceStore) -> "Purge":
     """Remove a file's bytes for good (e.g. a victim's private data): the hash and the reason are kept.
 
-    The store keeps one copy of identical bytes. Bytes another live row still uses (the same screenshot in
-    another entry, or in another team's case) stay until that row is purged too: a purge here must never
-    destroy someone else's evidence. The result says where the bytes are still used."""
+    The store keeps one copy of identical bytes, and every row that points at them, in any case, is a user
+    (`hashes_in_use`): the bytes go with their last user, so a purge here never destroys what another team
+    keeps. What the purging team is told, and what the event records, is the same whether or not other
+    teams' rows use the same bytes: only entries of this case are named."""
     if not reason.strip():
         raise EvidenceError("Say why the file is purged.", 422)
     hashes = {evidence.sha256, *(d.sha256 for d in evidence.derivatives)} - {None}
@@ -151,33 +181,76 @@ def purge_evidence(actor: User, evidence: Evidence, reason: str, store: Evidence
     for derivative in list(evidence.derivatives):
         evidence.derivatives.remove(derivative)
     db.session.flush()
-    users = {sha: _users_of(sha) for sha in hashes}
-    kept = sorted(sha for sha, found in users.items() if found)
-    record(actor, evidence.entry.case_id, "evidence.purged", f"evidence:{evidence.id}",
-           {"sha256": evidence.sha256, "name": evidence.original_name, "derivatives": sorted(hashes - {evidence.sha256}),
-            "bytes_kept_for_other_rows": kept}, reason, entry_id=evidence.entry_id)
+    case_id = evidence.entry.case_id
+    same_case = _entries_using(case_id, hashes)
+    record(actor, case_id, "evidence.purged", f"evidence:{evidence.id}",
+           {"sha256": evidence.sha256, "name": evidence.original_name, "derivatives": sorted(hashes - {evidence.sha256})},
+           reason, entry_id=evidence.entry_id)
     db.session.commit()
-    for sha in hashes - set(kept):
-        store.remove(sha)
-    places = {place for found in users.values() for place in found}
-    return Purge(sorted(n for c, n in places if c == evidence.entry.case_id),
-                 len({c for c, _ in places if c != evidence.entry.case_id}))
+    remove_unused_bytes(store, hashes)
+    return Purge(same_case)
 
 
 @dataclass
 class Purge:
-    same_case_entries: list[int]  # entry numbers in this case that still use the bytes
-    other_cases: int  # how many other cases do (not named: they may belong to other teams)
+    same_case_entries: list[int]  # entry numbers in this case that still hold the same bytes
 
     @property
     def complete(self) -> bool:
-        return not self.same_case_entries and not self.other_cases
+        """Gone from this case. Whether other cases hold the same bytes is never said."""
+        return not self.same_case_entries
 
 
-def _users_of(sha: str) -> set[tuple[int, int]]:
-    """(case id, entry number) of every live evidence row whose original or derivative has these bytes."""
-    originals = select(Entry.case_id, Entry.number).join(Evidence).where(
-        Evidence.sha256 == sha, Evidence.purged_at.is_(None))
-    derivatives = select(Entry.case_id, Entry.number).join(Evidence).join(Derivative).where(
-        Derivative.sha256 == sha, Evidence.purged_at.is_(None))
-    return {tuple(row) for row in db.session.execute(originals.union(derivatives))}
+def _entries_using(case_id: int, hashes: Iterable[str]) -> list[int]:
+    """Numbers of this case's entries whose live evidence (original or derivative) has any of these bytes."""
+    hashes = sorted(hashes)
+    originals = select(Entry.number).join(Evidence).where(
+        Entry.case_id == case_id, Evidence.sha256.in_(hashes), Evidence.purged_at.is_(None))
+    derivatives = select(Entry.number).join(Evidence).join(Derivative).where(
+        Entry.case_id == case_id, Derivative.sha256.in_(hashes), Evidence.purged_at.is_(None))
+    return sorted(set(db.session.scalars(originals.union(derivatives))))
+
+
+def hashes_in_use(hashes: Iterable[str]) -> set[str]:
+    """The hashes among these that some row points at, in any case: a live (unpurged) evidence file, a
+    derivative (print or marked copy), a dossier PDF, an evidence package, an imported file, a timestamp
+    reply (kept in the store, named in its package's event). The one answer for purge, gc and undoing a
+    failed write."""
+    wanted, used = set(hashes) - {None}, set()
+    pending = sorted(wanted)
+    while pending:
+        batch, pending = pending[:500], pending[500:]
+        for query in (select(Evidence.sha256).where(Evidence.sha256.in_(batch), Evidence.purged_at.is_(None)),
+                      select(Derivative.sha256).where(Derivative.sha256.in_(batch)),
+                      select(Dossier.sha256).where(Dossier.sha256.in_(batch)),
+                      select(Dossier.package_sha256).where(Dossier.package_sha256.in_(batch)),
+                      select(Import.file_sha256).where(Import.file_sha256.in_(batch))):
+            used |= set(db.session.scalars(query))
+    if wanted - used:
+        for data in db.session.scalars(select(Event.data).where(Event.action == "package.exported")):
+            used |= wanted & {stamp.get("sha256") for stamp in (data or {}).get("timestamps", [])}
+    return used
+
+
+def remove_unused_bytes(store: EvidenceStore, hashes: Iterable[str]) -> set[str]:
+    """Remove the stored bytes among `hashes` that no row uses; checked inside the store's removing lock, so
+    a request that is storing the same bytes and committing its row finishes first. Call it with no
+    transaction of your own open (after a commit or a rollback). Returns the hashes removed."""
+    hashes = set(hashes) - {None}
+    if not hashes:
+        return set()
+    with store.removing():
+        unused = hashes - hashes_in_use(hashes)
+        for sha in unused:
+            store.remove(sha)
+    return unused
+
+
+DEFAULT_GRACE_HOURS = 24.0  # gc removes only what is older: an upload or a render in progress is never swept
+
+
+def collect_garbage(store: EvidenceStore, temp_dir: Path | None, grace_hours: float,
+                    dry_run: bool = False) -> list[Garbage]:
+    """`reportkit gc` and the periodic sweep: staging files, bytes no row uses and scratch folders, once older
+    than the grace period."""
+    return store.collect_garbage(hashes_in_use, grace_hours * 3600, temp_dir, dry_run)

@@ -298,9 +298,9 @@ class Garbage:
 
 
 def temp_root(app) -> Path:
-    """Where the app's scratch files go (a dossier being rendered, a package being zipped): `TEMP_DIR`, by
-    default `<instance>/tmp`; never the shared /tmp. gc sweeps what a kill leaves there."""
-    return Path(app.config.get("TEMP_DIR") or Path(app.instance_path) / "tmp")
+    """Where the app's scratch files go (a dossier being rendered, a package being zipped, a backup's copy of
+    the database): `<instance>/tmp`, never the shared /tmp. gc sweeps what a kill leaves there."""
+    return Path(app.instance_path) / "tmp"
 
 
 @contextmanager

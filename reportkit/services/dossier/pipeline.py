@@ -5,12 +5,17 @@ start on a new page, so they can be rendered in chunks, in short-lived processes
 front matter and the appendices are parts of their own, rendered in workers too. What a part cannot know
 is added afterwards: the contents' page numbers, the running header and "page X of Y" are stamped from a
 small sheet in the same fonts (stamps.py); the contents' links and the bookmarks are added to the merged
-file with pypdf. The parent process only merges."""
+file with pypdf. The parent process only merges.
+
+Renderers never outlive their job: a failure or a time-out kills them (and any started to replace one that
+finished), and each watches the process that started it and exits when that one is gone (a kill -9, a
+restart of the server)."""
 
 import multiprocessing
 import os
 import resource
-import tempfile
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -20,6 +25,7 @@ from pypdf import PdfWriter
 from pypdf.annotations import Link
 from pypdf.generic import Fit
 
+from ..storage import private_temp_dir
 from . import render, stamps
 
 PX_TO_PT = 0.75
@@ -61,12 +67,13 @@ def render_part(kind: str, d: dict, out: str, entries=None, total: int = 0) -> P
 
 def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress | None = None,
                    timeout: float = 1800) -> Rendered:
+    """The parts are written in a private folder next to `out_path` (export.py puts that in `<instance>/tmp`)."""
     progress = progress or (lambda stage, pct: None)
     entries = d["entries"]
     size = chunk_size(len(entries), workers)
     chunks = [entries[i:i + size] for i in range(0, len(entries), size)]
     shared = {k: v for k, v in d.items() if k not in ("entries", "manifest", "findings", "chart_svg", "attachment")}
-    with tempfile.TemporaryDirectory(prefix="rk-dossier-") as tmp, _Runner(workers, timeout) as run:
+    with private_temp_dir(out_path.parent, "parts-") as tmp, _Runner(workers, timeout) as run:
         paths = [str(Path(tmp) / f"chunk-{i:04d}.pdf") for i in range(len(chunks))]
         front_path, back_path, sheet_path = (str(Path(tmp) / name) for name in ("front.pdf", "back.pdf", "stamps.pdf"))
         tasks = [("front", d, front_path), ("back", d, back_path)] + [
@@ -104,10 +111,10 @@ def render_naive(d: dict, out_path: Path) -> int:
 
 
 class _Runner:
-    """Runs render_part tasks in short-lived worker processes (or in this process when workers is 0)."""
+    """Runs render_part tasks (`work`) in short-lived worker processes (or in this process when workers is 0)."""
 
-    def __init__(self, workers: int, timeout: float):
-        self.workers, self.timeout, self.pool = workers, timeout, None
+    def __init__(self, workers: int, timeout: float, work: Callable = render_part):
+        self.workers, self.timeout, self.work, self.pool = workers, timeout, work, None
 
     def __enter__(self):
         if self.workers > 0:
@@ -115,42 +122,82 @@ class _Runner:
             # "__main__" too: otherwise every worker runs the main script again (for `reportkit`, the CLI
             # and the whole app) before it can start on its part.
             ctx.set_forkserver_preload(["__main__", "weasyprint", "reportkit.services.dossier.pipeline"])
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, max_tasks_per_child=1)
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, max_tasks_per_child=1,
+                                            initializer=_exit_with, initargs=(os.getpid(),))
         return self
 
     def __exit__(self, exc_type, exc, tb):
         if self.pool is not None:
-            if exc_type is not None:
-                for proc in list(getattr(self.pool, "_processes", {}).values()):
-                    proc.terminate()  # a time-out or a failure: do not leave renderers running
-            self.pool.shutdown(wait=exc_type is None, cancel_futures=True)
+            if exc_type is None:
+                self.pool.shutdown(wait=True)
+            else:
+                self._stop()  # a time-out or a failure: do not leave renderers running
         return False
+
+    def _stop(self) -> None:
+        """Kill every worker, including one the pool started to replace a worker that finished a part, and
+        wait until they are gone."""
+        pool = self.pool
+        manager, processes = pool._executor_manager_thread, pool._processes or {}  # the dict the manager fills
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + 30
+        while True:
+            alive = [proc for proc in list(processes.values()) if proc.is_alive()]
+            for proc in alive:
+                proc.kill()
+            for proc in alive:
+                proc.join(timeout=5)
+            if manager is not None:
+                manager.join(timeout=0.2)  # it stops once it sees the pool broken or empty
+            if ((manager is None or not manager.is_alive()) and not alive) or time.monotonic() > deadline:
+                return
 
     def submit(self, tasks) -> list:
         """Start tasks without waiting (in this process they run when collected)."""
         if self.pool is None:
             return list(tasks)
-        return [self.pool.submit(render_part, *task) for task in tasks]
+        return [self.pool.submit(self.work, *task) for task in tasks]
 
     def collect(self, pending) -> list[Part]:
         if self.pool is None:
-            return [render_part(*task) for task in pending]
+            return [self.work(*task) for task in pending]
         return [future.result(timeout=self.timeout) for future in pending]
 
     def __call__(self, tasks, on_done=None) -> list[Part]:
         results: list = [None] * len(tasks)
         if self.pool is None:
             for i, task in enumerate(tasks):
-                results[i] = render_part(*task)
+                results[i] = self.work(*task)
                 if on_done:
                     on_done(i + 1)
             return results
-        futures = {self.pool.submit(render_part, *task): i for i, task in enumerate(tasks)}
+        futures = {self.pool.submit(self.work, *task): i for i, task in enumerate(tasks)}
         for done, future in enumerate(as_completed(futures, timeout=self.timeout), start=1):
             results[futures[future]] = future.result()
             if on_done:
                 on_done(done)
         return results
+
+
+def _exit_with(job_pid: int) -> None:
+    """Worker initializer: exit as soon as the process that runs the job is gone. A worker's parent is the
+    forkserver, which exits when that process dies; either sign is enough (a dead job process may linger as
+    a zombie, which `kill 0` still finds)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(job_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="reportkit-exit-with-job", daemon=True).start()
 
 
 def _final_starts(front_pages: int, chunk_parts: list[Part], back: Part) -> dict[str, int]:
