@@ -255,3 +255,30 @@ def test_cli_import(setup, runner, tmp_path):
     assert "1 created, 0 duplicates, 1 not imported" in result.output and "row 3" in result.output
     bad = runner.invoke(args=["import", str(case.id), str(path), "--map", "url=Nope"])
     assert bad.exit_code != 0 and "columns are" in bad.output
+
+
+def test_resume_an_interrupted_import_from_the_page_and_the_api(setup, app, client, login, token_for):
+    """An import stopped after its first batch is resumed from the next line (the stop is made by hand here; the
+    real kill -9 is in test_import_crash); a resume of a finished import is refused."""
+    user, case = setup
+    data = b"url\nhttps://t.me/leader_fa/1\nhttps://t.me/leader_fa/2\nhttps://t.me/leader_fa/1\n"
+    sha, _ = EvidenceStore(app.config["EVIDENCE_DIR"]).put_bytes(data)
+    job = Import(case_id=case.id, kind="csv", file_sha256=sha, mapping={"url": "url"}, created_by_id=user.id)
+    headers, rows = read_table(data)
+    import_rows(user, case, job, headers, rows[:1])  # the first "batch" committed, with its event
+    job.status, job.total = "interrupted", len(rows)
+    db.session.commit()
+    login(client, user)
+    page = client.get(f"/imports/{job.id}").data.decode()
+    assert "was interrupted" in page and "Resume from line 3" in page and "<strong>1</strong> created" in page
+    assert client.post(f"/imports/{job.id}/resume").status_code == 302
+    deadline = time.monotonic() + 30
+    while client.get(f"/imports/{job.id}/status.json").json["status"] != "done":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+        db.session.expire_all()  # the job thread commits in its own session; the test's one keeps its objects
+    state = app.test_client().get(f"/api/v1/imports/{job.id}", headers=token_for(user)).json
+    assert (state["created"], state["duplicates"], state["rows_done"], state["resumable"]) == (2, 1, 3, False)
+    assert [r["entry_number"] for r in state["results"]] == [1, 2, 1] and entries(case) == 2
+    again = app.test_client().post(f"/api/v1/imports/{job.id}/resume", headers=token_for(user))
+    assert again.status_code == 409

@@ -54,15 +54,19 @@ def expire_stalled(job: Dossier | Import, timeout: float) -> Dossier | Import:
 
 def _expire_import(job: Import, timeout: float) -> Import:
     """An import whose run died (kill -9, a restart) is interrupted; its committed batches stay, with their
-    events and counts, and it can be resumed. One conditional UPDATE, so a batch committed meanwhile wins."""
+    events and counts, and it can be resumed. A running import commits a batch every few seconds, so two
+    minutes without one means it is dead; a queued one may wait behind a dossier for `timeout`.
+    One conditional UPDATE, so a batch committed meanwhile wins."""
     from .intake import stop_import
 
+    limit = GRACE_SECONDS if job.status == "running" else timeout + GRACE_SECONDS
     if job.status in ("queued", "running"):
         quiet = (utcnow() - (job.updated_at or job.created_at)).total_seconds()
-        if quiet > timeout + GRACE_SECONDS:
+        if quiet > limit:
             stop_import(job.id, job.attempt, "interrupted",
                         f"Interrupted: no progress for {int(quiet // 60)} minutes; the server may have restarted.",
-                        before=utcnow() - timedelta(seconds=timeout + GRACE_SECONDS))
+                        ("running",) if job.status == "running" else ("queued",),
+                        before=utcnow() - timedelta(seconds=limit))
             db.session.refresh(job)
     return job
 
