@@ -17,7 +17,7 @@ from .images import BadImage, PrintCopy, check_image, make_marked_copy, make_pri
 from .sniff import UnsupportedType, sniff
 from .storage import EvidenceStore, Garbage, StorageFull, TooLarge, storage_full
 from .custody import record
-from .reviews import ensure_open
+from .reviews import check_open, ensure_open
 from .urls import parse_post_url
 
 
@@ -46,7 +46,7 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
     Then the bytes go into the store and the rows are committed. If anything fails after that (a full disk,
     the database), the bytes this upload added are removed again unless a row uses them: nothing is half-saved.
     A kill in between leaves only staging files or bytes no row uses, which gc removes."""
-    ensure_open(entry)
+    check_open(entry)  # the case lock is taken only for the short write below, not while the file is checked
     try:
         staged = store.stage(stream, limits.max_size)
     except TooLarge as exc:
@@ -70,6 +70,7 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
     added: list[str] = []
     try:
         with store.writing():
+            ensure_open(entry)
             store.commit(staged, added)
             evidence = Evidence(entry=entry, kind=found.kind, sha256=staged.sha256, size=staged.size, mime=found.mime,
                                 original_name=_safe_name(filename), uploaded_by_id=actor.id, phash=phash)
