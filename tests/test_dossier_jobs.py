@@ -172,7 +172,7 @@ def test_a_job_lost_to_a_restart_is_shown_as_interrupted(app, case_with_entries,
     assert "The export failed: Interrupted" in client.get(f"/dossiers/{lost.id}").data.decode()
     assert client.get(f"/dossiers/{recent.id}/status.json").json["status"] == "running"  # alive: left alone
     api = app.test_client().get(f"/api/v1/imports/{stuck.id}", headers=token_for(user)).json
-    assert api["status"] == "failed" and "restarted" in api["error"]
+    assert api["status"] == "interrupted" and "restarted" in api["error"]
 
 
 def test_queued_jobs_get_a_heartbeat_when_the_queue_moves(app, case_with_entries):  # noqa: F811

@@ -31,7 +31,7 @@ def server():
 def pg_app(server, name, tmp_path):
     return create_app({"SECRET_KEY": "test", "TESTING": True, "DATABASE_URL": server.create_database(name),
                        "EVIDENCE_DIR": str(tmp_path / f"{name}-evidence"), "DOSSIER_WORKERS": 0,
-                       "INSTANCE_PATH": str(tmp_path / f"{name}-instance")})
+                       "INSTANCE_PATH": str(tmp_path / "instance")})  # one operator: one backup key
 
 
 @pytest.fixture

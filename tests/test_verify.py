@@ -183,3 +183,17 @@ def test_a_passing_verification_anchors_its_head_and_the_cli_reads_anchors_from_
     bad = runner.invoke(args=["verify", str(world["case"].id), "--anchor", str(junk)])
     assert bad.exit_code == 1 and "neither an evidence package nor a readable dossier PDF" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_an_entry_created_by_an_import_and_edited_directly_is_caught(world):
+    """Imports record each entry's creation record in their batch event: their rows are replayed in full."""
+    from reportkit.services.intake import paste_urls
+
+    job = paste_urls(world["editor"], world["case"], "https://x.com/leader_en/status/1800000000000000001\n"
+                                                     "https://x.com/leader_en/status/1800000000000000002")
+    assert job.created == 2 and problems(world) == []
+    attack("UPDATE entry SET canonical_url = 'https://x.com/leader_en/status/7', text = 'forged' "
+           "WHERE case_id = :c AND number = (SELECT MAX(number) FROM entry)", c=world["case"].id)
+    found = problems(world)
+    assert any("its URL is https://x.com/leader_en/status/7" in p for p in found)
+    assert any("its text differs from its history" in p for p in found)

@@ -19,6 +19,7 @@ from ..models import Case, Derivative, Dossier, Entry, Evidence, Import
 from ..models._common import utcnow
 from ..models.events import GENESIS, ChainHead, Event
 from . import anchors
+from .byte_uses import byte_uses
 from .replay import replay_case
 from .storage import EvidenceStore, file_sha256
 
@@ -130,7 +131,7 @@ def verify_case(case_id: int, store: EvidenceStore, anchor_list: list[anchors.An
         if anchor.case_id == case_id and (problem := anchor.problem(hashes)):
             report.problems.append(problem)
     report.problems += replay_case(case_id).problems
-    for sha, label in _stored_objects(case_id, events):
+    for sha, label in dict.fromkeys((u.sha256, u.label) for u in byte_uses(case_id)):
         report.files_checked += 1
         path = store.path_for(sha)
         if not path.exists():
@@ -138,24 +139,6 @@ def verify_case(case_id: int, store: EvidenceStore, anchor_list: list[anchors.An
         elif file_sha256(path) != sha:
             report.problems.append(f"{label}: the stored file {sha[:16]}… has changed")
     return report
-
-
-def _stored_objects(case_id: int, events: list[Event]) -> list[tuple[str, str]]:
-    """Every stored file the case's rows and events point at: originals, print and marked copies, dossiers,
-    packages, import files and timestamp replies (purged originals excepted: their bytes are gone on purpose)."""
-    found = [(sha, f"evidence {i}") for sha, i in db.session.execute(
-        select(Evidence.sha256, Evidence.id).join(Entry).where(
-            Entry.case_id == case_id, Evidence.sha256.is_not(None), Evidence.purged_at.is_(None)))]
-    found += [(d.sha256, f"{d.purpose} copy {d.id} of evidence {d.evidence_id}") for d in db.session.scalars(
-        select(Derivative).join(Evidence).join(Entry).where(Entry.case_id == case_id))]
-    for d in db.session.scalars(select(Dossier).where(Dossier.case_id == case_id)):
-        found += [(sha, f"{what} {d.document_id}") for sha, what in ((d.sha256, "dossier"),
-                                                                      (d.package_sha256, "package of dossier")) if sha]
-    found += [(sha, f"import {i}") for sha, i in db.session.execute(
-        select(Import.file_sha256, Import.id).where(Import.case_id == case_id, Import.file_sha256.is_not(None)))]
-    found += [(t["sha256"], f"timestamp reply of event {ev.id}") for ev in events if ev.action == "package.exported"
-              for t in (ev.data or {}).get("timestamps") or [] if t.get("sha256")]
-    return list(dict.fromkeys(found))
 
 
 def cases_to_verify(case_id: int | None) -> list[int]:

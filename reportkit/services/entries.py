@@ -65,13 +65,19 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
         add_violation(actor, entry, clause_key, rationale, commit=False, clauses=cache, log=False)
     if log:
         db.session.flush()  # the entry's id, for its first event
-        record(actor, case.id, "entry.created", f"entry:{entry.number}", {
-            "url": post.canonical, "submitted_url": post.submitted, "posted_at": str(entry.posted_at or ""),
-            "clauses": [k for k, _ in violations], "rationales": {k: r.strip() for k, r in violations},
-            "fields": entry.snapshot()}, entry_id=entry.id)  # every field, so verify can replay it
+        record(actor, case.id, "entry.created", f"entry:{entry.number}", creation_record(entry), entry_id=entry.id)
     if commit:
         db.session.commit()
     return entry
+
+
+def creation_record(entry: Entry) -> dict:
+    """What the custody log keeps of a new entry (its event, or its line in an import's batch event): every
+    field, clause and link, so that `verify` can rebuild the entry from its history (services/replay.py)."""
+    return {"url": entry.canonical_url, "submitted_url": entry.submitted_url, "posted_at": str(entry.posted_at or ""),
+            "clauses": [v.clause.key for v in entry.violations],
+            "rationales": {v.clause.key: v.rationale for v in entry.violations},
+            "links": [e.archive_url for e in entry.evidence if e.kind == "archive_link"], "fields": entry.snapshot()}
 
 
 def next_entry_number(case: Case) -> int:

@@ -10,12 +10,13 @@ from typing import BinaryIO
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Derivative, Dossier, Entry, Event, Evidence, Import, User
+from ..models import Derivative, Entry, Evidence, User
 from ..models._common import utcnow
 from ..templating import filesize
 from .images import BadImage, PrintCopy, check_image, make_marked_copy, make_print_copy, perceptual_hash
 from .sniff import UnsupportedType, sniff
 from .storage import EvidenceStore, Garbage, StorageFull, TooLarge, storage_full
+from .byte_uses import hashes_in_use
 from .custody import record
 from .reviews import check_open, ensure_open
 from .urls import parse_post_url
@@ -210,27 +211,6 @@ def _entries_using(case_id: int, hashes: Iterable[str]) -> list[int]:
     derivatives = select(Entry.number).join(Evidence).join(Derivative).where(
         Entry.case_id == case_id, Derivative.sha256.in_(hashes), Evidence.purged_at.is_(None))
     return sorted(set(db.session.scalars(originals.union(derivatives))))
-
-
-def hashes_in_use(hashes: Iterable[str]) -> set[str]:
-    """The hashes among these that some row points at, in any case: a live (unpurged) evidence file, a
-    derivative (print or marked copy), a dossier PDF, an evidence package, an imported file, a timestamp
-    reply (kept in the store, named in its package's event). The one answer for purge, gc and undoing a
-    failed write."""
-    wanted, used = set(hashes) - {None}, set()
-    pending = sorted(wanted)
-    while pending:
-        batch, pending = pending[:500], pending[500:]
-        for query in (select(Evidence.sha256).where(Evidence.sha256.in_(batch), Evidence.purged_at.is_(None)),
-                      select(Derivative.sha256).where(Derivative.sha256.in_(batch)),
-                      select(Dossier.sha256).where(Dossier.sha256.in_(batch)),
-                      select(Dossier.package_sha256).where(Dossier.package_sha256.in_(batch)),
-                      select(Import.file_sha256).where(Import.file_sha256.in_(batch))):
-            used |= set(db.session.scalars(query))
-    if wanted - used:
-        for data in db.session.scalars(select(Event.data).where(Event.action == "package.exported")):
-            used |= wanted & {stamp.get("sha256") for stamp in (data or {}).get("timestamps", [])}
-    return used
 
 
 def remove_unused_bytes(store: EvidenceStore, hashes: Iterable[str]) -> set[str]:

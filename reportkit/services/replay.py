@@ -6,9 +6,9 @@ an evidence row deleted with its file) without touching an event. So `verify` re
 URL, fields, clauses, files, links, status, approvals and withdrawals, rebuilt from its events, must equal the
 rows, and every row must have the event that made it.
 
-What replay cannot check: fields of entries whose creation event predates full snapshots (only fields edited
-since are compared), and entries created by a bulk import before imports recorded one event per entry (only
-their later history is compared). Such limits are counted, never hidden (`Replay.partial`).
+What replay cannot check: fields of entries whose creation event predates full creation records (only fields
+edited since are compared), and entries created by a bulk import before its batch events named each entry's
+record (only their later history is compared). Such entries are counted (`Replay.partial`).
 """
 
 from collections import Counter
@@ -52,14 +52,18 @@ class Replay:
 
 def replay_case(case_id: int) -> Replay:
     out = Replay()
+    rows = {e.id: e for e in db.session.scalars(select(Entry).where(Entry.case_id == case_id))}
+    by_number = {e.number: e.id for e in rows.values()}
     histories: dict[int, History] = {}
     bulk_numbers: set[int] = set()
     for ev in db.session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.id)):
         if ev.action in CREATED_IN_BULK:
             bulk_numbers.update(ev.data.get("created") or [])
+            for detail in ev.data.get("entries") or []:  # an import's batch names each entry it created
+                if detail.get("number") in by_number:
+                    _created(histories.setdefault(by_number[detail["number"]], History()), detail, detail["number"])
         elif ev.entry_id is not None:
             _apply(histories.setdefault(ev.entry_id, History()), ev)
-    rows = {e.id: e for e in db.session.scalars(select(Entry).where(Entry.case_id == case_id))}
     for entry_id in sorted(set(histories) - set(rows)):
         if histories[entry_id].created:
             out.problems.append(f"entry id {entry_id}: its events exist but the entry row is missing (deleted)")
@@ -78,12 +82,7 @@ def replay_case(case_id: int) -> Replay:
 def _apply(h: History, ev: Event) -> None:
     d = ev.data or {}
     if ev.action == "entry.created":
-        h.created, h.url = True, d.get("url")
-        h.number = _number(ev.target)
-        if "fields" in d:
-            h.fields, h.complete = dict(d["fields"]), True
-        rationales = d.get("rationales") or {}
-        h.clauses = {k: rationales.get(k) for k in d.get("clauses") or []}
+        _created(h, d, _number(ev.target))
     elif ev.action == "entry.edited":
         h.fields.update({k: after for k, (_before, after) in d.items()})
     elif ev.action == "clause.mapped":
@@ -108,6 +107,16 @@ def _apply(h: History, ev: Event) -> None:
         h.approvals[(ev.actor_id, d.get("round"))] += 1
     elif ev.action == "entry.withdrawn":
         h.withdrawn = True
+
+
+def _created(h: History, d: dict, number: int | None) -> None:
+    """A creation record (services.entries.creation_record; older events hold less of it)."""
+    h.created, h.url, h.number = True, d.get("url"), number
+    if "fields" in d:
+        h.fields, h.complete = dict(d["fields"]), True
+    rationales = d.get("rationales") or {}
+    h.clauses = {k: rationales.get(k) for k in d.get("clauses") or []}
+    h.links.update(d.get("links") or [])
 
 
 def _compare(entry: Entry, h: History) -> list[str]:

@@ -38,7 +38,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// A background job's page: follow its progress until it is done or failed.
+// A background job's page: follow its progress until it is done, failed or interrupted.
 document.addEventListener("DOMContentLoaded", () => {
   const box = document.querySelector("[data-job]");
   if (!box) return;
@@ -50,7 +50,7 @@ document.addEventListener("DOMContentLoaded", () => {
     box.querySelector("[data-percent]").textContent = `${job.progress}%`;
     box.querySelector("[data-stage]").textContent = job.stage;
     if (job.status === "done") { window.location.reload(); return; }
-    if (job.status === "failed") { window.location.reload(); return; }
+    if (job.status === "failed" || job.status === "interrupted") { window.location.reload(); return; }
     setTimeout(tick, 1000);
   };
   if (box.querySelector("[data-done]").hidden && box.querySelector("[data-error]").hidden) setTimeout(tick, 700);

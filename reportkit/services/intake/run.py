@@ -16,7 +16,7 @@ from ...extensions import db
 from ...models import Case, Clause, Entry, Import, User
 from ...models._common import utcnow
 from ..custody import lock_case, record
-from ..entries import GLOBAL_IDS, DuplicateEntry, EntryError, create_entry
+from ..entries import GLOBAL_IDS, DuplicateEntry, EntryError, create_entry, creation_record
 from ..evidence import add_archive_link
 from ..urls import URLError, parse_post_url
 from .extract import extract_urls
@@ -205,7 +205,8 @@ def _commit_batch(actor: User, job: Import, pending: list[tuple[dict, Known | En
     job.progress = min(99, 100 * len(job.results) // max(1, total))
     record(actor, job.case_id, "import.batch", f"import:{job.id}", {
         "lines": [results[0]["line"], results[-1]["line"]], "created": created, "duplicates": duplicates,
-        "problems": len(results) - len(created) - duplicates, "attempt": attempt})
+        "problems": len(results) - len(created) - duplicates, "attempt": attempt,
+        "entries": [{"number": e.number, **creation_record(e)} for r, e in pending if r["status"] == "created"]})
     db.session.commit()
 
 
