@@ -23,7 +23,7 @@ from .services.intake.tables import zone
 from .services.package import package_stamps, verify_package, write_package
 from .services.timestamps import TimestampError, load_root, urls_from
 from .services.policies import seed_policies
-from .services.storage import EvidenceStore, temp_root
+from .services.storage import EvidenceStore, StoredFileError, temp_root
 
 
 @click.command("create-user")
@@ -120,7 +120,12 @@ def export_dossier(case_id, output, **selection):
             bar.update(percent - bar.pos)
         build_dossier(dossier, current_app.config["EVIDENCE_DIR"], current_app.config["DOSSIER_WORKERS"],
                       current_app.config["DOSSIER_TIMEOUT"], on_progress)
-    shutil.copyfile(EvidenceStore(current_app.config["EVIDENCE_DIR"]).path_for(dossier.sha256), output)
+    try:  # the stored PDF, checked against its hash as every download is
+        with EvidenceStore(current_app.config["EVIDENCE_DIR"]).open_verified(dossier.sha256) as src, \
+                open(output, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    except StoredFileError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"{output}: {dossier.pages} pages, {dossier.size} bytes, SHA-256 {dossier.sha256}")
 
 

@@ -145,10 +145,12 @@ def forking_insert(case_id: int) -> None:
     db.session.rollback()
 
 
-def test_many_writers_on_sqlite_never_fork_the_chain_or_answer_500(make_app, tmp_path):
-    app = make_app()
-    config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "EVIDENCE_DIR", "SECRET_KEY", "INSTANCE_PATH")}
+def load_and_check(app, config: dict, migrate: bool = False) -> None:
+    """Seed a case, hammer it through the server processes, then check it and try a forking INSERT."""
     with app.app_context():
+        if migrate:
+            upgrade()
+            seed_policies()
         ids = seed(app)
         db.session.remove()
         db.engine.dispose()
@@ -164,29 +166,18 @@ def test_many_writers_on_sqlite_never_fork_the_chain_or_answer_500(make_app, tmp
         db.engine.dispose()
 
 
+def test_many_writers_on_sqlite_never_fork_the_chain_or_answer_500(make_app):
+    app = make_app()
+    load_and_check(app, {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "EVIDENCE_DIR", "SECRET_KEY",
+                                                     "INSTANCE_PATH")})
+
+
 def test_many_writers_on_postgresql_never_fork_the_chain_or_answer_500(tmp_path):
     pg = Server().start()
     try:
         config = {"SECRET_KEY": "test", "DATABASE_URL": pg.create_database("rk_load"),
-                  "EVIDENCE_DIR": str(tmp_path / "evidence"), "DOSSIER_WORKERS": 0, "RATELIMIT_ENABLED": False,
-                  "INSTANCE_PATH": str(tmp_path / "instance")}
-        app = create_app({**config, "TESTING": True})
-        with app.app_context():
-            upgrade()
-            seed_policies()
-            ids = seed(app)
-            db.session.remove()
-            db.engine.dispose()
-        servers = Servers(config)
-        try:
-            outcomes = hammer(servers, *ids)
-        finally:
-            servers.stop()
-        with app.app_context():
-            check_case(ids[0], config["EVIDENCE_DIR"], outcomes)
-            forking_insert(ids[0])
-            db.session.remove()
-            db.engine.dispose()
+                  "EVIDENCE_DIR": str(tmp_path / "evidence"), "INSTANCE_PATH": str(tmp_path / "instance")}
+        load_and_check(create_app({**config, "TESTING": True}), config, migrate=True)
     finally:
         pg.stop()
 
