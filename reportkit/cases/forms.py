@@ -87,6 +87,13 @@ class MemberForm(FlaskForm):
     submit = SubmitField("Add member")
 
 
+class ExportNameForm(FlaskForm):
+    export_name = StringField("Your name in exports", validators=[Length(max=100)],
+                              description="Printed in dossiers and packages for what you did (approvals, notes, "
+                                          "uploads). Leave it empty for a pseudonym such as “Reviewer 2”.")
+    submit = SubmitField("Save")
+
+
 class RoleForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES)
     submit = SubmitField("Change")

@@ -12,8 +12,9 @@ from ..services import cases as case_ops
 from ..services import entries as entry_ops
 from ..services import jobs
 from ..services.custody import case_activity, last_verification
+from ..services.disclosure import People
 from ..services.search import clause_counts, entry_query, status_counts
-from .forms import AccountForm, CaseEditForm, CaseForm, ConfirmForm, MemberForm, RoleForm, options
+from .forms import AccountForm, CaseEditForm, CaseForm, ConfirmForm, ExportNameForm, MemberForm, RoleForm, options
 
 bp = members_only(Blueprint("cases", __name__, url_prefix="/cases"))
 
@@ -124,8 +125,24 @@ def members(case_id: int):
                 return redirect(url_for("cases.members", case_id=case.id))
             except case_ops.CaseError as exc:
                 form.email.errors.append(str(exc))
+    mine = next(m for m in case.memberships if m.user_id == current_user.id)
     return render_template("cases/members.html", case=case, form=form, can_manage=can_manage,
-                           role_form=RoleForm(), confirm=ConfirmForm())
+                           role_form=RoleForm(), confirm=ConfirmForm(), people=People.for_case(case),
+                           name_form=ExportNameForm(export_name=mine.export_name))
+
+
+@bp.route("/<int:case_id>/export-name", methods=["POST"])
+def export_name(case_id: int):
+    """Any member, for themselves: the name printed for them in exports."""
+    case = access.case_for(current_user, case_id)
+    form = ExportNameForm()
+    if form.validate_on_submit():
+        mine = next(m for m in case.memberships if m.user_id == current_user.id)
+        case_ops.set_export_name(case, mine, form.export_name.data, current_user)
+        flash("Your name in exports is saved.", "success")
+    else:
+        flash("; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items()), "error")
+    return redirect(url_for("cases.members", case_id=case.id))
 
 
 @bp.route("/<int:case_id>/members/<int:member_id>", methods=["POST"])

@@ -43,14 +43,16 @@ class EntryForm(FlaskForm):
     language = StringField("Language", validators=[Optional(), Length(max=35), bcp47],
                            description="BCP-47 tag: fa, ar, he, en …")
     translation = TextAreaField("Translation", validators=[Length(max=MAX_TEXT)])
-    translator = StringField("Translator", validators=[Length(max=200)])
+    translator = StringField("Translator", validators=[Length(max=200)],
+                             description="Printed in exports as typed: a pseudonym is fine.")
     translation_method = SelectField("Translation method", choices=_blank(TRANSLATION_METHODS), default="")
     notes = TextAreaField("Context notes", validators=[Length(max=MAX_TEXT)])
     tags = StringField("Tags", validators=[Length(max=1000)], description="Separated by commas.")
     graphic = BooleanField("Graphic violence (blur media by default)")
     private_info = BooleanField("Private information visible")
     captured_at = DateTimeLocalField("Captured at (UTC)", validators=[Optional()], format=LOCAL_FORMATS)
-    captured_by = StringField("Captured by", validators=[Length(max=200)])
+    captured_by = StringField("Captured by", validators=[Length(max=200)],
+                              description="Printed in exports as typed: a pseudonym is fine.")
     capture_method = SelectField("Capture method", choices=_blank(CAPTURE_METHODS), default="")
     logged_in_as = StringField("Logged in as (label)", validators=[Length(max=200)],
                                description="A label such as “research account 2”, never a password.")

@@ -102,6 +102,8 @@ class Membership(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The name printed for this member in exports, chosen by them; empty: a pseudonym ("Reviewer 2").
+    export_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     case: Mapped[Case] = relationship(back_populates="memberships")
     user: Mapped["User"] = relationship()

@@ -10,13 +10,17 @@ A chain must never fork (two events naming the same previous event). Writers are
 """
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..offline import GENESIS, content_hash  # one canonical hash, shared with the package's own verify.py
 from ._common import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .users import User
 
 __all__ = ["GENESIS", "ChainHead", "Event", "content_hash"]
 
@@ -29,7 +33,7 @@ class Event(db.Model):
     case_id: Mapped[int] = mapped_column()
     entry_id: Mapped[int | None] = mapped_column()
     actor_id: Mapped[int | None] = mapped_column()  # the user
-    actor_label: Mapped[str] = mapped_column(String(300), default="")  # as it was at the time
+    actor_label: Mapped[str] = mapped_column(String(300), default="")  # older events: name or email; now ""
     token_id: Mapped[int | None] = mapped_column()  # when the change came through an API token
     action: Mapped[str] = mapped_column(String(40))
     target: Mapped[str] = mapped_column(String(100), default="")
@@ -41,6 +45,16 @@ class Event(db.Model):
     # Always 0. Forks stored before the database refused them (migration e1f2a3b4c5d6) keep their history with
     # 1, 2 … on the later branches, so the unique index could be built; `verify` still reports them.
     branch: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    # Who, for the team's own pages. Events keep only the actor's id (older ones also a name or email in
+    # actor_label): a name inside the hashed content could never be withheld from an export.
+    actor: Mapped["User | None"] = relationship(primaryjoin="foreign(Event.actor_id) == User.id", viewonly=True)
+
+    @property
+    def who(self) -> str:
+        if self.actor_label:
+            return self.actor_label
+        return self.actor.label if self.actor else ("a former member" if self.actor_id else "—")
 
     def content(self) -> dict:
         return {"case_id": self.case_id, "entry_id": self.entry_id, "actor_id": self.actor_id,

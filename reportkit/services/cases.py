@@ -83,6 +83,18 @@ def set_role(case: Case, membership: Membership, role: str, actor: User | None =
     db.session.commit()
 
 
+def set_export_name(case: Case, membership: Membership, name: str, actor: User) -> None:
+    """A member's own choice of the name exports print for them (empty: a pseudonym)."""
+    if membership.user_id != actor.id:
+        raise CaseError("Each member chooses their own name for exports.")
+    name = " ".join((name or "").split())[:100]
+    lock_case(case.id)
+    if name != membership.export_name:
+        record(actor, case.id, "member.export_name", f"user:{membership.user_id}", {"export_name": name})
+        membership.export_name = name
+    db.session.commit()
+
+
 def remove_member(case: Case, membership: Membership, actor: User | None = None) -> None:
     lock_case(case.id)
     if membership.role == "owner" and _owner_count(case) == 1:

@@ -71,7 +71,7 @@ def record(actor, case_id: int, action: str, target: str = "", data: dict | None
     Callers flush first when the ids they pass are new."""
     head = _head(case_id)
     ev = Event(case_id=case_id, entry_id=entry_id, actor_id=getattr(actor, "id", None),
-               actor_label=getattr(actor, "label", "") or ("command line" if actor is None else ""),
+               actor_label="command line" if actor is None else "",  # the id names the person
                token_id=current_token.get(), action=action, target=target, data=data or {},
                explanation=explanation or "", created_at=utcnow().replace(microsecond=0), prev_hash=head[0])
     ev.hash = ev.compute_hash()

@@ -63,6 +63,18 @@ def parse_post_url(raw: str) -> PostURL:
     return PostURL(submitted, _normalise(parts, host), _platform_of_host(bare))
 
 
+def without_tracking(url: str) -> str:
+    """The address with its share-tracking parameters (who shared it, from where) and fragment removed; the
+    rest as it was. Exports print this, never the address as submitted."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    pairs = [(k, v) for k, vs in parse_qs(parts.query, keep_blank_values=True).items() for v in vs
+             if not _TRACKING.match(k)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(pairs), ""))
+
+
 def _split(raw: str):
     if not isinstance(raw, str) or not raw.strip():
         raise URLError("Enter the address of the post.")

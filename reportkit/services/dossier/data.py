@@ -8,6 +8,7 @@ from ...models import PLATFORMS, Case, Entry
 from ...models.entries import CAPTURE_METHODS, POSTED_AT_SOURCES
 from ...models.evidence import EVIDENCE_KINDS
 from ...templating import filesize, render_markdown, utc
+from ..disclosure import People, public_url
 from ..search import entry_query
 from .chart import timeline_svg
 from .options import PAPERS, DossierOptions
@@ -73,7 +74,8 @@ def number_ranges(numbers) -> str:
 
 def snapshot(case: Case, entries: list[Entry], options: DossierOptions, document_id: str,
              generated_at: datetime, evidence_dir: str) -> dict:
-    rows = [_entry(e, options) for e in entries]
+    people = People.for_case(case)
+    rows = [_entry(e, options, people) for e in entries]
     posted = [e.posted_at for e in entries if e.posted_at]
     return {
         "document_id": document_id, "generated_at": utc(generated_at, "%Y-%m-%d %H:%M UTC"),
@@ -95,7 +97,7 @@ def snapshot(case: Case, entries: list[Entry], options: DossierOptions, document
 def _case(case: Case, entries: list[Entry]) -> dict:
     return {
         "title": case.title, "subject": case.subject, "summary_html": str(render_markdown(case.summary)),
-        "accounts": [{"label": a.label, "display_name": a.display_name, "profile_url": a.profile_url,
+        "accounts": [{"label": a.label, "display_name": a.display_name, "profile_url": public_url(a.profile_url),
                       "account_id": a.platform_account_id} for a in case.accounts],
         "prepared_by_name": case.prepared_by_name, "prepared_by_org": case.prepared_by_org,
         "prepared_by_email": case.prepared_by_email,
@@ -106,21 +108,21 @@ def _case(case: Case, entries: list[Entry]) -> dict:
     }
 
 
-def _entry(e: Entry, options: DossierOptions) -> dict:
+def _entry(e: Entry, options: DossierOptions, people: People) -> dict:
+    """People by their export names, addresses without share-tracking parameters (services/disclosure.py)."""
     language = (e.language or "").split("-")[0].lower()
     files = []
     for ev in e.evidence:
         if ev.is_file and ev.active:
             files.append({"entry": e.number, "kind": EVIDENCE_KINDS.get(ev.kind, ev.kind), "name": ev.original_name,
                           "size": filesize(ev.size), "bytes": ev.size, "sha256": ev.sha256, "mime": ev.mime,
-                          "uploaded_at": utc(ev.uploaded_at), "uploaded_by": ev.uploaded_by.label if ev.uploaded_by
-                          else ""})
+                          "uploaded_at": utc(ev.uploaded_at), "uploaded_by": people.name(ev.uploaded_by_id)})
     return {
         "number": e.number, "platform": PLATFORMS.get(e.platform, e.platform),
         "account": e.account.label if e.account else (e.handle or "—"),
         "display_name": e.account.display_name if e.account else "",
         "account_id": e.account.platform_account_id if e.account else "",
-        "canonical_url": e.canonical_url, "submitted_url": e.submitted_url, "post_id": e.post_id,
+        "canonical_url": e.canonical_url, "submitted_url": public_url(e.submitted_url), "post_id": e.post_id,
         "posted_at": utc(e.posted_at, "%Y-%m-%d %H:%M:%S UTC"),
         "posted_at_source": POSTED_AT_SOURCES.get(e.posted_at_source, ""),
         "captured_at": utc(e.captured_at, "%Y-%m-%d %H:%M UTC"), "captured_by": e.captured_by,
@@ -142,9 +144,9 @@ def _entry(e: Entry, options: DossierOptions) -> dict:
                     "height": ev.dossier_copy.height} for ev in e.evidence
                    if ev.dossier_copy is not None and ev.active],
         "status": e.status,
-        "approvals": [{"by": a.user.label if a.user else "a former member", "at": utc(a.created_at)}
+        "approvals": [{"by": people.name(a.user_id), "at": utc(a.created_at)}
                       for a in e.current_approvals] if e.status == "approved" else [],
-        "notes": [{"by": n.user.label if n.user else "", "kind": n.kind, "html": str(render_markdown(n.body))}
+        "notes": [{"by": people.name(n.user_id), "kind": n.kind, "html": str(render_markdown(n.body))}
                   for n in e.annotations if n.include_in_dossier],
         "files": files,
     }

@@ -1,9 +1,11 @@
-"""The dossier's selection as CSV (UTF-8 with BOM, safe to open in Excel) and JSON."""
+"""The dossier's selection as CSV (UTF-8 with BOM, safe to open in Excel) and JSON: exports, so people by their
+export names and addresses without tracking parameters (services/disclosure.py)."""
 
 import csv
 import io
 
 from .. import serialize
+from ..disclosure import People, case_for_export, entry_for_export, public_url
 from ...models import Case, Entry
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -26,7 +28,7 @@ def entries_csv(entries: list[Entry]) -> str:
     for e in entries:
         row = serialize.entry(e)
         writer.writerow([safe_cell(v) for v in (
-            e.number, e.platform, e.account.label if e.account else e.handle, e.canonical_url, e.submitted_url,
+            e.number, e.platform, e.account.label if e.account else e.handle, e.canonical_url, public_url(e.submitted_url),
             e.post_id, row["posted_at"], row["posted_at_source"], e.language, e.text, e.translation,
             e.translation_method, e.translator, "; ".join(v.clause.key for v in e.violations),
             " | ".join(v.rationale for v in e.violations),
@@ -37,4 +39,5 @@ def entries_csv(entries: list[Entry]) -> str:
 
 
 def entries_json(case: Case, entries: list[Entry]) -> dict:
-    return {"case": serialize.case(case), "entries": [serialize.entry(e) for e in entries]}
+    people = People.for_case(case)
+    return {"case": case_for_export(case), "entries": [entry_for_export(e, people) for e in entries]}
