@@ -16,11 +16,12 @@ from .services.backup import BackupError, backup, restore
 from .services import anchors
 from .services.custody import anchor_head, cases_to_verify, run_verification
 from .services.demo import load_demo, reset_demo
-from .services.dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier
+from .services.dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier, select_entries
 from .services.evidence import DEFAULT_GRACE_HOURS, Limits, collect_garbage
 from .services.intake import TARGETS, TableError, guess_mapping, import_rows, read_table
 from .services.intake.tables import zone
-from .services.package import package_stamps, verify_package, write_package
+from .services.package import chain_summary as package_chain_summary
+from .services.package import originals_exposure, package_stamps, verify_package, write_package
 from .services.timestamps import TimestampError, load_root, urls_from
 from .services.policies import seed_policies
 from .services.storage import EvidenceStore, StoredFileError, temp_root
@@ -220,16 +221,23 @@ def verify(case_id: int | None, anchor_files: tuple[str, ...]) -> None:
 @click.command("export-package")
 @click.argument("case_id", type=int)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--include-originals", is_flag=True,
+              help="Add the unredacted originals, with their location and device metadata (recorded).")
 @dossier_options
-def export_package(case_id: int, output: str, **selection) -> None:
-    """Write a ZIP with the case, its entries, files, custody log, manifest and dossier, checkable offline.
-    The options choose the entries, as for export-dossier."""
+def export_package(case_id: int, output: str, include_originals: bool, **selection) -> None:
+    """Write a ZIP with the selected entries, the copies the dossier prints (redactions applied, no metadata),
+    the originals' hashes, the custody log (events outside the selection withheld, their hashes kept), a
+    manifest and the dossier, checkable offline. The options choose the entries, as for export-dossier."""
     case = case_or_fail(case_id)
     config = current_app.config
+    options = options_from(**selection)
+    options.include_originals = include_originals
+    if include_originals:
+        click.echo("Warning: " + originals_exposure(select_entries(case, options), config["EVIDENCE_DIR"]).warning(),
+                   err=True)
     try:
         result = write_package(None, case, Path(output), config["EVIDENCE_DIR"], config["DOSSIER_WORKERS"],
-                               urls_from(config["TIMESTAMP_URLS"]), config["TIMESTAMP_TIMEOUT"],
-                               options_from(**selection))
+                               urls_from(config["TIMESTAMP_URLS"]), config["TIMESTAMP_TIMEOUT"], options)
     except (DossierRefused, TimestampError) as exc:
         raise click.ClickException(str(exc))
     click.echo(f"{output}: {result['files']} files, manifest SHA-256 {result['manifest_sha256']}")
@@ -255,7 +263,7 @@ def verify_package_command(file: str, tsa_roots: tuple[str, ...]) -> None:
         for problem in problems:
             click.echo(f"  - {problem}")
         raise SystemExit(1)
-    click.echo(f"{file}: OK — every hash matches and the custody chain is intact.")
+    click.echo(f"{file}: OK — every hash matches and {package_chain_summary(Path(file))}.")
     for stamp in package_stamps(Path(file)):
         trust = "its authority is trusted" if tsa_roots else "pass --tsa-root to check its authority"
         click.echo(f"  manifest timestamped by {stamp.authority} at {stamp.time:%Y-%m-%d %H:%M:%S} UTC: "

@@ -11,6 +11,12 @@ SHA256SUMS, manifest.json, that every file under files/ is named by its own SHA-
 nothing either list leaves out, and the custody log's hash chain. `reportkit verify-package` runs the same
 checks (this module) and more: that dossier.pdf carries this manifest, and the RFC 3161 timestamps of the
 manifest. Keep this file free of third-party imports.
+
+The chain is disclosed selectively: events.json lists every event of the case in order, but an event the
+package does not need (about other entries, members, internal comments, edits) is withheld: it carries only
+its id, case_id, hash and prev_hash, and "withheld": true. Every event's prev_hash must be the hash of the one
+before it; every disclosed event's hash is recomputed from its content. A withheld event's content cannot be
+checked (it is not here), and a disclosed event that does not match its hash has been changed.
 """
 
 import hashlib
@@ -24,6 +30,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 GENESIS = "0" * 64
+WITHHELD_KEYS = {"id", "case_id", "hash", "prev_hash", "withheld"}  # all a withheld event carries
+HASH = re.compile(r"[0-9a-f]{64}")
 REQUIRED = ("SHA256SUMS", "manifest.json", "events.json")
 # SHA256SUMS lists every file but itself. manifest.json lists every file but these: itself, and what is made
 # after it or about it (the PDF that carries it, the authorities' timestamps over it, the README, SHA256SUMS).
@@ -103,16 +111,30 @@ def check_folder(root: Path) -> list[str]:
     return odd + check(names, lambda name: (root / name).open("rb"))
 
 
+def is_withheld(ev: dict) -> bool:
+    """An event whose content the package does not disclose. Anything more than the stub is content, and is
+    checked against the hash like any disclosed event."""
+    return ev.get("withheld") is True and set(ev) <= WITHHELD_KEYS
+
+
 def check_chain(events: list[dict]) -> list[str]:
     problems, previous = [], GENESIS
     for ev in events:
-        content = {k: v for k, v in ev.items() if k not in ("id", "hash")}
-        if content.get("prev_hash") != previous:
+        if ev.get("prev_hash") != previous:
             problems.append(f"event {ev.get('id')}: the chain is broken before it")
-        if content_hash(content) != ev.get("hash"):
+        if is_withheld(ev):
+            if not isinstance(ev.get("hash"), str) or not HASH.fullmatch(ev["hash"]):
+                problems.append(f"event {ev.get('id')}: withheld, and its hash is not a SHA-256")
+        elif content_hash({k: v for k, v in ev.items() if k not in ("id", "hash")}) != ev.get("hash"):
             problems.append(f"event {ev.get('id')}: its content does not match its hash")
         previous = ev.get("hash")
     return problems
+
+
+def chain_summary(events: list[dict]) -> str:
+    withheld = sum(is_withheld(ev) for ev in events)
+    return (f"the custody chain of {len(events)} events is intact; {len(events) - withheld} are disclosed and "
+            f"match their hashes, {withheld} are withheld (only their hashes are here, which link the chain)")
 
 
 def _sha_of(open_file: Callable[[str], BinaryIO], name: str) -> str:
@@ -141,19 +163,22 @@ def _attempt(problems: list[str], name: str, how: Callable, open_file: Callable[
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     target = Path(args[0]) if args else Path(".")
+    events: list[dict] = []
     try:
         if target.is_dir():
             problems = check_folder(target)
+            events = [] if problems else json.loads((target / "events.json").read_bytes())
         else:
             with zipfile.ZipFile(target) as zf:
                 problems = check_zip(zf)
+                events = [] if problems else json.loads(zf.read("events.json"))
     except (zipfile.BadZipFile, OSError) as exc:
         problems = [f"not a readable ZIP file: {exc}" if not target.is_dir() else f"not readable: {exc}"]
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print(f"{target}: {len(problems)} problem(s)" if problems else
-          f"{target}: OK: every file is listed in and matches SHA256SUMS and manifest.json, and the custody chain "
-          "is intact.")
+          f"{target}: OK: every file is listed in and matches SHA256SUMS and manifest.json, and "
+          f"{chain_summary(events)}.")
     return 1 if problems else 0
 
 

@@ -48,7 +48,7 @@ def test_package_layout_and_hashes(package):
         manifest = zf.read("manifest.json")
         assert hashlib.sha256(manifest).hexdigest() == result["manifest_sha256"]
         files = [n for n in names if n.startswith("files/")]
-        assert len(files) == 4  # two originals, two print copies
+        assert len(files) == 2  # the two print copies; the originals by hash only (tests/test_package_privacy.py)
         # stored files go in as they are (already compressed, streamed from disk); what the app wrote is deflated
         assert {zf.getinfo(n).compress_type for n in [*files, "dossier.pdf"]} == {zipfile.ZIP_STORED}
         assert zf.getinfo("events.json").compress_type == zipfile.ZIP_DEFLATED
@@ -56,7 +56,9 @@ def test_package_layout_and_hashes(package):
         assert pdf.attachments["manifest.json"][0] == manifest
         assert result["manifest_sha256"] in "".join(p.extract_text() for p in pdf.pages).replace("\n", "")
         entry = json.loads(zf.read("entries/1/entry.json"))
-        assert entry["evidence"][0]["sha256"] in {n.removeprefix("files/") for n in files}
+        assert entry["evidence"][0]["print"]["sha256"] in {n.removeprefix("files/") for n in files}
+        assert entry["evidence"][0]["included"] == [entry["evidence"][0]["print"]["sha256"]]
+        assert entry["evidence"][0]["sha256"] in {o["sha256"] for o in json.loads(manifest)["originals"]}
 
 
 def test_verifier_catches_a_changed_file(package, tmp_path):
@@ -75,13 +77,36 @@ def test_verifier_catches_an_edited_history(package, tmp_path):
         if name != "events.json":
             return data
         events = json.loads(data)
-        events[0]["explanation"] = "nothing happened"
+        shown = next(e for e in events if "action" in e)  # a disclosed event
+        shown["explanation"] = "nothing happened"
+        events[0]["explanation"] = "nothing happened"  # a withheld one, given content: checked as content
         return json.dumps(events).encode()
 
     bad = tmp_path / "bad.zip"
     rewrite(out, bad, edit)
     problems = verify_package(bad)
+    events = json.loads(zipfile.ZipFile(out).read("events.json"))
+    shown = next(e for e in events if "action" in e)
+    assert events[0]["withheld"] is True and shown["id"] != events[0]["id"]
     assert "event 1: its content does not match its hash" in problems
+    assert f"event {shown['id']}: its content does not match its hash" in problems
+
+
+def test_verifier_catches_a_withheld_event_relinked(package, tmp_path):
+    """A withheld event's content cannot be checked, but its links can: a changed hash breaks the next link."""
+    out, _ = package
+
+    def relink(name, data):
+        if name != "events.json":
+            return data
+        events = json.loads(data)
+        events[0]["hash"] = "f" * 64
+        return json.dumps(events).encode()
+
+    bad = tmp_path / "bad.zip"
+    rewrite(out, bad, relink)
+    events = json.loads(zipfile.ZipFile(out).read("events.json"))
+    assert f"event {events[1]['id']}: the chain is broken before it" in verify_package(bad)
 
 
 def test_verify_package_command(package, runner, tmp_path):
@@ -127,12 +152,13 @@ def test_the_package_carries_a_stdlib_only_verifier(package, tmp_path):
                             capture_output=True, text=True)
         assert ok.returncode == 0 and ": OK" in ok.stdout, ok.stdout + ok.stderr
     events = json.loads((folder / "events.json").read_text())
-    events[1]["explanation"] = "edited"
+    shown = next(e for e in events if "action" in e)  # a disclosed event
+    shown["explanation"] = "edited"
     (folder / "events.json").write_text(json.dumps(events))
     bad = subprocess.run([sys.executable, "-I", "verify.py"], cwd=folder, capture_output=True, text=True)
     assert bad.returncode == 1
     assert "PROBLEM: events.json: its SHA-256 does not match SHA256SUMS" in bad.stdout
-    assert f"PROBLEM: event {events[1]['id']}: its content does not match its hash" in bad.stdout
+    assert f"PROBLEM: event {shown['id']}: its content does not match its hash" in bad.stdout
 
 
 def forge(src, dst, extra: dict[str, bytes], also_in_sums: bool = False, drop: str = "") -> None:

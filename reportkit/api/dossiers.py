@@ -7,7 +7,9 @@ from ..extensions import db
 from ..models import MODES, Dossier
 from ..services import access, jobs
 from ..services.dossier.export import DossierOptions, DossierRefused, create_dossier
+from ..services.dossier.export import select_entries
 from ..services.dossier.options import PAPERS
+from ..services.package import OriginalsRefused, check_originals, originals_exposure
 from .base import APIError, bp, payload
 
 
@@ -17,11 +19,19 @@ def create_dossier_job(case_id: int):
     data = payload()
     options = _options(data)
     try:
+        check_originals(g.api_user, case, options)
+    except OriginalsRefused as exc:
+        raise APIError(403, "forbidden", str(exc))
+    try:
         dossier = create_dossier(g.api_user, case, options, with_package=data.get("with_package") is True)
     except DossierRefused as exc:
         raise APIError(422, "dossier_incomplete", str(exc), {"missing": exc.problems})
     jobs.start_dossier(current_app._get_current_object(), dossier.id)
-    return _state(dossier), 202
+    state = _state(dossier)
+    if options.include_originals:  # what leaves the tool, said in the answer as the page says it before
+        state["originals_warning"] = originals_exposure(select_entries(case, options),
+                                                        current_app.config["EVIDENCE_DIR"]).warning()
+    return state, 202
 
 
 @bp.get("/dossiers/<int:dossier_id>")
@@ -75,9 +85,14 @@ def _options(data: dict) -> DossierOptions:
     account_id = data.get("account_id")
     if account_id is not None and not isinstance(account_id, int):
         fields["account_id"] = ["Give an account id (a number)."]
+    originals = data.get("include_originals", False)
+    if not isinstance(originals, bool):
+        fields["include_originals"] = ["true or false."]
+    elif originals and data.get("with_package") is not True:
+        fields["include_originals"] = ["Originals go in an evidence package: ask for with_package too."]
     if fields:
         raise APIError(422, "validation_error", "Some options are not valid.", fields)
     return DossierOptions(mode=mode, paper=paper, include_translations=data.get("include_translations", True) is not
                           False, account_id=account_id, clause=str(data.get("clause") or ""),
                           tag=str(data.get("tag") or "").lower(), entry_numbers=numbers,
-                          approved_only=data.get("approved_only") is True, **dates)
+                          approved_only=data.get("approved_only") is True, include_originals=originals, **dates)

@@ -18,8 +18,12 @@ class DossierForm(FlaskForm):
     date_from = DateField("Posted from", validators=[Optional()])
     date_to = DateField("Posted to", validators=[Optional()])
     with_package = BooleanField("Also make an evidence package (ZIP)", default=False,
-                                description="The dossier with every original file, the custody log and a "
-                                            "manifest of hashes, which a recipient can check offline.")
+                                description="The dossier, the copies of the files it prints, the custody log of "
+                                            "these entries and a manifest of hashes, which a recipient can check "
+                                            "offline. What it holds is listed below.")
+    include_originals = BooleanField("Include the unredacted originals in the package (owner only)", default=False)
+    confirm_originals = BooleanField("I understand: these originals and their metadata leave the tool",
+                                     default=False)
     submit = SubmitField("Export dossier")
 
     def set_accounts(self, accounts) -> None:
@@ -30,4 +34,5 @@ class DossierForm(FlaskForm):
                               include_translations=self.include_translations.data,
                               account_id=self.account.data or None, clause=(self.clause.data or "").strip(),
                               tag=(self.tag.data or "").strip().lower(), date_from=self.date_from.data,
-                              date_to=self.date_to.data, approved_only=self.approved_only.data)
+                              date_to=self.date_to.data, approved_only=self.approved_only.data,
+                              include_originals=bool(self.with_package.data and self.include_originals.data))

@@ -9,6 +9,7 @@ from ..models import Dossier, Event
 from ..services import access, jobs
 from ..services.dossier.export import DossierRefused, create_dossier, select_entries
 from ..services.dossier.exports import entries_csv, entries_json
+from ..services.package import OriginalsRefused, check_originals, may_include_originals, originals_exposure
 from .forms import DossierForm
 
 bp = members_only(Blueprint("dossiers", __name__, url_prefix="/dossiers"))
@@ -19,20 +20,29 @@ def create(case_id: int):
     case = access.case_for(current_user, case_id)
     form = DossierForm()
     form.set_accounts(case.accounts)
-    problems = []
+    problems, exposure = [], None
     if form.validate_on_submit():
         access.check(current_user, case.id, "annotate")
+        options = form.to_options()
         try:
-            dossier = create_dossier(current_user, case, form.to_options(), with_package=form.with_package.data)
-        except DossierRefused as exc:
-            problems = exc.problems
+            check_originals(current_user, case, options)
+        except OriginalsRefused as exc:
+            abort(403, str(exc))
+        if options.include_originals and not form.confirm_originals.data:  # say what leaves, then ask again
+            exposure = originals_exposure(select_entries(case, options), current_app.config["EVIDENCE_DIR"])
         else:
-            jobs.start_dossier(current_app._get_current_object(), dossier.id)
-            return redirect(url_for("dossiers.view", dossier_id=dossier.id))
+            try:
+                dossier = create_dossier(current_user, case, options, with_package=form.with_package.data)
+            except DossierRefused as exc:
+                problems = exc.problems
+            else:
+                jobs.start_dossier(current_app._get_current_object(), dossier.id)
+                return redirect(url_for("dossiers.view", dossier_id=dossier.id))
     history = [jobs.expire_stalled(d, current_app.config["DOSSIER_TIMEOUT"]) for d in db.session.scalars(
         select(Dossier).where(Dossier.case_id == case.id).order_by(Dossier.id.desc()).limit(50))]
     return render_template("dossiers/create.html", case=case, form=form, problems=problems, history=history,
-                           can_export=access.can(current_user, case.id, "annotate"))
+                           can_export=access.can(current_user, case.id, "annotate"), exposure=exposure,
+                           can_include_originals=may_include_originals(current_user, case))
 
 
 @bp.route("/<int:dossier_id>")

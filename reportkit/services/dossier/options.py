@@ -20,6 +20,9 @@ class DossierOptions:
     date_to: date | None = None
     entry_numbers: list[int] = field(default_factory=list)  # empty = all that match
     approved_only: bool = False
+    # An evidence package carries the unredacted originals (with their metadata) only when the owner asks:
+    # services/package.check_originals.
+    include_originals: bool = False
 
     def entry_filter(self) -> EntryFilter:
         return EntryFilter(account_id=self.account_id, clause=self.clause, tag=self.tag, date_from=self.date_from,
