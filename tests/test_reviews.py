@@ -29,7 +29,14 @@ def team(app, make_user, make_case, make_entry):
     evidence = add_evidence_file(editor, entry, io.BytesIO(png_bytes(400, 200, (250, 250, 250))), "s.png", store,
                                  Limits.from_config(app.config))
     return {"owner": owner, "editor": editor, "reviewer": reviewer, "second": second, "viewer": viewer,
-            "case": case, "entry": entry, "evidence": evidence, "store": store}
+            "case": case, "entry": entry, "evidence": evidence, "store": store,
+            "limits": Limits.from_config(app.config)}
+
+
+def add_file(team, entry, actor, color=(10, 120, 10)):
+    """An entry goes to review with a mapped clause and an evidence file (the fixture's entry has both)."""
+    return add_evidence_file(actor, entry, io.BytesIO(png_bytes(color=color)), "shot.png", team["store"],
+                             team["limits"])
 
 
 def test_submit_approve_seals_with_hashes(team):
@@ -72,6 +79,7 @@ def test_forbidden_moves(team, who, to, setup, status, message):
 def test_four_eyes_author_cannot_approve(team, make_entry):
     entry = make_entry(team["case"], team["owner"], url="https://t.me/leader_fa/9")
     add_violation(team["owner"], entry, "x/violent_content/violent_threats", "r")
+    add_file(team, entry, team["owner"])
     reviews.transition(team["owner"], entry, "ready")
     with pytest.raises(reviews.ReviewError, match="Four eyes") as err:
         reviews.transition(team["owner"], entry, "approved")
@@ -145,6 +153,7 @@ def test_annotation_rules(team):
 def test_review_queue_oldest_first_not_own(team, make_entry, make_user):
     first, second = team["entry"], make_entry(team["case"], team["owner"], url="https://t.me/leader_fa/2")
     add_violation(team["owner"], second, "x/violent_content/violent_threats", "r")
+    add_file(team, second, team["owner"])
     reviews.transition(team["editor"], first, "ready")
     reviews.transition(team["owner"], second, "ready")
     assert [e.id for e in reviews.review_queue(team["reviewer"])] == [first.id, second.id]
@@ -161,7 +170,7 @@ def test_regions_make_a_marked_copy_and_leave_the_original(team, app):
     original = store.path_for(ev.sha256).read_bytes()
     reviews.add_region(team["reviewer"], entry, ev, "redact", 0.1, 0.1, 0.3, 0.4, "bystander")
     reviews.add_region(team["reviewer"], entry, ev, "highlight", 0.5, 0.5, 0.4, 0.4, "threat")
-    refresh_marked_copy(ev, store, app.config["PRINT_MAX_WIDTH"])
+    refresh_marked_copy(ev.entry.created_by, ev, store, app.config["PRINT_MAX_WIDTH"])
     marked = ev.marked_copy
     assert marked.parent_sha256 == ev.sha256 and "redact" in marked.operations
     with Image.open(store.path_for(marked.sha256)) as img:
@@ -221,6 +230,9 @@ def test_pages_workflow_buttons_and_notes(team, client, login):
 def test_bulk_actions(team, client, login, make_entry):
     case = team["case"]
     more = [make_entry(case, team["editor"], url=f"https://t.me/leader_fa/{n}") for n in (5, 6)]
+    for n, entry in enumerate(more):
+        add_violation(team["editor"], entry, "x/violent_content/violent_threats", "Threatens to kill.")
+        add_file(team, entry, team["editor"], color=(n, 90, 200))
     reviews.transition(team["editor"], team["entry"], "ready")
     reviews.transition(team["reviewer"], team["entry"], "approved")
     login(client, team["editor"])

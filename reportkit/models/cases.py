@@ -22,6 +22,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": frozenset({"read"}),
 }
 
+# The case's settings a person changes (forms, API, services and `verify`'s replay read this list).
+SETTINGS = ("title", "subject", "summary", "allow_new_accounts", "prepared_by_name", "prepared_by_org",
+            "prepared_by_email", "confidentiality", "methodology", "public_interest", "dsa_explanation",
+            "dsa_good_faith", "required_approvals")
+
 PLATFORMS = {
     "x": "X / Twitter",
     "facebook": "Facebook",

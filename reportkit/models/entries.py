@@ -98,7 +98,7 @@ class Entry(db.Model):
         """The fields a person sets, as the custody log records them (times in UTC): `verify` replays these."""
         values = {name: getattr(self, name) for name in EDITABLE}
         values.update(account=self.account.label if self.account else "", posted_at=self.posted_at,
-                      tags=", ".join(self.tag_names))
+                      tags=", ".join(sorted(self.tag_names)))
         return {k: v.astimezone(timezone.utc).isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
 
     @property

@@ -74,7 +74,7 @@ def add_region(evidence_id: int):
         try:
             review_ops.add_region(current_user, evidence.entry, evidence, form.kind.data, form.x.data / 100,
                                   form.y.data / 100, form.w.data / 100, form.h.data / 100, form.label.data)
-            refresh_marked_copy(evidence, store(), current_app.config["PRINT_MAX_WIDTH"])
+            refresh_marked_copy(current_user, evidence, store(), current_app.config["PRINT_MAX_WIDTH"])
             flash("Region saved. The dossier will show the marked copy; the original is unchanged.", "success")
         except review_ops.ReviewError as exc:
             _flash_or_raise(exc)
@@ -90,7 +90,7 @@ def delete_region(region_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form expired. Reload the page and try again.")
     review_ops.remove_region(current_user, evidence, region)
-    refresh_marked_copy(evidence, store(), current_app.config["PRINT_MAX_WIDTH"])
+    refresh_marked_copy(current_user, evidence, store(), current_app.config["PRINT_MAX_WIDTH"])
     flash("Region removed.", "info")
     return redirect(url_for("entries.view", entry_id=evidence.entry_id, _anchor=f"evidence-{evidence.id}"))
 

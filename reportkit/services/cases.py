@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import ROLES, Account, Case, Membership, User
+from ..models.cases import SETTINGS
 from .custody import lock_case, record
 
 
@@ -20,8 +21,9 @@ def create_case(actor: User, title: str, subject: str, summary: str = "", accoun
     for acc in accounts:
         add_account(case, **acc)
     db.session.flush()  # the case's id, for its first event
-    record(actor, case.id, "case.created", f"case:{case.id}", {"title": case.title, "subject": case.subject,
-                                                              "accounts": [a.label for a in case.accounts]})
+    record(actor, case.id, "case.created", f"case:{case.id}", {
+        "title": case.title, "subject": case.subject, "accounts": [a.label for a in case.accounts],
+        "settings": {name: getattr(case, name) for name in SETTINGS}})  # all of them: `verify` replays these
     db.session.commit()
     return case
 
@@ -43,9 +45,7 @@ def add_account(case: Case, platform: str, handle: str, display_name: str = "", 
 def update_case(case: Case, actor: User | None = None, **fields) -> Case:
     lock_case(case.id)  # the old values the event records are the ones committed last
     before = {name: getattr(case, name) for name in fields if hasattr(case, name)}
-    for name in ("title", "subject", "summary", "allow_new_accounts", "prepared_by_name", "prepared_by_org",
-                 "prepared_by_email", "confidentiality", "methodology", "public_interest", "dsa_explanation",
-                 "dsa_good_faith", "required_approvals"):
+    for name in SETTINGS:
         if name in fields and fields[name] is not None:
             setattr(case, name, fields[name])
     changed = {k: [v, getattr(case, k)] for k, v in before.items() if getattr(case, k) != v}

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Case, User
-from .cases import add_member, create_case
+from .custody import record
+from .cases import add_member, create_case, set_export_name, update_case
 from .entries import add_violation, create_entry
 from .evidence import Limits, add_evidence_file
 from .reviews import annotate, transition
@@ -85,11 +86,13 @@ def load_demo(evidence_dir: str, limits: Limits, owner: User | None = None, post
         {"platform": "youtube", "handle": "NadershahiTV", "display_name": "Nadershahi TV"}],
         allow_new_accounts=False)
     case.is_demo = True
-    case.prepared_by_name, case.prepared_by_org = "Demo Editor", "Press Freedom Watch (fictional)"
-    case.prepared_by_email = "demo-editor@example.org"
-    case.public_interest = ("The minister's posts are direct threats of violence against identifiable journalists. "
-                            "X states that it enforces such posts regardless of the public interest.")
+    update_case(case, users["editor"], prepared_by_name="Demo Editor",
+                prepared_by_org="Press Freedom Watch (fictional)", prepared_by_email="demo-editor@example.org",
+                public_interest="The minister's posts are direct threats of violence against identifiable "
+                                "journalists. X states that it enforces such posts regardless of the public interest.")
     add_member(case, USERS["reviewer"][0], "reviewer")
+    for m in list(case.memberships):  # fictional people: they chose their (fictional) names for exports
+        set_export_name(case, m, m.user.name, m.user)
     if owner is not None and owner.id != users["editor"].id:
         add_member(case, owner.email, "owner")
     _entries(case, users, EvidenceStore(evidence_dir), limits, posts)
@@ -99,7 +102,8 @@ def load_demo(evidence_dir: str, limits: Limits, owner: User | None = None, post
 def reset_demo() -> int:
     """Remove the demo cases and the demo users; other cases and users stay. Returns cases removed."""
     cases = db.session.scalars(select(Case).where(Case.is_demo.is_(True))).all()
-    for case in cases:
+    for case in cases:  # the history stays, and says the case was removed: `verify` expects that
+        record(None, case.id, "case.deleted", f"case:{case.id}", {"title": case.title, "reason": "demo reset"})
         db.session.delete(case)
     for email, _ in USERS.values():
         user = db.session.scalar(select(User).where(User.email == email))

@@ -17,8 +17,8 @@ from .images import BadImage, PrintCopy, check_image, make_marked_copy, make_pri
 from .sniff import UnsupportedType, sniff
 from .storage import EvidenceStore, Garbage, StorageFull, TooLarge, storage_full
 from .byte_uses import hashes_in_use
-from .custody import record
-from .reviews import check_open, ensure_open
+from .custody import lock_case, record
+from .reviews import check_open, ensure_open, reset_round
 from .urls import parse_post_url
 
 
@@ -83,6 +83,7 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
             record(actor, entry.case_id, "evidence.uploaded", f"entry:{entry.number}", {
                 "sha256": staged.sha256, "name": evidence.original_name, "size": staged.size, "mime": found.mime,
                 "print_copy": evidence.print_copy.sha256 if evidence.print_copy else None}, entry_id=entry.id)
+            reset_round(actor, entry, f"file {evidence.original_name} uploaded")
             db.session.commit()
     except BaseException as exc:
         _undo(store, added)
@@ -100,6 +101,7 @@ def add_archive_link(actor: User, entry: Entry, url: str, commit: bool = True, l
     db.session.add(evidence)
     if log:
         record(actor, entry.case_id, "evidence.linked", f"entry:{entry.number}", {"url": address}, entry_id=entry.id)
+        reset_round(actor, entry, f"archive link {address} added")
     if commit:
         db.session.commit()
     return evidence
@@ -122,21 +124,38 @@ def _safe_name(filename: str | None) -> str:
     return "".join(ch for ch in name if ch.isprintable())[:255] or "upload"
 
 
-def refresh_marked_copy(evidence: Evidence, store: EvidenceStore, width: int) -> None:
-    """Redraw the marked copy after regions changed (or drop it when none are left)."""
-    copy = make_marked_copy(store.path_for(evidence.sha256), evidence.regions, width) if evidence.regions else None
+def refresh_marked_copy(actor: User, evidence: Evidence, store: EvidenceStore, width: int) -> None:
+    """Redraw the marked copy after regions changed (or drop it when none are left), and record its hash.
+
+    The image is drawn before the case lock is taken (slow work never holds it); under the lock, if someone
+    changed the regions meanwhile, it is drawn again from what is committed, so no redaction is ever lost."""
+    def draw(regions):
+        return make_marked_copy(store.path_for(evidence.sha256), regions, width) if regions else None
+
+    drawn_for = _boxes(evidence.regions)
+    copy = draw(evidence.regions)
     added: list[str] = []
     try:
         with store.writing():
+            lock_case(evidence.entry.case_id)
+            if _boxes(evidence.regions) != drawn_for:
+                copy = draw(evidence.regions)
             for old in [d for d in evidence.derivatives if d.purpose == "marked"]:
                 evidence.derivatives.remove(old)  # its bytes, if nothing else uses them, are gc's
+            sha = None
             if copy:
                 sha, _ = store.put_bytes(copy.data, added)
                 evidence.derivatives.append(_derivative("marked", copy, sha, evidence.sha256))
+            record(actor, evidence.entry.case_id, "evidence.marked", f"evidence:{evidence.id}",
+                   {"sha256": sha, "regions": len(evidence.regions)}, entry_id=evidence.entry_id)
             db.session.commit()
     except BaseException:
         _undo(store, added)
         raise
+
+
+def _boxes(regions) -> list:
+    return sorted((r.id, r.kind, r.x, r.y, r.w, r.h) for r in regions)
 
 
 def near_duplicates(evidence: Evidence, distance: int = 8) -> list[Evidence]:
@@ -165,6 +184,7 @@ def withdraw_evidence(actor: User, evidence: Evidence, reason: str) -> None:
     evidence.withdrawn_at, evidence.withdrawn_reason = utcnow(), reason.strip()
     record(actor, evidence.entry.case_id, "evidence.withdrawn", f"evidence:{evidence.id}",
            {"sha256": evidence.sha256, "name": evidence.original_name}, reason, entry_id=evidence.entry_id)
+    reset_round(actor, evidence.entry, f"file {evidence.original_name or evidence.archive_url} withdrawn")
     db.session.commit()
 
 
@@ -177,6 +197,7 @@ def purge_evidence(actor: User, evidence: Evidence, reason: str, store: Evidence
     teams' rows use the same bytes: only entries of this case are named."""
     if not reason.strip():
         raise EvidenceError("Say why the file is purged.", 422)
+    lock_case(evidence.entry.case_id)  # before reading the entry's review state (reset_round below)
     hashes = {evidence.sha256, *(d.sha256 for d in evidence.derivatives)} - {None}
     evidence.purged_at, evidence.purge_reason = utcnow(), reason.strip()
     evidence.withdrawn_at = evidence.withdrawn_at or evidence.purged_at
@@ -188,6 +209,7 @@ def purge_evidence(actor: User, evidence: Evidence, reason: str, store: Evidence
     record(actor, case_id, "evidence.purged", f"evidence:{evidence.id}",
            {"sha256": evidence.sha256, "name": evidence.original_name, "derivatives": sorted(hashes - {evidence.sha256})},
            reason, entry_id=evidence.entry_id)
+    reset_round(actor, evidence.entry, f"file {evidence.original_name} purged")
     db.session.commit()
     remove_unused_bytes(store, hashes)
     return Purge(same_case)

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Approval, Entry, Event
+from ..models import Approval, Case, Entry, Event
 
 CREATED_IN_BULK = ("import.batch", "import.run")
 
@@ -39,6 +39,11 @@ class History:
     withdrawn_files: set = field(default_factory=set)
     purged_files: set = field(default_factory=set)
     approvals: Counter = field(default_factory=Counter)  # (user id, round)
+    approved_hashes: Counter = field(default_factory=Counter)  # (user id, round, evidence hashes approved)
+    file_meta: Counter = field(default_factory=Counter)  # (sha256, name, size, mime) as uploaded
+    notes: Counter = field(default_factory=Counter)  # (kind, body) of notes and change requests
+    regions: Counter = field(default_factory=Counter)  # evidence id -> regions drawn on it
+    marked: dict = field(default_factory=dict)  # evidence id -> sha256 of its marked copy (None: none)
     status: str = "draft"
     withdrawn: bool = False
 
@@ -52,6 +57,7 @@ class Replay:
 
 def replay_case(case_id: int) -> Replay:
     out = Replay()
+    out.problems += _compare_case(case_id)
     rows = {e.id: e for e in db.session.scalars(select(Entry).where(Entry.case_id == case_id))}
     by_number = {e.number: e.id for e in rows.values()}
     histories: dict[int, History] = {}
@@ -91,6 +97,7 @@ def _apply(h: History, ev: Event) -> None:
         h.clauses.pop(d.get("clause"), None)
     elif ev.action == "evidence.uploaded":
         h.files[d.get("sha256")] += 1
+        h.file_meta[(d.get("sha256"), d.get("name"), d.get("size"), d.get("mime"))] += 1
         if d.get("print_copy"):
             h.prints[d["print_copy"]] += 1
     elif ev.action == "evidence.linked":
@@ -103,8 +110,19 @@ def _apply(h: History, ev: Event) -> None:
         h.prints -= Counter(d.get("derivatives") or [])
     elif ev.action == "status.changed":
         h.status = d.get("to", h.status)
+        if h.status == "changes_requested":
+            h.notes[("change_request", ev.explanation)] += 1
     elif ev.action == "entry.approved":
         h.approvals[(ev.actor_id, d.get("round"))] += 1
+        h.approved_hashes[(ev.actor_id, d.get("round"), tuple(sorted(d.get("evidence_sha256") or [])))] += 1
+        if ev.explanation:
+            h.notes[("approval_note", ev.explanation)] += 1
+    elif ev.action == "annotation.added":
+        h.notes[(d.get("kind"), d.get("body"))] += 1
+    elif ev.action in ("region.added", "region.removed"):
+        h.regions[_number(ev.target)] += 1 if ev.action == "region.added" else -1
+    elif ev.action == "evidence.marked":
+        h.marked[_number(ev.target)] = d.get("sha256")
     elif ev.action == "entry.withdrawn":
         h.withdrawn = True
 
@@ -127,7 +145,7 @@ def _compare(entry: Entry, h: History) -> list[str]:
         problems.append(f"its number was #{h.number} in its history")
     now = entry.snapshot()
     for name, value in sorted(h.fields.items()):
-        if name in now and _norm(now[name]) != _norm(value):
+        if name in now and _norm(now[name], name) != _norm(value, name):
             problems.append(f"its {name.replace('_', ' ')} differs from its history")
     if h.created or h.clauses:
         have = {v.clause.key: v.rationale for v in entry.violations}
@@ -154,10 +172,59 @@ def _compare(entry: Entry, h: History) -> list[str]:
         problems.append(f"its status is {entry.status}, but its history says {h.status}")
     if (entry.withdrawn_at is not None) != h.withdrawn:
         problems.append("withdrawn in the rows and in the history do not agree")
-    approvals = Counter((a.user_id, a.review_round) for a in db.session.scalars(
-        select(Approval).where(Approval.entry_id == entry.id)))
-    if approvals != h.approvals and (h.created or h.approvals):
+    approvals = list(db.session.scalars(select(Approval).where(Approval.entry_id == entry.id)))
+    if Counter((a.user_id, a.review_round) for a in approvals) != h.approvals and (h.created or h.approvals):
         problems.append("its approvals differ from its approval events")
+    elif Counter((a.user_id, a.review_round, tuple(sorted(a.evidence_sha256 or []))) for a in approvals) \
+            != h.approved_hashes and (h.created or h.approvals):
+        problems.append("the evidence hashes its approvals cover differ from its approval events")
+    if Counter((e.sha256, e.original_name, e.size, e.mime) for e in files) != h.file_meta and h.file_meta:
+        problems.append("its files' names, sizes or types differ from their upload events")
+    if Counter((n.kind, n.body) for n in entry.annotations) != h.notes and (h.created or h.notes):
+        problems.append("its notes or change requests differ from its history")
+    for ev in files:
+        marked = ev.marked_copy
+        if len(ev.regions) != h.regions[ev.id] and (h.created or ev.regions):
+            problems.append(f"evidence {ev.id}: its regions differ from its history (a redaction added or removed)")
+        if (marked is not None) != bool(ev.regions):
+            problems.append(f"evidence {ev.id}: a marked copy {'without' if marked else 'missing for its'} regions")
+        if ev.id in h.marked and (marked.sha256 if marked else None) != h.marked[ev.id]:
+            problems.append(f"evidence {ev.id}: its marked copy is not the one recorded (a redaction undone?)")
+    return problems
+
+
+def _compare_case(case_id: int) -> list[str]:
+    """The case's own fields and its members, against case.created, case.edited and member events."""
+    fields: dict = {}
+    members: dict[int, str] = {}
+    names: dict[int, str] = {}
+    for ev in db.session.scalars(select(Event).where(Event.case_id == case_id, Event.entry_id.is_(None),
+                                                     Event.action.like("case.%") | Event.action.like("member.%"))
+                                 .order_by(Event.id)):
+        d, user_id = ev.data or {}, _number(ev.target)
+        if ev.action == "case.created":
+            fields.update({"title": d.get("title"), "subject": d.get("subject"), **(d.get("settings") or {})})
+            members[ev.actor_id] = "owner"
+        elif ev.action == "case.edited":
+            fields.update({k: after for k, (_before, after) in d.items()})
+        elif ev.action == "member.added":
+            members[user_id] = d.get("role")
+        elif ev.action == "member.role_changed":
+            members[user_id] = (d.get("role") or [None, None])[1]
+        elif ev.action == "member.removed":
+            members.pop(user_id, None)
+        elif ev.action == "member.export_name":
+            names[user_id] = d.get("export_name", "")
+    case = db.session.get(Case, case_id)
+    if case is None or not fields:
+        return []
+    problems = [f"the case's {k.replace('_', ' ')} differs from its history" for k, v in sorted(fields.items())
+                if hasattr(case, k) and getattr(case, k) != v]
+    rows = {m.user_id: m for m in case.memberships}
+    if None not in members and {u: m.role for u, m in rows.items()} != members:
+        problems.append("the case's members or their roles differ from its history")
+    problems += [f"member {u}: the name printed in exports differs from its history" for u, m in rows.items()
+                 if m.export_name != names.get(u, "")]
     return problems
 
 
@@ -166,8 +233,11 @@ def _number(target: str) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-def _norm(value):
-    """Times compare as instants (an event may hold +03:30, the row UTC); everything else as it is."""
+def _norm(value, name: str = ""):
+    """Times compare as instants (an event may hold +03:30, the row UTC), tags as a set (older events list
+    them in the order they were added); everything else as it is."""
+    if name == "tags" and isinstance(value, str):
+        return sorted(t for t in (x.strip() for x in value.split(",")) if t)
     if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
         try:
             parsed = datetime.fromisoformat(value)

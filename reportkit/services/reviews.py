@@ -1,15 +1,20 @@
 """The review workflow. Each function takes the acting user and enforces the rules on the server:
 
-- editors submit entries for review; reviewers and owners approve, request changes or reject;
-- four eyes: whoever created an entry cannot approve it, and nobody approves the same round twice;
+- editors submit entries for review, once they have a mapped clause and an evidence file; reviewers and owners
+  approve, request changes or reject;
+- four eyes: nobody who shaped what an approval would seal (created the entry, or changed its text, fields,
+  files or clauses since it was last sealed) may approve it, and nobody approves the same round twice;
+- a change to the text, fields, files or clauses during review starts a new round: approvals given so far no
+  longer count (`reset_round`, a "review.reset" event says why);
+- no approval while a change request is open;
 - a case can require one or two approvals; the last one seals the entry with the exact evidence hashes;
-- a sealed entry changes only after a reopen with a reason, which sends it back to review.
+- a sealed entry changes (or is withdrawn) only after a reopen with a reason, which sends it back to review.
 """
 
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import PERMISSIONS, Annotation, Approval, Case, Entry, Membership, Region, Transition, User
+from ..models import PERMISSIONS, Annotation, Approval, Case, Entry, Event, Membership, Region, Transition, User
 from ..models._common import utcnow
 from .access import role_in
 from .custody import lock_case, record
@@ -24,6 +29,11 @@ RULES = {
     "draft": ({"rejected", "duplicate"}, "edit", False),
 }
 REOPEN_PERMISSIONS = ("edit", "review")
+# The events that change what an approval seals (text and fields, clauses, files), with what they did.
+CONTENT_EVENTS = {"entry.created": "created it", "entry.edited": "edited its fields", "clause.mapped": "mapped a clause",
+                  "clause.unmapped": "removed a clause", "evidence.uploaded": "uploaded a file",
+                  "evidence.linked": "added an archive link", "evidence.withdrawn": "withdrew a file",
+                  "evidence.purged": "purged a file"}
 
 
 class ReviewError(ValueError):
@@ -34,13 +44,25 @@ class ReviewError(ValueError):
         self.status, self.field = status, field
 
 
-def allowed_moves(user: User, entry: Entry) -> list[str]:
+class Moves(list):
+    """The statuses a user may move an entry to now; `refused` says, for a submit or an approval the user's role
+    could make from this status, why it is refused now (what is missing), so the page can say it."""
+
+    def __init__(self, moves=(), refused: dict[str, str] | None = None):
+        super().__init__(moves)
+        self.refused = refused or {}
+
+
+def allowed_moves(user: User, entry: Entry) -> Moves:
     """The statuses this user may move the entry to now (for the buttons on the page)."""
-    moves = []
+    moves = Moves()
+    rights = PERMISSIONS.get(role_in(entry.case_id, user), frozenset())
     for target in [*RULES, "reopen"]:
         try:
             _check(user, entry, target, "x")
-        except ReviewError:
+        except ReviewError as exc:
+            if target in ("ready", "approved") and RULES[target][1] in rights and entry.status in RULES[target][0]:
+                moves.refused[target] = str(exc)
             continue
         moves.append(target)
     return moves
@@ -73,6 +95,8 @@ def withdraw_entry(user: User, entry: Entry, reason: str) -> None:
     if not (reason or "").strip():
         raise ReviewError("Say why the entry is withdrawn.", 422, "reason")
     lock_case(entry.case_id)
+    if entry.sealed:
+        raise ReviewError("This entry is approved and sealed. Reopen it with a reason before withdrawing it.", 409)
     entry.withdrawn_at, entry.withdrawn_reason = utcnow(), reason.strip()
     record(user, entry.case_id, "entry.withdrawn", f"entry:{entry.number}", {"status": entry.status}, reason,
            entry_id=entry.id)
@@ -100,17 +124,84 @@ def _check(user: User, entry: Entry, to: str, reason: str) -> None:
                           f"{to.replace('_', ' ')}.")
     if needs_reason and not reason:
         raise ReviewError("Give a reason; the author will see it.", 422, "reason")
+    if to == "ready" and (missing := _missing(entry)):
+        raise ReviewError(f"It cannot be submitted for review yet: {missing}.", 409)
     if to == "approved":
         if entry.created_by_id == user.id:
             raise ReviewError("Four eyes: you created this entry, so someone else must approve it.", 403)
+        if shaped := shaped_by(entry).get(user.id):
+            raise ReviewError(f"Four eyes: you {_and(shaped)}, and this approval would seal that, so someone who "
+                              "did not change the entry must approve it.", 403)
         if any(a.user_id == user.id for a in entry.current_approvals):
             raise ReviewError("You have already approved this entry in this round.", 409)
-        if not entry.violations:
-            raise ReviewError("Map at least one policy clause before approving.", 409)
+        if requests := [n for n in entry.annotations if n.open_request]:
+            raise ReviewError(f"{_count(len(requests), 'change request')} on this entry "
+                              f"{'is' if len(requests) == 1 else 'are'} still open: resolve "
+                              f"{'it' if len(requests) == 1 else 'them'} before approving.", 409)
+        if missing := _missing(entry):
+            raise ReviewError(f"It cannot be approved yet: {missing}.", 409)
+
+
+def _missing(entry: Entry) -> str:
+    """What an entry lacks to be reviewed: a mapped clause and an evidence file in use ("" when nothing)."""
+    missing = []
+    if not entry.violations:
+        missing.append("map at least one policy clause")
+    if not any(ev.is_file and ev.active for ev in entry.evidence):
+        missing.append("upload at least one evidence file")
+    return _and(missing)
+
+
+def _and(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + (items[-1] if items else "")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{'One' if n == 1 else n} {noun}{'' if n == 1 else 's'}"
+
+
+def shaped_by(entry: Entry) -> dict[int, list[str]]:
+    """Who shaped what an approval now would seal, and how (user id -> what they did), from the custody log:
+    the entry's creator, and everyone who changed its text, fields, files or clauses since it was last sealed.
+    What was sealed before was approved by others; what changed since was not, whatever the round."""
+    return _shapers([entry])[entry.id]
+
+
+def _shapers(entries: list[Entry]) -> dict[int, dict[int, list[str]]]:
+    found = {e.id: _creator(e) for e in entries}
+    if not found:
+        return found
+    rows = db.session.execute(select(Event.entry_id, Event.action, Event.actor_id, Event.data).where(
+        Event.entry_id.in_(list(found)), Event.action.in_([*CONTENT_EVENTS, "status.changed"])).order_by(Event.id))
+    creators = {e.id: e for e in entries}
+    for entry_id, action, actor_id, data in rows:
+        if action == "status.changed":
+            if (data or {}).get("to") == "approved":
+                found[entry_id] = _creator(creators[entry_id])  # sealed: approved by others up to here
+        elif actor_id is not None and CONTENT_EVENTS[action] not in found[entry_id].setdefault(actor_id, []):
+            found[entry_id][actor_id].append(CONTENT_EVENTS[action])
+    return found
+
+
+def _creator(entry: Entry) -> dict[int, list[str]]:
+    return {entry.created_by_id: [CONTENT_EVENTS["entry.created"]]} if entry.created_by_id else {}
+
+
+def reset_round(actor: User | None, entry: Entry, change: str) -> None:
+    """Call after a change to the entry's text, fields, files or clauses, under the case lock, before the commit.
+    If reviewers approved the entry in this round, they approved what it was before the change: a new round
+    begins (their approvals stay stored, but no longer count) and the history says why."""
+    if entry.status != "ready" or not entry.current_approvals:
+        return
+    voided = [a.user_id for a in entry.current_approvals]
+    entry.review_round += 1
+    record(actor, entry.case_id, "review.reset", f"entry:{entry.number}",
+           {"round": entry.review_round, "change": change, "approvals_voided": voided},
+           f"Approvals reset: {change} during review; the entry needs its approvals again.", entry_id=entry.id)
 
 
 def _approve(user: User, entry: Entry, note: str) -> Entry:
-    hashes = sorted(ev.sha256 for ev in entry.evidence if ev.sha256)
+    hashes = sorted(ev.sha256 for ev in entry.evidence if ev.is_file and ev.active)  # what the seal covers
     entry.approvals.append(Approval(user_id=user.id, review_round=entry.review_round, evidence_sha256=hashes))
     record(user, entry.case_id, "entry.approved", f"entry:{entry.number}",
            {"round": entry.review_round, "evidence_sha256": hashes}, note, entry_id=entry.id)
@@ -193,7 +284,8 @@ def review_queue(user: User) -> list[Entry]:
                                                       Membership.role.in_(["owner", "reviewer"]))
     entries = db.session.scalars(select(Entry).where(Entry.case_id.in_(reviewer_cases), Entry.status == "ready")
                                  .order_by(Entry.submitted_at.asc(), Entry.id.asc())).all()
-    return [e for e in entries if e.created_by_id != user.id and
+    shapers = _shapers(entries)
+    return [e for e in entries if user.id not in shapers[e.id] and
             not any(a.user_id == user.id for a in e.current_approvals)]
 
 
@@ -224,3 +316,4 @@ def remove_region(user: User, evidence, region: Region) -> None:
     record(user, evidence.entry.case_id, "region.removed", f"evidence:{evidence.id}",
            {"kind": region.kind, "label": region.label}, entry_id=evidence.entry_id)
     evidence.regions.remove(region)
+    db.session.commit()  # the marked copy is redrawn after, outside the lock (evidence.refresh_marked_copy)
