@@ -10,7 +10,7 @@ from ..models import Account, Case, Clause, Entry, Tag, User, Violation
 from ..models.entries import EDITABLE
 from .cases import add_account
 from .custody import lock_case, record
-from .reviews import ensure_open
+from .reviews import ensure_open, reset_round
 from .urls import PostURL, parse_post_url
 
 # Platforms whose post id names one post across the whole platform, so two URLs with it are one post.
@@ -105,6 +105,7 @@ def update_entry(actor: User, entry: Entry, fields: dict) -> Entry:
     changed = {k: [before[k], after[k]] for k in after if after[k] != before[k]}
     if changed:
         record(actor, entry.case_id, "entry.edited", f"entry:{entry.number}", changed, entry_id=entry.id)
+        reset_round(actor, entry, f"{', '.join(k.replace('_', ' ') for k in changed)} changed")
     db.session.commit()
     return entry
 
@@ -136,6 +137,7 @@ def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, co
     if log:
         record(actor, entry.case_id, "clause.mapped", f"entry:{entry.number}",
                {"clause": clause.key, "rationale": violation.rationale}, entry_id=entry.id)
+        reset_round(actor, entry, f"clause {clause.key} mapped")
     if commit:
         db.session.commit()
     return violation
@@ -151,6 +153,7 @@ def remove_violation(entry: Entry, violation: Violation, actor: User | None = No
     record(actor, entry.case_id, "clause.unmapped", f"entry:{entry.number}",
            {"clause": violation.clause.key, "rationale": violation.rationale}, entry_id=entry.id)
     entry.violations.remove(violation)
+    reset_round(actor, entry, f"clause {violation.clause.key} removed")
     db.session.commit()
 
 
