@@ -29,17 +29,20 @@ from .conftest import png_bytes
 
 TRACKED = "https://x.com/leader_en/status/1453347171011694596?s=20&t=Zx9Qp3LmN0&utm_source=share"
 MAKE, MODEL = "SecretPhoneMaker", "ModelX9Secret"
+XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+       b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="35,41.37N" '
+       b'exif:GPSLongitude="51,23.17E"/></rdf:RDF></x:xmpmeta>')
 SECRETS = ["Zx9Qp3LmN0", "utm_source", "OLD-TEXT-BEFORE-EDIT", "INTERNAL-COMMENT-ABOUT-SOURCE",
-           "UNSELECTED-ENTRY-TEXT", "WITHDRAWN-ENTRY-TEXT", "WITHDRAWN-BECAUSE-UNSAFE", MAKE, MODEL]
+           "UNSELECTED-ENTRY-TEXT", "WITHDRAWN-ENTRY-TEXT", "WITHDRAWN-BECAUSE-UNSAFE", MAKE, MODEL, "35,41.37N"]
 
 
 def phone_photo() -> bytes:
-    """A JPEG as a phone writes it: the street it was taken in (GPS) and the phone (make, model)."""
+    """A JPEG as a phone writes it: the street it was taken in (GPS, in EXIF and XMP) and the phone (make, model)."""
     exif = Image.Exif()
     exif[0x010F], exif[0x0110] = MAKE, MODEL
     exif.get_ifd(0x8825).update({1: "N", 2: (35.0, 41.0, 22.0), 3: "E", 4: (51.0, 23.0, 10.0)})
     buf = io.BytesIO()
-    Image.new("RGB", (160, 120), (10, 120, 200)).save(buf, "JPEG", exif=exif)
+    Image.new("RGB", (160, 120), (10, 120, 200)).save(buf, "JPEG", exif=exif, xmp=XMP)
     return buf.getvalue()
 
 
@@ -100,7 +103,7 @@ def test_default_package_lets_out_only_the_selection_without_people_or_metadata(
             assert secret.encode() not in data, (name, secret)
     for name in files:  # no image that leaves carries EXIF at all
         with Image.open(io.BytesIO(members[f"files/{name}"])) as img:
-            assert not img.getexif() and "exif" not in img.info, name
+            assert not img.getexif() and not {"exif", "xmp"} & set(img.info), name
     # the originals, by hash only
     manifest = json.loads(members["manifest.json"])
     assert {o["sha256"] for o in manifest["originals"]} == set(originals)
@@ -204,18 +207,31 @@ def test_only_the_owner_includes_originals_and_it_is_recorded(app, world, token_
 
 def test_export_page_says_what_leaves_before_the_export(app, world, login):
     case = world["case"]
+    form = {"mode": "rules", "paper": "A4", "account": "0", "approved_only": "y", "with_package": "y",
+            "include_originals": "y"}
+    # (one signed-in client at a time: the test's app context keeps Flask-Login's user between requests)
+    reviewer = login(app.test_client(), world["reviewer"])
+    page = reviewer.get(f"/dossiers/new/{case.id}").data.decode()
+    assert "What the evidence package will contain" in page and "include_originals" not in page
+    assert reviewer.post(f"/dossiers/new/{case.id}", data={**form, "confirm_originals": "y"}).status_code == 403
+    assert db.session.scalar(select(db.func.count(Dossier.id))) == 0
+
     owner = login(app.test_client(), world["owner"])
     page = owner.get(f"/dossiers/new/{case.id}").data.decode()
     assert "What the evidence package will contain" in page and "no location or device metadata" in page
     assert "include_originals" in page
-    form = {"mode": "rules", "paper": "A4", "account": "0", "approved_only": "y", "with_package": "y",
-            "include_originals": "y"}
     warned = owner.post(f"/dossiers/new/{case.id}", data=form)
     text = warned.data.decode()
     assert warned.status_code == 200 and "The unredacted originals will leave the tool" in text
     assert "1 carry a location (GPS)" in text and "photo.jpg" in text and "confirm_originals" in text
     assert db.session.scalar(select(db.func.count(Dossier.id))) == 0  # nothing made before the confirmation
-    reviewer = login(app.test_client(), world["reviewer"])
-    assert "include_originals" not in reviewer.get(f"/dossiers/new/{case.id}").data.decode()
-    assert reviewer.post(f"/dossiers/new/{case.id}", data={**form, "confirm_originals": "y"}).status_code == 403
-    assert db.session.scalar(select(db.func.count(Dossier.id))) == 0
+    confirmed = owner.post(f"/dossiers/new/{case.id}", data={**form, "confirm_originals": "y"})
+    assert confirmed.status_code == 302
+    dossier = db.session.scalars(select(Dossier)).one()
+    assert dossier.with_package and dossier.options["include_originals"] is True
+    deadline = time.monotonic() + 90
+    while owner.get(f"/dossiers/{dossier.id}/status.json").json["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, "the package job did not finish"
+        time.sleep(0.2)
+    page = owner.get(f"/dossiers/{dossier.id}").data.decode()
+    assert "the unredacted originals (with their metadata)" in page

@@ -166,14 +166,18 @@ def originals_exposure(entries: list[Entry], evidence_dir: str) -> Exposure:
 
 
 def _exif(path: Path) -> set[str]:
-    """Which of GPS, Make, Model an image's EXIF holds (unreadable: assume all, the warning errs on the safe side)."""
+    """Which of GPS, Make, Model an image's EXIF (or XMP) holds (unreadable: assume all, the warning errs on the
+    safe side)."""
     from PIL import Image
 
     try:
         with Image.open(path) as img:
-            exif = img.getexif()
+            exif, xmp = img.getexif(), img.info.get("xmp") or b""
+            xmp = xmp.encode() if isinstance(xmp, str) else xmp
             found = {name for tag, name in ((0x010F, "make"), (0x0110, "model")) if exif.get(tag)}
-            return found | ({"gps"} if exif.get(0x8825) is not None or exif.get_ifd(0x8825) else set())
+            found |= {name for name in ("make", "model") if f":{name.capitalize()}".encode() in xmp}
+            gps = exif.get(0x8825) is not None or bool(exif.get_ifd(0x8825)) or b"GPSLatitude" in xmp
+            return found | ({"gps"} if gps else set())
     except Exception:  # noqa: BLE001 - see the docstring
         return {"gps", "make", "model"}
 
