@@ -235,3 +235,18 @@ def test_export_page_says_what_leaves_before_the_export(app, world, login):
         time.sleep(0.2)
     page = owner.get(f"/dossiers/{dossier.id}").data.decode()
     assert "the unredacted originals (with their metadata)" in page
+
+
+def test_command_line_warns_before_it_includes_originals(app, world, runner, tmp_path):
+    """The operator (who holds the server anyway) may add originals from the command line: warned, recorded."""
+    case, out = world["case"], tmp_path / "cli.zip"
+    made = runner.invoke(args=["export-package", str(case.id), "-o", str(out), "--approved-only",
+                               "--include-originals"])
+    assert made.exit_code == 0, made.output
+    assert "Warning: The unredacted originals of 2 file(s)" in made.stderr and "1 carry a location" in made.stderr
+    assert verify_package(out) == []
+    with zipfile.ZipFile(out) as zf:
+        assert {f"files/{ev.sha256}" for ev in (world["shot"], world["photo"])} <= set(zf.namelist())
+    exported = db.session.scalars(select(Event).where(Event.case_id == case.id,
+                                                      Event.action == "package.exported")).one()
+    assert exported.actor_id is None and exported.data["originals_included"] is True
