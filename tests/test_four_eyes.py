@@ -10,6 +10,7 @@ from sqlalchemy import select
 from reportkit.extensions import db
 from reportkit.models import Event
 from reportkit.services import reviews
+from reportkit.services.cases import update_case
 from reportkit.services.custody import verify_case
 from reportkit.services.entries import add_violation, remove_violation, update_entry
 from reportkit.services.evidence import Limits, add_archive_link, add_evidence_file, purge_evidence, withdraw_evidence
@@ -86,7 +87,7 @@ def _purge(team):
 @pytest.mark.parametrize("change", [_text, _file, _link, _clause, _unmap, _withdraw, _purge],
                          ids=["text", "file", "link", "clause", "unmap", "withdraw", "purge"])
 def test_a_change_between_two_approvals_resets_them(team, change):
-    team["case"].required_approvals = 2
+    update_case(team["case"], team["owner"], required_approvals=2)
     entry = team["entry"]
     reviewable(team)
     add_violation(team["editor"], entry, VERMIN, "Calls them vermin.") if change is _unmap else None
@@ -111,7 +112,7 @@ def test_a_change_between_two_approvals_resets_them(team, change):
 
 def test_issue_scenario_text_and_file_changed_between_approvals(team):
     """The editor changed the text and uploaded another file between the first and the second approval."""
-    team["case"].required_approvals = 2
+    update_case(team["case"], team["owner"], required_approvals=2)
     entry = team["entry"]
     first = reviewable(team)
     reviews.transition(team["editor"], entry, "ready")
