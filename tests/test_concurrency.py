@@ -248,3 +248,52 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(app, make_user, 
         set_role(case, stale[ben.id], "editor", ana)
     db.session.rollback()
     assert [m.role for m in db.session.get(Case, case.id).memberships if m.role == "owner"] == ["owner"]
+
+
+def test_two_people_removing_one_thing_at_once_get_an_answer_not_a_500(app, make_user, make_case, make_entry, client,
+                                                                      login):
+    """The second request loaded the clause (or the member) before the first removed it."""
+    from reportkit.services.cases import CaseError, remove_member
+    from reportkit.services.entries import EntryError, add_violation, remove_violation
+
+    owner, editor = make_user("ana@example.org"), make_user("ben@example.org")
+    case = make_case(owner, members=[(editor, "editor")])
+    entry = make_entry(case, editor)
+    add_violation(editor, entry, "x/violent_content/violent_threats", "A threat.")
+    stale_violation = entry.violations[0]
+    stale_member = next(m for m in case.memberships if m.user_id == editor.id)
+
+    def first_request():
+        from reportkit.models import Case, Entry
+
+        with app.app_context():
+            fresh = db.session.get(Entry, entry.id)
+            remove_violation(fresh, fresh.violations[0], editor)
+            other = db.session.get(Case, case.id)
+            remove_member(other, next(m for m in other.memberships if m.user_id == editor.id), owner)
+            db.session.remove()
+
+    import threading
+
+    thread = threading.Thread(target=first_request)
+    thread.start()
+    thread.join()
+    with pytest.raises(EntryError, match="removed from the entry a moment ago"):
+        remove_violation(entry, stale_violation, editor)
+    db.session.rollback()
+    with pytest.raises(CaseError, match="removed a moment ago"):
+        remove_member(case, stale_member, owner)
+    db.session.rollback()
+
+
+def test_downloads_are_recorded_once_a_minute_per_person_and_file(app, make_user, make_case, make_entry):
+    from reportkit.services.evidence import record_download
+
+    user = make_user()
+    entry = make_entry(make_case(user), user)
+    ev = add_evidence_file(user, entry, io.BytesIO(png_bytes()), "s.png", EvidenceStore(app.config["EVIDENCE_DIR"]),
+                           Limits.from_config(app.config))
+    for _ in range(20):  # a download manager's range requests, a viewer reloading
+        record_download(user, ev)
+    count = db.session.scalar(select(func.count(Event.id)).where(Event.action == "evidence.downloaded"))
+    assert count == 1

@@ -184,3 +184,28 @@ def test_two_imports_and_a_person_at_once_give_every_post_once(app, setup):
     assert by_importers + len(by_hand) == len(entries) == 1801
     assert sum(j.duplicates for j in jobs_) == 2 * 1200 - by_importers  # every other row named a duplicate
     assert [e.number for e in entries] == list(range(1, len(entries) + 1))
+
+
+def test_a_refused_row_leaves_nothing_behind(app, make_user, make_case):
+    """A row refused for its archive link or a clause listed twice is reported, and no entry of it is kept
+    (it used to be flushed with the batch: counts that did not match the case, or an IntegrityError)."""
+    from reportkit.models import Entry, Import
+    from reportkit.services.custody import verify_case
+    from reportkit.services.intake import import_rows
+    from reportkit.services.storage import EvidenceStore
+
+    user = make_user()
+    case = make_case(user)
+    job = Import(case_id=case.id, kind="csv", created_by_id=user.id, status="queued",
+                 mapping={"url": "url", "archive_url": "archive_url", "clause": "clause", "rationale": "rationale"})
+    db.session.add(job)
+    db.session.commit()
+    k = "x/violent_content/violent_threats"
+    rows = [["https://x.com/leader_en/status/1800000000000000001", "", "", ""],
+            ["https://x.com/leader_en/status/1800000000000000002", "https://", "", ""],
+            ["https://x.com/leader_en/status/1800000000000000003", "", f"{k};{k}", "A threat."]]
+    import_rows(user, case, job, ["url", "archive_url", "clause", "rationale"], rows)
+    assert [r["status"] for r in job.results] == ["created", "invalid", "invalid"]
+    assert "listed twice" in job.results[2]["reason"]
+    assert job.created == 1 == db.session.query(Entry).filter_by(case_id=case.id).count()
+    assert verify_case(case.id, EvidenceStore(app.config["EVIDENCE_DIR"])).ok

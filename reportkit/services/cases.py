@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import ROLES, Account, Case, Membership, User
 from ..models.cases import SETTINGS
-from .custody import lock_case, record
+from .custody import lock_case, record, reloaded
 
 
 class CaseError(ValueError):
@@ -75,6 +75,9 @@ def set_role(case: Case, membership: Membership, role: str, actor: User | None =
     if role not in ROLES:
         raise CaseError(f"Unknown role “{role}”.")
     lock_case(case.id)  # two owners demoting each other at once must not leave the case without one
+    membership = reloaded(membership)
+    if membership is None:
+        raise CaseError("This member was removed a moment ago.")
     if membership.role == "owner" and role != "owner" and _owner_count(case) == 1:
         raise CaseError("A case needs at least one owner.")
     record(actor, case.id, "member.role_changed", f"user:{membership.user_id}",
@@ -97,6 +100,9 @@ def set_export_name(case: Case, membership: Membership, name: str, actor: User) 
 
 def remove_member(case: Case, membership: Membership, actor: User | None = None) -> None:
     lock_case(case.id)
+    membership = reloaded(membership)
+    if membership is None:
+        raise CaseError("This member was removed a moment ago.")
     if membership.role == "owner" and _owner_count(case) == 1:
         raise CaseError("The last owner cannot be removed.")
     record(actor, case.id, "member.removed", f"user:{membership.user_id}",

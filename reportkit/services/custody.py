@@ -9,6 +9,7 @@ from pathlib import Path
 from dataclasses import dataclass, field
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -48,16 +49,24 @@ def lock_case(case_id: int) -> None:
     _head(case_id)
 
 
+def reloaded(obj):
+    """The row as committed now (call it after `lock_case`), or None when another request deleted it meanwhile:
+    its removal then gets a clear answer instead of an ObjectDeletedError."""
+    identity = sa_inspect(obj).identity
+    return db.session.get(type(obj), identity, populate_existing=True) if identity else obj
+
+
 def _head(case_id: int) -> list:
     """[hash, length] of the case's chain, locked for this transaction (cached until it ends)."""
     heads = db.session.info.setdefault(_HEADS, {})
     if case_id not in heads:
         lock = update(ChainHead).where(ChainHead.case_id == case_id).values(length=ChainHead.length)
-        if not db.session.execute(lock).rowcount:
-            insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}[db.session.get_bind().dialect.name]
-            db.session.execute(insert(ChainHead).values(case_id=case_id, hash=GENESIS, length=0)
-                               .on_conflict_do_nothing())
-            db.session.execute(lock)  # a concurrent first writer may have inserted it: now it is ours
+        with db.session.no_autoflush:  # the lock first, then this transaction's own row changes: one lock order
+            if not db.session.execute(lock).rowcount:  # for every writer, so PostgreSQL never deadlocks
+                insert = {"sqlite": sqlite_insert, "postgresql": pg_insert}[db.session.get_bind().dialect.name]
+                db.session.execute(insert(ChainHead).values(case_id=case_id, hash=GENESIS, length=0)
+                                   .on_conflict_do_nothing())
+                db.session.execute(lock)  # a concurrent first writer may have inserted it: now it is ours
         db.session.flush()
         db.session.expire_all()  # objects read before the lock may be stale: reload them under it
         row = db.session.execute(select(ChainHead.hash, ChainHead.length).where(ChainHead.case_id == case_id)).one()

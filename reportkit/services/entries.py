@@ -1,5 +1,6 @@
 """Write operations on entries: create from a URL, edit, tag, map clauses. The acting user is passed in."""
 
+import re
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -9,7 +10,7 @@ from ..extensions import db
 from ..models import Account, Case, Clause, Entry, Tag, User, Violation
 from ..models.entries import EDITABLE
 from .cases import add_account
-from .custody import lock_case, record
+from .custody import lock_case, record, reloaded
 from .reviews import ensure_open, reset_round
 from .urls import PostURL, parse_post_url
 
@@ -22,6 +23,34 @@ class EntryError(ValueError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+
+# Text no database stores: a lone UTF-16 surrogate (SQLite and UTF-8 refuse it) and NUL (PostgreSQL refuses
+# it). Every way in (API payload, imported file, bulk value) checks with this, so it never fails deep in a write.
+SURROGATE_MESSAGE = ("contains a lone UTF-16 surrogate (half of a character), which cannot be stored. "
+                     "The text was damaged on the way; copy it again from its source.")
+NUL_MESSAGE = "contains a NUL character (\\u0000), which cannot be stored. Remove it."
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(value) -> str | None:
+    """Why `value` (a string, or lists and dicts of them, keys included) cannot be stored, or None."""
+    if isinstance(value, str):
+        found = _UNSTORABLE.search(value)
+        return None if found is None else NUL_MESSAGE if found.group() == "\x00" else SURROGATE_MESSAGE
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        problem = unstorable(key) if isinstance(key, str) else None
+        problem = problem or unstorable(item)
+        if problem:
+            return problem
+    return None
+
+
+def check_storable(value, field: str) -> None:
+    problem = unstorable(value)
+    if problem:
+        raise EntryError(f"The {field.replace('_', ' ')} {problem}", field)
 
 
 class DuplicateEntry(EntryError):
@@ -46,6 +75,8 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
         raise EntryError(f"This {post.platform} address is not the address of one post (a profile or a short "
                          "link?). Open the post itself and paste its address.", "url")
     fields = dict(fields or {})
+    cache = _clause_cache(violations)
+    _check_violations(violations, cache)  # before anything is added: a refused import row leaves nothing behind
     lock_case(case.id)  # the duplicate check and the number must see every entry committed before this one
     existing = known.find(post) if known is not None else find_duplicate(case.id, post)
     if existing is not None:
@@ -60,7 +91,6 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
     db.session.add(entry)
     if tags is not None:
         set_tags(entry, tags)
-    cache = _clause_cache(violations)
     for clause_key, rationale in violations:
         add_violation(actor, entry, clause_key, rationale, commit=False, clauses=cache, log=False)
     if log:
@@ -143,6 +173,19 @@ def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, co
     return violation
 
 
+def _check_violations(violations, clauses: dict) -> None:
+    seen = set()
+    for clause_key, rationale in violations:
+        key = clause_key.strip()
+        if key not in clauses:
+            raise EntryError(f"There is no policy clause with the key “{clause_key}”.", "clause")
+        if not rationale or not rationale.strip():
+            raise EntryError("Explain why this post breaks this clause.", "rationale")
+        if key in seen:
+            raise EntryError(f"The clause {key} is listed twice.", "clause")
+        seen.add(key)
+
+
 def _clause_cache(violations) -> dict:
     keys = {k.strip() for k, _ in violations}
     return {c.key: c for c in db.session.scalars(select(Clause).where(Clause.key.in_(keys)))} if keys else {}
@@ -150,6 +193,9 @@ def _clause_cache(violations) -> dict:
 
 def remove_violation(entry: Entry, violation: Violation, actor: User | None = None) -> None:
     ensure_open(entry)
+    violation = reloaded(violation)
+    if violation is None:
+        raise EntryError("This clause was removed from the entry a moment ago.", "clause")
     record(actor, entry.case_id, "clause.unmapped", f"entry:{entry.number}",
            {"clause": violation.clause.key, "rationale": violation.rationale}, entry_id=entry.id)
     entry.violations.remove(violation)
@@ -200,6 +246,7 @@ def bulk_update(actor: User, case: Case, entry_ids: list[int], action: str, valu
     """Apply one action to many entries of a case; returns (changed, skipped). Sealed entries are skipped."""
     from .reviews import ReviewError, transition
 
+    value = _bulk_value(case, action, value)  # refused before anything changes, with a message
     entries = db.session.scalars(select(Entry).where(Entry.case_id == case.id, Entry.id.in_(entry_ids))).all()
     changed = skipped = 0
     for entry in entries:
@@ -207,14 +254,35 @@ def bulk_update(actor: User, case: Case, entry_ids: list[int], action: str, valu
             if action == "submit":
                 transition(actor, entry, "ready")
             elif action == "tag":
+                lock_case(case.id)  # the tags as committed now: two bulk taggings at once both count
                 update_entry(actor, entry, {"tags": entry.tag_names + [value]})
             elif action == "account":
                 update_entry(actor, entry, {"account_id": value})
-            else:
-                raise EntryError(f"Unknown action “{action}”.", "action")
             db.session.commit()  # one by one, so that a refused entry never undoes the others
             changed += 1
         except ReviewError:
             db.session.rollback()
             skipped += 1
     return changed, skipped
+
+
+BULK_ACTIONS = ("submit", "tag", "account")
+
+
+def _bulk_value(case: Case, action: str, value):
+    """The checked value of a bulk action: a tag to add, or an account of this very case (or none)."""
+    if action not in BULK_ACTIONS:
+        raise EntryError(f"Unknown action “{str(action)[:40]}”.", "action")
+    if action == "tag":
+        value = str(value).strip()
+        check_storable(value, "tag")
+        if not value or len(value) > 60:
+            raise EntryError("A tag is 1 to 60 characters.", "value")
+    elif action == "account":
+        if value in (None, "", 0, "0"):
+            return None
+        if not str(value).isdigit():
+            raise EntryError("That account does not belong to this case.", "account_id")
+        value = int(value)
+        _account_by_id(case, value)
+    return value

@@ -4,13 +4,14 @@ the rows. Purge, and the one answer to "does any row still use these bytes?" tha
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Derivative, Entry, Evidence, User
+from ..models import Derivative, Entry, Event, Evidence, User
 from ..models._common import utcnow
 from ..templating import filesize
 from .images import BadImage, PrintCopy, check_image, make_marked_copy, make_print_copy, perceptual_hash
@@ -170,10 +171,16 @@ def near_duplicates(evidence: Evidence, distance: int = 8) -> list[Evidence]:
 
 
 def record_download(actor: User, evidence: Evidence) -> None:
-    """Who took a copy of an original, and when: part of the chain of custody."""
-    record(actor, evidence.entry.case_id, "evidence.downloaded", f"evidence:{evidence.id}",
-           {"sha256": evidence.sha256, "name": evidence.original_name}, entry_id=evidence.entry_id)
-    db.session.commit()
+    """Who took a copy of an original, and when: part of the chain of custody. Once a minute per person and
+    file: a download manager's many range requests, or a viewer reloading, must not flood the case's chain."""
+    since = utcnow() - timedelta(seconds=60)
+    recent = db.session.scalar(select(Event.id).where(
+        Event.entry_id == evidence.entry_id, Event.action == "evidence.downloaded", Event.actor_id == actor.id,
+        Event.target == f"evidence:{evidence.id}", Event.created_at >= since.replace(microsecond=0)).limit(1))
+    if recent is None:
+        record(actor, evidence.entry.case_id, "evidence.downloaded", f"evidence:{evidence.id}",
+               {"sha256": evidence.sha256, "name": evidence.original_name}, entry_id=evidence.entry_id)
+        db.session.commit()
 
 
 def withdraw_evidence(actor: User, evidence: Evidence, reason: str) -> None:
@@ -198,6 +205,8 @@ def purge_evidence(actor: User, evidence: Evidence, reason: str, store: Evidence
     if not reason.strip():
         raise EvidenceError("Say why the file is purged.", 422)
     lock_case(evidence.entry.case_id)  # before reading the entry's review state (reset_round below)
+    if evidence.purged_at is not None:  # two owners at once: the second is told
+        raise EvidenceError("This file was already purged.", 422)
     hashes = {evidence.sha256, *(d.sha256 for d in evidence.derivatives)} - {None}
     evidence.purged_at, evidence.purge_reason = utcnow(), reason.strip()
     evidence.withdrawn_at = evidence.withdrawn_at or evidence.purged_at

@@ -261,6 +261,8 @@ def _create(actor, case, index, url, fields, violations, row, links=()) -> tuple
     if existing is not None:
         return {**row, "status": "duplicate", "reason": "Already in the case."}, existing
     try:
+        for link in links:  # checked before the entry exists: a refused row must leave nothing behind
+            parse_post_url(link)
         entry = create_entry(actor, case, url, fields, violations, commit=False, known=index, log=False)
         for link in links:
             add_archive_link(actor, entry, link, commit=False, log=False)
