@@ -305,6 +305,7 @@ def restore_command(file: str, force: bool, key_file: str | None, ignore_signatu
                          Path(key_file) if key_file else None, force, ignore_signature)
     except (BackupError, OSError) as exc:
         raise click.ClickException(str(exc))
+    anchors.restored(Path(current_app.config["ANCHOR_LOG"]), Path(file).name)
     click.echo(f"Restored {result['files']} files from {file} (made {result['created_at']}); every hash checked.")
     if result["untrusted"]:
         click.secho(f"WARNING: the signature of this backup was NOT verified: {result['untrusted']}. It was restored "

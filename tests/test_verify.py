@@ -242,3 +242,14 @@ def test_a_redaction_undone_in_the_database_is_caught(world, app):
 def test_case_settings_members_file_names_and_notes_edited_directly_are_caught(world, sql, message):
     attack(sql)
     assert any(message in p for p in problems(world)), problems(world)
+
+
+def test_a_package_records_its_head_and_a_restore_retires_earlier_heads(world, app, tmp_path):
+    from reportkit.services.package import write_package
+
+    write_package(world["editor"], world["case"], tmp_path / "p.zip", app.config["EVIDENCE_DIR"], workers=0)
+    assert any("package p.zip" in a.source for a in anchors.from_log(world["log"], world["case"].id))
+    anchors.append(world["log"], world["case"].id, 10_000, "e" * 64, "a head from before the backup was restored")
+    assert any("events at the end were removed" in p for p in problems(world))
+    anchors.restored(world["log"], "backup.zip")
+    assert problems(world) == [] and anchors.from_log(world["log"], world["case"].id) == []

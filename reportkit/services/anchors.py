@@ -6,7 +6,7 @@ is a head recorded elsewhere. Every export (dossier, package), backup and passin
 case's head (hash and length) to an anchor log in the instance folder, outside the database; the dossier
 prints its head on the cover and the package carries the whole chain, so copies that left the tool are anchors
 too (`reportkit verify --anchor FILE`). `verify` checks that the event at each anchored position still has the
-anchored hash. An attacker who also controls the instance folder and every copy that left it is not caught.
+anchored hash. A restore writes a line that retires the heads before it (the database went back in time). An attacker who also controls the instance folder and every copy that left it is not caught.
 """
 
 import json
@@ -43,15 +43,25 @@ class Anchor:
 
 def append(log: Path, case_id: int, length: int, head: str, reason: str) -> None:
     """One JSON line, written and flushed to disk; the file is the operator's, readable by them only."""
+    _write(log, {"case_id": case_id, "length": length, "head": head, "reason": reason,
+                 "at": utcnow().isoformat(timespec="seconds")})
+
+
+def _write(log: Path, item: dict) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"case_id": case_id, "length": length, "head": head, "reason": reason,
-                       "at": utcnow().isoformat(timespec="seconds")}, sort_keys=True)
+    line = json.dumps(item, sort_keys=True)
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, (line + "\n").encode())
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def restored(log: Path, backup: str) -> None:
+    """A restore puts the database back to an earlier moment: heads recorded before it may be ahead of the
+    restored chains, so they no longer count (the line says which backup and when)."""
+    _write(log, {"restored": backup, "at": utcnow().isoformat(timespec="seconds")})
 
 
 def from_log(log: Path, case_id: int) -> list[Anchor]:
@@ -63,7 +73,9 @@ def from_log(log: Path, case_id: int) -> list[Anchor]:
             item = json.loads(line)
         except ValueError:
             continue  # a torn last line after a crash: the others still count
-        if item.get("case_id") == case_id:
+        if "restored" in item:
+            found = []
+        elif item.get("case_id") == case_id:
             found.append(Anchor(case_id, int(item["length"]), item["head"],
                                 f"the anchor log ({item.get('reason')}, {item.get('at')}, line {number})"))
     return found

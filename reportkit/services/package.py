@@ -37,7 +37,7 @@ from ..models._common import utcnow
 from .. import offline
 from . import serialize
 from .access import role_in
-from .custody import record
+from .custody import anchor_head, record
 from .disclosure import People, case_for_export, entry_for_export, public_url
 from .dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier, select_entries
 from .storage import EvidenceStore, StoredFileError, file_sha256, private_temp_dir, temp_root
@@ -276,6 +276,7 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
         "chain": {"length": len(events), "head": events[-1].hash}, **disclosure,
         "originals": [o["sha256"] for o in originals] if options.include_originals else []})
     db.session.commit()
+    anchor_head(Path(current_app.config["ANCHOR_LOG"]), case.id, f"package {out.name}")
     return {"manifest_sha256": manifest_sha, "dossier": dossier, "files": count, "timestamps": stamps}
 
 
