@@ -40,6 +40,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config.from_prefixed_env("REPORTKIT")
     if test_config:
         app.config.from_mapping(test_config)
+    check_settings(app.config)
     # A DATABASE_URL-style setting: any SQLAlchemy URL (PostgreSQL works by configuration alone).
     if app.config.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
@@ -52,6 +53,65 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config.setdefault("ANCHOR_LOG", str(instance / "custody-anchors.jsonl"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+
+
+# Settings whose type is checked at start-up. from_prefixed_env parses each value as JSON, so `false` is False
+# but `False`, `no` and `off` stay strings (and a non-empty string is true): they are read here instead.
+BOOLEANS = ("REGISTRATION_OPEN", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_SECURE",
+            "REMEMBER_COOKIE_HTTPONLY", "RATELIMIT_ENABLED", "WTF_CSRF_ENABLED", "TESTING", "DEBUG")
+TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+COUNTS = ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_IMAGE_PIXELS", "PRINT_MAX_WIDTH", "ENTRIES_PER_PAGE")
+SECONDS = ("DOSSIER_TIMEOUT", "TIMESTAMP_TIMEOUT")
+LISTS = ("TIMESTAMP_URLS", "SIGNING_CHAIN")
+SAMESITE = ("SESSION_COOKIE_SAMESITE", "REMEMBER_COOKIE_SAMESITE")
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def check_settings(config) -> None:
+    """Read yes/no settings whatever their spelling; stop start-up, naming the setting, on a value that means
+    nothing (`REPORTKIT_REGISTRATION_OPEN=maybe`) rather than guess, and guess open."""
+    for name in BOOLEANS:
+        if name in config:
+            config[name] = _boolean(name, config[name])
+    for name in COUNTS:
+        if isinstance(config.get(name), str) and config[name].strip().isdigit():
+            config[name] = int(config[name])
+        if name in config and not (_is_number(config[name], int) and config[name] > 0):
+            _refuse(name, config[name], "a whole number above 0")
+    for name in SECONDS:
+        if name in config and not (_is_number(config[name], (int, float)) and config[name] > 0):
+            _refuse(name, config[name], "a number of seconds above 0")
+    workers = config.get("DOSSIER_WORKERS")
+    if workers is not None and not (_is_number(workers, int) and workers >= 0):
+        _refuse("DOSSIER_WORKERS", workers, "a whole number, 0 or more (0: render in the job thread)")
+    for name in LISTS:
+        value = config.get(name)
+        if not (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
+            _refuse(name, value, 'a JSON list of strings, e.g. ["https://freetsa.org/tsr"]')
+    for name in SAMESITE:
+        if config.get(name) not in (None, "Lax", "Strict", "None"):
+            _refuse(name, config[name], "Lax, Strict or None")
+
+
+def _boolean(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
+        return value.strip().lower() in TRUE
+    _refuse(name, value, "true or false (also yes/no, on/off, 1/0)")
+
+
+def _is_number(value, types) -> bool:
+    return isinstance(value, types) and not isinstance(value, bool)
+
+
+def _refuse(name: str, value, expected: str):
+    raise ConfigError(f"REPORTKIT_{name} (or {name} in instance/config.py) is {value!r}: expected {expected}.")
 
 
 def _instance_secret(path: Path) -> str:

@@ -7,6 +7,7 @@ a response already half-sent cannot become an error. The pages and the API both 
 """
 
 import os
+from pathlib import Path
 
 from flask import abort, current_app, request, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
@@ -29,10 +30,27 @@ def send_original(evidence: Evidence):
     """Always an attachment with nosniff: saved HTML or SVG must never run in our origin."""
     if not evidence.is_file:
         abort(404)
-    response = send_stored(evidence.sha256, "application/octet-stream",
-                           download_name=evidence.original_name or evidence.sha256)
+    response = send_stored(evidence.sha256, "application/octet-stream", download_name=download_name(evidence))
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# The extension of a download is the type its bytes were found to be (services/sniff.py, Evidence.mime), never
+# the uploader's: a PNG that is also an HTML page, uploaded as shot.html, downloads as shot.png.
+EXTENSIONS = {
+    "image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif",
+    "application/pdf": ".pdf", "text/html": ".html", "multipart/related": ".mhtml", "application/warc": ".warc",
+    "application/wacz": ".wacz", "video/mp4": ".mp4", "video/webm": ".webm",
+}
+
+
+def download_name(evidence: Evidence) -> str:
+    """The uploaded name without its extension, kept to letters, digits and a few marks, plus the detected
+    type's extension."""
+    stem = Path(evidence.original_name or "").stem if "." in (evidence.original_name or "") else \
+        evidence.original_name or ""
+    stem = "".join(ch if ch.isalnum() or ch in " -_.()+" else "_" for ch in stem).strip(" ._")[:100]
+    return f"{stem or 'evidence-' + (evidence.sha256 or '')[:12]}{EXTENSIONS.get(evidence.mime, '.bin')}"
 
 
 def send_print_copy(evidence: Evidence):

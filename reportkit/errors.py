@@ -3,6 +3,7 @@
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .services.entries import EntryError
 from .services.reviews import ReviewError
 from .services.storage import StoredFileError, StoredFileMissing
 from .services.storage import FULL_MESSAGE, storage_full
@@ -34,7 +35,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         status = exc.code or 500
-        if status == 413:
+        if status == 404:  # the same words for "no such id" and "not yours", so neither is told apart
+            message = MESSAGES[404]
+        elif status == 413:
             message = f"The upload is larger than the {filesize(app.config['MAX_CONTENT_LENGTH'])} limit."
         elif exc.description and exc.description != type(exc).description:
             message = exc.description  # a message our own code wrote for this case
@@ -53,6 +56,17 @@ def init_app(app: Flask) -> None:
             return json_error(exc.status, "workflow", str(exc), {exc.field: [str(exc)]} if exc.field else {})
         return render_template("errors/error.html", status=exc.status, title="Not allowed now",
                                message=str(exc)), exc.status
+
+    @app.errorhandler(EntryError)
+    def _refused(exc: EntryError):
+        """Input a service refused where no view catches it (e.g. a bulk action): said, nothing saved."""
+        from .extensions import db
+
+        db.session.rollback()
+        if wants_json():
+            return json_error(422, "validation_error", str(exc), {exc.field: [str(exc)]} if exc.field else {})
+        return render_template("errors/error.html", status=422, title="Nothing was changed",
+                               message=str(exc)), 422
 
     @app.errorhandler(StoredFileError)
     def _stored_file(exc: StoredFileError):

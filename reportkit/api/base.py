@@ -7,12 +7,13 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
-from ..errors import json_error
+from ..errors import MESSAGES, json_error
 from ..extensions import csrf, db
 from ..models import ApiToken
 from ..models._common import utcnow
 from ..models.users import hash_token
 from ..services.custody import current_token
+from ..services.entries import unstorable
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # tokens, not cookies: no cross-site request can carry them
@@ -26,6 +27,8 @@ class APIError(HTTPException):
 
 @bp.errorhandler(APIError)
 def _api_error(exc: APIError):
+    if exc.code == 404:  # one body for "no such id" and "not yours": a 404 never tells which (errors.py)
+        return json_error(404, "not_found", MESSAGES[404])
     return json_error(exc.code, exc.error_code, exc.message, exc.fields)
 
 
@@ -43,7 +46,24 @@ def _authenticate():
     g.api_user = token.user
     g.api_token = token
     g.token_reset = current_token.set(token.id)  # events name the token a script used
+    _check_json_body()
     return None
+
+
+def _check_json_body() -> None:
+    """Every JSON body, before any route reads it: nesting that makes Python's parser recurse out of stack is a
+    400, and text no database can store (a lone surrogate, NUL) a 422 naming the field, not a 500 mid-write."""
+    if not request.is_json:
+        return
+    try:
+        data = request.get_json(silent=True)  # cached: the routes' own get_json/payload() read this
+        problem = unstorable(data)
+    except RecursionError:
+        raise APIError(400, "bad_request", "The JSON is nested too deeply to read.") from None
+    if problem:
+        fields = {str(k).encode("utf-8", "replace").decode(): [problem] for k, v in data.items()
+                  if unstorable(k) or unstorable(v)} if isinstance(data, dict) else {}
+        raise APIError(422, "validation_error", f"A value {problem}", fields)
 
 
 @bp.teardown_request

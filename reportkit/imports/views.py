@@ -64,7 +64,10 @@ def map_columns(import_id: int):
     job = _job(import_id, "edit")
     if job.status != "mapping":
         return redirect(url_for("imports.view", import_id=job.id))
-    headers, rows = read_table(store().path_for(job.file_sha256).read_bytes())
+    try:
+        headers, rows = read_table(store().path_for(job.file_sha256).read_bytes())
+    except TableError as exc:  # a file stored before today's limits (e.g. more columns than can be mapped)
+        abort(422, str(exc))
     form = mapping_form(headers, job.mapping, job.timezone)
     if form.validate_on_submit():
         job.mapping = {t: form[f"map_{t}"].data for t in TARGETS if form[f"map_{t}"].data in headers}

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import parser as dateparser
 
+from ..entries import unstorable
+
 TARGETS = {
     "url": "Post URL", "text": "Original text", "language": "Language", "translation": "Translation",
     "translation_method": "Translation method", "posted_at": "Posted at", "notes": "Notes", "tags": "Tags",
@@ -34,6 +36,15 @@ ALIASES = {  # lower-cased header -> target; includes the columns Bellingcat's a
 }
 
 
+# Limits a file must keep to, each refused with a message rather than a 500 or a page nobody can load:
+MAX_COLUMNS = 200  # the mapping page lists every column in each of its selects
+MAX_HEADER = 200  # characters of a column name
+MAX_CELL = 131_072  # characters of a cell (csv's own default field limit, said plainly)
+TOO_MANY_COLUMNS = (f"The file has more than {MAX_COLUMNS} columns; at most {MAX_COLUMNS} can be mapped. "
+                    "Remove the columns you do not need.")
+NESTED_MESSAGE = "The JSON is nested too deeply to read; a table is a list of objects of plain values."
+
+
 class TableError(ValueError):
     pass
 
@@ -52,28 +63,53 @@ def read_table(data: bytes) -> tuple[list[str], list[list[str]]]:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        rows = [r for r in reader if any(cell.strip() for cell in r)]
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise TableError(f"A cell on line {reader.line_num} is longer than {MAX_CELL:,} characters. "
+                             "Split it, or leave it out of the file.") from exc
+        raise TableError(f"The CSV cannot be read on line {reader.line_num}: {exc}.") from exc
     if not rows:
         raise TableError("The file has no rows.")
-    headers = [h.strip() or f"column {i + 1}" for i, h in enumerate(rows[0])]
-    return headers, [r + [""] * (len(headers) - len(r)) for r in rows[1:]]
+    headers = _headers([h.strip() or f"column {i + 1}" for i, h in enumerate(rows[0])])
+    body = [(r + [""] * (len(headers) - len(r)))[:len(headers)] for r in rows[1:]]
+    _check_cells(body)
+    return headers, body
 
 
 def _decode(data: bytes) -> str:
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                           (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
-            return data.decode(encoding)
+            return _decode_utf16(data, encoding) if encoding == "utf-16" else data.decode(encoding)
     if len(data) > 1 and data[1:2] == b"\x00" and data[0:1] != b"\x00":
-        return data.decode("utf-16-le")  # UTF-16 without a BOM
+        return _decode_utf16(data, "utf-16-le")  # UTF-16 without a BOM
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
 
 
+def _decode_utf16(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise TableError(f"The file looks like UTF-16 but cannot be read as it (byte {exc.start}: {exc.reason}, "
+                         "e.g. a lone surrogate). Save it again as UTF-8 or UTF-16.") from exc
+
+
 def _json_table(text: str) -> tuple[list[str], list[list[str]]]:
+    """Python's JSON parser (and str() of what it returns) recurses: deep nesting is a RecursionError,
+    said as what it is."""
+    try:
+        return _json_rows(text)
+    except RecursionError as exc:
+        raise TableError(NESTED_MESSAGE) from exc
+
+
+def _json_rows(text: str) -> tuple[list[str], list[list[str]]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -82,8 +118,44 @@ def _json_table(text: str) -> tuple[list[str], list[list[str]]]:
         data = data.get("rows") or data.get("entries") or []
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise TableError("A JSON file must be a list of objects, or an object with a list named rows.")
-    headers = list(dict.fromkeys(k for r in data for k in r))
-    return headers, [[_cell(r.get(h)) for h in headers] for r in data]
+    headers = []
+    seen = set()
+    for row in data:
+        for key in row:
+            if key not in seen:
+                seen.add(key)
+                headers.append(key)
+                if len(headers) > MAX_COLUMNS:
+                    raise TableError(TOO_MANY_COLUMNS)
+    headers = _headers(headers)
+    body = [[_cell(r.get(h)) for h in headers] for r in data]
+    _check_cells(body)
+    return headers, body
+
+
+def _headers(headers: list[str]) -> list[str]:
+    if len(headers) > MAX_COLUMNS:
+        raise TableError(TOO_MANY_COLUMNS)
+    for i, header in enumerate(headers):
+        if len(header) > MAX_HEADER:
+            raise TableError(f"The column name of column {i + 1} is longer than {MAX_HEADER} characters.")
+        _check_text(header, f"The name of column {i + 1}")
+    return headers
+
+
+def _check_cells(rows: list[list[str]]) -> None:
+    for line, row in enumerate(rows, start=2):
+        for column, cell in enumerate(row, start=1):
+            if len(cell) > MAX_CELL:
+                raise TableError(f"The cell in row {line - 1}, column {column} is longer than {MAX_CELL:,} "
+                                 "characters. Split it, or leave it out of the file.")
+            _check_text(cell, f"The cell in row {line - 1}, column {column}")
+
+
+def _check_text(value: str, where: str) -> None:
+    problem = unstorable(value)
+    if problem:
+        raise TableError(f"{where} {problem}")
 
 
 def _cell(value) -> str:
