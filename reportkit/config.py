@@ -87,10 +87,12 @@ def check_settings(config) -> None:
     workers = config.get("DOSSIER_WORKERS")
     if workers is not None and not (_is_number(workers, int) and workers >= 0):
         _refuse("DOSSIER_WORKERS", workers, "a whole number, 0 or more (0: render in the job thread)")
-    for name in LISTS:
+    for name in LISTS:  # a JSON list, or one string of comma-separated items
         value = config.get(name)
+        if isinstance(value, str):
+            config[name] = value = [v.strip() for v in value.split(",") if v.strip()]
         if not (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
-            _refuse(name, value, 'a JSON list of strings, e.g. ["https://freetsa.org/tsr"]')
+            _refuse(name, value, 'a list of strings, e.g. ["https://freetsa.org/tsr"], or one comma-separated')
     for name in SAMESITE:
         if config.get(name) not in (None, "Lax", "Strict", "None"):
             _refuse(name, config[name], "Lax, Strict or None")

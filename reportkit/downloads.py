@@ -57,7 +57,8 @@ def send_print_copy(evidence: Evidence):
     copy = evidence.print_copy
     if copy is None:
         abort(404)
-    return send_stored(copy.sha256, "image/jpeg", cache="private, max-age=3600")
+    # shown on the entry page, and no more kept by a browser than the page is (security.py)
+    return send_stored(copy.sha256, "image/jpeg")
 
 
 def send_stored(sha256: str, mimetype: str, download_name: str | None = None, cache: str = "private, no-store"):

@@ -215,7 +215,7 @@ def test_registration_closed_by_False(monkeypatch, make_app):
 @pytest.mark.parametrize("name,value", [("REGISTRATION_OPEN", "maybe"), ("SESSION_COOKIE_SECURE", "[1]"),
                                         ("ENTRIES_PER_PAGE", "many"), ("MAX_CONTENT_LENGTH", "50MB"),
                                         ("DOSSIER_TIMEOUT", "true"), ("ENTRIES_PER_PAGE", "0"),
-                                        ("TIMESTAMP_URLS", "http://tsa.example"),
+                                        ("TIMESTAMP_URLS", "5"), ("SIGNING_CHAIN", '{"a": 1}'),
                                         ("SESSION_COOKIE_SAMESITE", "Sometimes")])
 def test_a_setting_with_an_unknown_value_stops_start_up_and_names_it(monkeypatch, tmp_path, name, value):
     monkeypatch.setenv(f"REPORTKIT_{name}", value)
@@ -227,6 +227,12 @@ def test_instance_config_values_are_checked_too(tmp_path):
     (tmp_path / "config.py").write_text("REGISTRATION_OPEN = 'off'\nENTRIES_PER_PAGE = '20'\n")
     app = create_app({"SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)})
     assert app.config["REGISTRATION_OPEN"] is False and app.config["ENTRIES_PER_PAGE"] == 20
+
+
+def test_list_settings_take_a_comma_separated_string(monkeypatch, tmp_path):
+    monkeypatch.setenv("REPORTKIT_TIMESTAMP_URLS", "https://a.example/tsr, https://b.example/tsr")
+    app = create_app({"SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)})
+    assert app.config["TIMESTAMP_URLS"] == ["https://a.example/tsr", "https://b.example/tsr"]
 
 
 def test_download_name_takes_its_extension_from_the_detected_type(setup, app, make_entry):
@@ -315,3 +321,15 @@ def test_api_404_bodies_are_the_same_for_no_such_id_and_not_yours(app, make_user
             answers.append((resp.status_code, resp.get_data(), resp.headers.get("Content-Type")))
             resp.close()
         assert answers[0] == answers[1] and answers[0][0] == 404, (route, answers)
+
+
+def test_print_copy_is_not_kept_by_the_browser_either(setup, app, client, make_entry):
+    from reportkit.services.evidence import Limits, add_evidence_file
+    from reportkit.services.storage import EvidenceStore
+
+    user, case, _ = setup
+    ev = add_evidence_file(user, make_entry(case, user), io.BytesIO(png_bytes()), "a.png",
+                           EvidenceStore(app.config["EVIDENCE_DIR"]), Limits.from_config(app.config))
+    resp = client.get(f"/evidence/{ev.id}/print")
+    resp.close()
+    assert resp.status_code == 200 and "no-store" in resp.headers["Cache-Control"]
