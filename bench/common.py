@@ -19,7 +19,7 @@ def fresh_instance(prefix: str, **config):
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.db'}",
                       "EVIDENCE_DIR": str(tmp / "evidence"), "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-                      **config})
+                      "INSTANCE_PATH": str(tmp / "instance"), **config})
     app.app_context().push()
     upgrade()
     seed_policies()
