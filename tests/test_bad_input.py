@@ -134,6 +134,10 @@ def test_api_json_nested_100000_deep_is_400(setup, app, make_entry):
     resp = api.post(f"/api/v1/cases/{case.id}/imports", headers=headers, data=b'{"rows": ' + DEEP + b"}",
                     content_type="application/json")
     assert resp.status_code == 400 and "nested" in resp.json["error"]["message"], resp.data[:300]
+    # a file upload whose `mapping` form field is nested as deep
+    resp = api.post(f"/api/v1/cases/{case.id}/imports", headers=headers,
+                    data={"file": (io.BytesIO(b"url\nhttps://t.me/a/1\n"), "a.csv"), "mapping": DEEP.decode()})
+    assert resp.status_code == 422 and "mapping" in resp.json["error"]["fields"], resp.data[:300]
     assert _imports() == 0
 
 

@@ -33,7 +33,7 @@ def create_import(case_id: int):
         raw, name, tz = upload.read(), upload.filename, request.form.get("timezone", "UTC")
         try:
             mapping = json.loads(request.form["mapping"]) if request.form.get("mapping") else None
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # a mapping nested thousands deep is not a mapping
             raise APIError(422, "validation_error", "mapping must be a JSON object.", {"mapping": ["Not JSON."]})
     try:
         headers, rows = read_table(raw)

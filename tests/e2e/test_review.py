@@ -111,6 +111,12 @@ def test_review_journey(live_server, browser, shot, tmp_path):
     assert reviewer.get_by_text("Sealed").count() >= 1
     shot(reviewer, "12-approved")
 
+    reviewer.goto(f"{base}/cases/{case_id}/members")  # exports print the name each member chooses
+    reviewer.get_by_label("Your name in exports").fill("R. (reviewer)")
+    reviewer.get_by_role("button", name="Save").click()
+    reviewer.get_by_text("Your name in exports is saved.").wait_for()
+    shot(reviewer, "13-export-name")
+
     reviewer.goto(f"{base}/dossiers/new/{case_id}")
     reviewer.get_by_label("Only approved entries").check()
     reviewer.get_by_role("button", name="Export dossier").click()
@@ -120,5 +126,6 @@ def test_review_journey(live_server, browser, shot, tmp_path):
     pdf = tmp_path / "approved.pdf"
     download.value.save_as(pdf)
     text = "\n".join(p.extract_text() for p in PdfReader(str(pdf)).pages)
-    assert "Approved by Rui Reviewer" in text and "marked copy" in text
+    assert "Approved by R. (reviewer)" in text and "marked copy" in text
+    assert "Rui Reviewer" not in text and "reviewer@example.org" not in text
     assert "Go and teach these reporters a lesson." in text
