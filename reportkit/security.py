@@ -1,12 +1,23 @@
 """Response headers that protect people using the app: no framing, no sniffing, no referrer leaks."""
 
-from flask import Flask, request
+from flask import Flask, abort, request
 
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
        "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _storable_forms():
+        """A page form with text no database can keep (a NUL: PostgreSQL refuses it) gets a clear 400 before
+        any view runs, never a 500 half way; the API checks its JSON the same way (api/base.py)."""
+        from .services.entries import unstorable
+
+        if request.method == "POST" and not request.path.startswith("/api/") and request.form:
+            problem = unstorable(request.form.to_dict(flat=False))
+            if problem:
+                abort(400, f"A field of the form {problem} Nothing was saved.")
+
     @app.after_request
     def _headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)

@@ -337,3 +337,16 @@ def test_print_copy_is_not_kept_by_the_browser_either(setup, app, client, make_e
     resp = client.get(f"/evidence/{ev.id}/print")
     resp.close()
     assert resp.status_code == 200 and "no-store" in resp.headers["Cache-Control"]
+
+
+def test_a_nul_in_any_page_form_is_a_400_and_saves_nothing(setup, client, make_entry):
+    """PostgreSQL refuses NUL in text: every page form answers before the view writes anything."""
+    user, case, _ = setup
+    entry = make_entry(case, user)
+    for url, data in ((f"/cases/{case.id}/edit", {"title": "Threats\x00", "subject": "A. Leader"}),
+                      (f"/entries/{entry.id}/edit", {"text": "a\x00b"}),
+                      (f"/cases/{case.id}/export-name", {"\x00name": "x"})):
+        resp = client.post(url, data=data)
+        assert resp.status_code == 400 and "NUL character" in resp.data.decode(), (url, resp.data[:300])
+    db.session.expire_all()
+    assert db.session.get(type(case), case.id).title == "Case A" and db.session.get(type(entry), entry.id).text == ""
