@@ -37,3 +37,4 @@ bench: install-test
 	$(BIN)/python bench/case_page.py
 	$(BIN)/python bench/dossier.py
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/concurrency.py
