@@ -10,6 +10,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy import func, select
 
 from . import create_app
+from .auth.accounts import Client, create_reset_link, find_user, reset_valid_for
 from .extensions import db
 from .models import ApiToken, Case, Import, User
 from .services.backup import BackupError, backup, restore
@@ -61,6 +62,21 @@ def create_token(email: str, name: str) -> None:
     db.session.add(token)
     db.session.commit()
     click.echo(secret)
+
+
+@click.command("reset-password")
+@click.argument("email")
+def reset_password_command(email: str) -> None:
+    """Print a one-time password reset link for a user (works once, for RESET_LINK_MINUTES); give it to them
+    by a channel you trust. Using it ends every session of the account."""
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"No user with the email {email}.")
+    secret = create_reset_link(user, reset_valid_for(current_app.config), Client("command line"))
+    path = f"/auth/reset/{secret}"
+    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    click.echo(f"{base}{path}" if base else f"{path}  (prefix it with this site's address; set PUBLIC_URL to print it whole)")
+    click.echo(f"It works once, within {current_app.config['RESET_LINK_MINUTES']} minutes.")
 
 
 @click.command("seed-policies")
@@ -328,7 +344,7 @@ def gc_command(dry_run: bool, grace: float) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_user, create_token, seed_policies_command, export_dossier, demo, import_command, verify,
+    for command in (create_user, create_token, reset_password_command, seed_policies_command, export_dossier, demo, import_command, verify,
                     export_package, verify_package_command, backup_command, restore_command, gc_command):
         app.cli.add_command(command)
 

@@ -21,7 +21,14 @@ DEFAULTS = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "RATELIMIT_STORAGE_URI": "memory://",
-    "LOGIN_RATE_LIMIT": "10 per minute",
+    "LOGIN_RATE_LIMIT": "10 per minute",  # log-in attempts per address
+    "ACCOUNT_LOGIN_RATE_LIMIT": "5 per minute;20 per hour",  # failed log-ins per account, from any address
+    "REGISTER_RATE_LIMIT": "5 per hour",  # registrations per address
+    "SESSION_IDLE_HOURS": 12,  # a session not remembered ends after this long unused
+    "REMEMBER_DAYS": 30,  # a remembered one ("keep me signed in") after this many days unused
+    "RESET_LINK_MINUTES": 60,  # a password reset link works once, for this long
+    "SESSION_KEEP_ADDRESSES": False,  # keep IP addresses of sessions and in the security log
+    "PUBLIC_URL": None,  # e.g. https://reports.example.org: `reportkit reset-password` prints full links with it
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "DOSSIER_WORKERS": None,  # worker processes for rendering; None = up to 2 (the cores), 0 = in the job thread
     "DOSSIER_TIMEOUT": 1800,  # seconds before a dossier render is stopped
@@ -58,9 +65,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 # Settings whose type is checked at start-up. from_prefixed_env parses each value as JSON, so `false` is False
 # but `False`, `no` and `off` stay strings (and a non-empty string is true): they are read here instead.
 BOOLEANS = ("REGISTRATION_OPEN", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_SECURE",
-            "REMEMBER_COOKIE_HTTPONLY", "RATELIMIT_ENABLED", "WTF_CSRF_ENABLED", "TESTING", "DEBUG")
+            "REMEMBER_COOKIE_HTTPONLY", "RATELIMIT_ENABLED", "WTF_CSRF_ENABLED", "SESSION_KEEP_ADDRESSES", "TESTING", "DEBUG")
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
-COUNTS = ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_IMAGE_PIXELS", "PRINT_MAX_WIDTH", "ENTRIES_PER_PAGE")
+COUNTS = ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_IMAGE_PIXELS", "PRINT_MAX_WIDTH", "ENTRIES_PER_PAGE",
+          "SESSION_IDLE_HOURS", "REMEMBER_DAYS", "RESET_LINK_MINUTES")
 SECONDS = ("DOSSIER_TIMEOUT", "TIMESTAMP_TIMEOUT")
 LISTS = ("TIMESTAMP_URLS", "SIGNING_CHAIN")
 SAMESITE = ("SESSION_COOKIE_SAMESITE", "REMEMBER_COOKIE_SAMESITE")

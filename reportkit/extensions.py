@@ -45,9 +45,17 @@ def init_app(app) -> None:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        from .models import User
+        """"<user id>:<session secret>": the user only while that session is alive (auth/signin.py)."""
+        from .auth.signin import load_user
 
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return load_user(user_id)
+
+    @login_manager.request_loader
+    def _load_remembered(request):
+        """A remembered browser without a session: its remember-me token, used once and replaced."""
+        from .auth.signin import load_remembered
+
+        return load_remembered(request)
 
 
 @event.listens_for(Engine, "connect")

@@ -1,31 +1,64 @@
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
-from ..extensions import db
-from ..models import User
+from .passwords import MAX_LENGTH, RULES, password_problem
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
     remember = BooleanField("Keep me signed in on this device")
     submit = SubmitField("Log in")
 
 
-class RegisterForm(FlaskForm):
+class NewPasswordMixin:
+    """A new password and its repetition, checked by the same rules on register, change and reset."""
+
+    password = PasswordField("New password", validators=[DataRequired()], description=RULES)
+    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
+
+    def email_for_rules(self) -> str:
+        return ""
+
+    def validate_password(self, field):
+        problem = password_problem(field.data, self.email_for_rules())
+        if problem:
+            raise ValidationError(problem)
+
+
+class RegisterForm(NewPasswordMixin, FlaskForm):
     name = StringField("Name", validators=[Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=10, max=1024, message="Use at least 10 characters.")],
-                             description="At least 10 characters. A passphrase of several words is best.")
-    confirm = PasswordField("Repeat the password", validators=[EqualTo("password", "The passwords differ.")])
+    password = PasswordField("Password", validators=[DataRequired()], description=RULES)
     submit = SubmitField("Create account")
 
-    def validate_email(self, field):
-        taken = db.session.scalar(select(User.id).where(func.lower(User.email) == field.data.strip().lower()))
-        if taken:
-            raise ValidationError("An account with this email already exists.")
+    def email_for_rules(self) -> str:
+        return self.email.data or ""
+
+
+class PasswordForm(NewPasswordMixin, FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    revoke_tokens = BooleanField("Also revoke my API tokens (do this if someone else may have had your password)")
+    submit = SubmitField("Change password")
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def email_for_rules(self) -> str:
+        return self.user.email
+
+
+class ResetForm(NewPasswordMixin, FlaskForm):
+    submit = SubmitField("Set the new password")
+
+    def __init__(self, email: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def email_for_rules(self) -> str:
+        return self.email
 
 
 class TokenForm(FlaskForm):

@@ -7,6 +7,7 @@ from .events import ChainHead, Event
 from .evidence import EVIDENCE_KINDS, Derivative, Evidence
 from .imports import Import
 from .policies import Clause, Platform, Policy
+from .sessions import SECURITY_ACTIONS, PasswordReset, SecurityEvent, UserSession
 from .reviews import ANNOTATION_KINDS, REGION_KINDS, STATUSES, Annotation, Approval, Region, Transition
 from .users import ApiToken, User
 
@@ -15,4 +16,5 @@ __all__ = [
     "Account", "ApiToken", "Case", "Clause", "Derivative", "Entry", "Evidence",
     "Membership", "Platform", "Policy", "Tag", "User", "Violation", "ANNOTATION_KINDS", "REGION_KINDS",
     "STATUSES", "Annotation", "Approval", "Region", "Transition", "Import", "Event", "ChainHead",
+    "SECURITY_ACTIONS", "PasswordReset", "SecurityEvent", "UserSession",
 ]

@@ -23,6 +23,13 @@ class User(UserMixin, db.Model):
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
+    # The secret of the session this request runs in (auth/signin.py); never stored, only its hash is.
+    session_secret = None
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the signed session cookie: the user and their server-side session."""
+        return f"{self.id}:{self.session_secret or ''}"
+
     def set_password(self, password: str) -> None:
         # Werkzeug's default is scrypt with a random salt.
         self.password_hash = generate_password_hash(password)
