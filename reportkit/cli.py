@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from . import create_app
 from .auth.accounts import Client, create_reset_link, find_user, reset_valid_for
 from .extensions import db
-from .models import ApiToken, Case, Import, User
+from .models import ROLES, ApiToken, Case, Import, User
 from .services.backup import BackupError, backup, restore
+from .services.cases import CaseError, add_member
 from .services import anchors
 from .services.custody import anchor_head, cases_to_verify, run_verification
 from .services.demo import load_demo, reset_demo
@@ -62,6 +63,19 @@ def create_token(email: str, name: str) -> None:
     db.session.add(token)
     db.session.commit()
     click.echo(secret)
+
+
+@click.command("add-member")
+@click.argument("case_id", type=int)
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+def add_member_command(case_id: int, email: str, role: str) -> None:
+    """Add a registered user to a case directly, without an invitation (an admin's way; pages invite)."""
+    try:
+        add_member(case_or_fail(case_id), email, role)
+    except CaseError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"Added {email.strip().lower()} to case {case_id} as {role}.")
 
 
 @click.command("reset-password")
@@ -344,7 +358,7 @@ def gc_command(dry_run: bool, grace: float) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_user, create_token, reset_password_command, seed_policies_command, export_dossier, demo, import_command, verify,
+    for command in (create_user, create_token, reset_password_command, add_member_command, seed_policies_command, export_dossier, demo, import_command, verify,
                     export_package, verify_package_command, backup_command, restore_command, gc_command):
         app.cli.add_command(command)
 

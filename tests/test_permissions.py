@@ -6,6 +6,7 @@ import pytest
 
 from reportkit.extensions import db
 from reportkit.models import Dossier
+from reportkit.services.cases import invite_member
 from reportkit.services.entries import add_violation
 from reportkit.services.intake import paste_urls
 from reportkit.services.reviews import add_region, annotate
@@ -14,12 +15,12 @@ from reportkit.services.storage import EvidenceStore
 
 from .conftest import png_bytes
 
-ROLES = ("owner", "editor", "reviewer", "viewer", "outsider")
+ROLES = ("owner", "editor", "editor-reviewer", "reviewer", "viewer", "outsider")
 ALLOWED = {  # permission -> roles that have it
-    "read": {"owner", "editor", "reviewer", "viewer"},
-    "edit": {"owner", "editor"},
-    "annotate": {"owner", "editor", "reviewer"},
-    "review": {"owner", "reviewer"},
+    "read": {"owner", "editor", "editor-reviewer", "reviewer", "viewer"},
+    "edit": {"owner", "editor", "editor-reviewer"},
+    "annotate": {"owner", "editor", "editor-reviewer", "reviewer"},
+    "review": {"owner", "editor-reviewer", "reviewer"},
     "manage": {"owner"},
 }
 
@@ -31,6 +32,7 @@ ROUTES = [  # (method, path, permission, body builder)
     ("POST", "/cases/{case}/accounts", "manage", lambda w: {"platform": "telegram", "handle": "leader_fa"}),
     ("POST", "/cases/{case}/members", "manage", lambda w: {"email": "new@example.org", "role": "viewer"}),
     ("POST", "/cases/{case}/members/{viewer_membership}", "manage", lambda w: {"role": "viewer"}),
+    ("POST", "/cases/{case}/invitations/{invitation}/withdraw", "manage", lambda w: {}),
     ("GET", "/entries/new/{case}", "edit", None),
     ("POST", "/entries/new/{case}", "edit", lambda w: {"url": "https://t.me/leader_fa/77", "account_id": "0"}),
     ("GET", "/entries/{entry}", "read", None),
@@ -86,7 +88,7 @@ ROUTES = [  # (method, path, permission, body builder)
 def world(app, make_user, make_case, make_entry):
     users = {role: make_user(f"{role}@example.org") for role in ROLES}
     make_user("new@example.org")
-    case = make_case(users["owner"], members=[(users[r], r) for r in ("editor", "reviewer", "viewer")])
+    case = make_case(users["owner"], members=[(users[r], r) for r in ("editor", "editor-reviewer", "reviewer", "viewer")])
     entry = make_entry(case, users["owner"])
     violation = add_violation(users["owner"], entry, "x/violent_content/violent_threats", "Threatens to kill.")
     store = EvidenceStore(app.config["EVIDENCE_DIR"])
@@ -98,13 +100,14 @@ def world(app, make_user, make_case, make_entry):
     region = add_region(users["owner"], entry, evidence, "highlight", 0.1, 0.1, 0.2, 0.2, "x")
     pdf_sha, _ = store.put_bytes(b"%PDF-1.7\n%stand-in for a rendered dossier\n%%EOF\n")
     zip_sha, _ = store.put_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty ZIP stands in for a package
+    invitation = invite_member(users["owner"], case, "invitee@example.org", "editor")
     dossier = Dossier(case_id=case.id, document_id="RK-TEST", status="done", sha256=pdf_sha, pages=1,
                       with_package=True, package_sha256=zip_sha, package_size=22)
     db.session.add(dossier)
     db.session.commit()
     ids = {"case": case.id, "entry": entry.id, "violation": violation.id, "evidence": evidence.id,
            "viewer_membership": viewer_membership.id, "dossier": dossier.id,
-           "note": note.id, "region": region.id, "import": intake.id}
+           "note": note.id, "region": region.id, "import": intake.id, "invitation": invitation.id}
     return users, ids
 
 
@@ -137,6 +140,21 @@ def test_route_by_role(client, login, token_for, world, role, method, path, perm
             resp.status_code, resp.data[:500])
     else:
         assert resp.status_code == 403, (resp.status_code, resp.data[:300])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_the_invitee_answers_an_invitation(client, login, world, make_user, role):
+    """Every member and an outsider: someone else's invitation is a 404, like a missing one; the invitee gets in."""
+    users, ids = world
+    login(client, users[role])
+    db.session.remove()
+    for answer in ("accept", "decline"):
+        assert client.post(f"/cases/invitations/{ids['invitation']}", data={answer: "1"}).status_code == 404
+        assert client.post("/cases/invitations/9999", data={answer: "1"}).status_code == 404
+    assert client.get("/cases/").status_code == 200  # any logged-in user has the index, with their invitations
+    login(client, make_user("invitee@example.org"))
+    db.session.remove()
+    assert client.post(f"/cases/invitations/{ids['invitation']}", data={"accept": "1"}).status_code == 302
 
 
 def test_missing_ids_are_404_like_foreign_ones(client, login, world):

@@ -3,7 +3,8 @@ from wtforms import BooleanField, SelectChoice, EmailField, FieldList, Form, For
     TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from ..models import PLATFORMS, ROLES
+from ..models import PLATFORMS, ROLE_INFO
+from ..services.cases import INVITATION_LIFETIME
 from ..services.urls import URLError, parse_post_url
 
 
@@ -14,7 +15,7 @@ def options(pairs) -> list[SelectChoice]:
 
 
 PLATFORM_CHOICES = options(PLATFORMS.items())
-ROLE_CHOICES = options((r, r.capitalize()) for r in ROLES)
+ROLE_CHOICES = options((role, label) for role, (label, _does) in ROLE_INFO.items())  # least right first
 
 
 def web_address(form, field):
@@ -82,9 +83,18 @@ class CaseEditForm(FlaskForm):
 
 
 class MemberForm(FlaskForm):
-    email = EmailField("Email of a registered user", validators=[DataRequired(), Email(check_deliverability=False)])
-    role = SelectField("Role", choices=ROLE_CHOICES, default="editor")
-    submit = SubmitField("Add member")
+    email = EmailField("Email address", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)],
+                       description="They see the invitation when they log in with this address, or once they "
+                                   f"register it. It expires after {INVITATION_LIFETIME.days} days.")
+    role = SelectField("Role", choices=ROLE_CHOICES, default="viewer")
+    submit = SubmitField("Invite")
+
+
+class AnswerForm(FlaskForm):
+    """The invitee's answer to an invitation: one of two buttons."""
+
+    accept = SubmitField("Accept")
+    decline = SubmitField("Decline")
 
 
 class ExportNameForm(FlaskForm):

@@ -6,7 +6,8 @@ from ..auth.guard import members_only
 from ..evidence.views import store
 from ..entries.forms import BulkForm, EntryFilterForm
 from ..extensions import db
-from ..models import Case, Entry, Membership
+from ..models import PERMISSIONS, ROLE_INFO, Case, Entry, Membership
+from ..models.cases import role_label
 from ..services import access
 from ..services import cases as case_ops
 from ..services import entries as entry_ops
@@ -14,7 +15,8 @@ from ..services import jobs
 from ..services.custody import case_activity, last_verification
 from ..services.disclosure import People
 from ..services.search import clause_counts, entry_query, status_counts
-from .forms import AccountForm, CaseEditForm, CaseForm, ConfirmForm, ExportNameForm, MemberForm, RoleForm, options
+from .forms import AccountForm, AnswerForm, CaseEditForm, CaseForm, ConfirmForm, ExportNameForm, MemberForm, RoleForm, \
+    options
 
 bp = members_only(Blueprint("cases", __name__, url_prefix="/cases"))
 
@@ -26,7 +28,30 @@ def index():
         .join(Membership, Membership.case_id == Case.id)
         .where(Membership.user_id == current_user.id).order_by(Case.created_at.desc())
     ).all()
-    return render_template("cases/index.html", rows=rows)
+    return render_template("cases/index.html", rows=rows, invitations=case_ops.invitations_for(current_user),
+                           answer=AnswerForm(), role_label=role_label)
+
+
+@bp.route("/invitations/<int:invitation_id>", methods=["POST"])
+def answer(invitation_id: int):
+    """The invitee accepts or declines. Anyone else's invitation is a 404, like a missing one."""
+    invitation = case_ops.invitation_for(current_user, invitation_id)
+    form = AnswerForm()
+    if invitation is None:
+        abort(404)
+    if not form.validate_on_submit() or form.accept.data == form.decline.data:
+        abort(400, "The form expired. Reload the page and try again.")
+    try:
+        if form.accept.data:
+            membership = case_ops.accept_invitation(current_user, invitation)
+            flash(f"You joined “{membership.case.title}” as {role_label(membership.role).lower()}.", "success")
+            return redirect(url_for("cases.view", case_id=membership.case_id))
+        case_ops.decline_invitation(current_user, invitation)
+        flash("Invitation declined.", "info")
+    except case_ops.CaseError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("cases.index"))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -50,6 +75,7 @@ def create():
 @bp.route("/<int:case_id>")
 def view(case_id: int):
     case = access.case_for(current_user, case_id)
+    role = access.role_in(case.id, current_user)
     filters = EntryFilterForm(request.args)
     filters.set_accounts(case.accounts)
     filters.validate()
@@ -60,7 +86,7 @@ def view(case_id: int):
     bulk.account.choices = options([(a.id, a.label) for a in case.accounts])
     return render_template("cases/view.html", case=case, page=page, filters=filters, args=args, bulk=bulk,
                            counts=clause_counts(case.id), statuses_count=status_counts(case.id),
-                           role=access.role_in(case.id, current_user))
+                           role=role, perms=PERMISSIONS[role], role_label=role_label)
 
 
 @bp.route("/<int:case_id>/bulk", methods=["POST"])
@@ -119,16 +145,36 @@ def members(case_id: int):
     if request.method == "POST":
         access.check(current_user, case.id, "manage")
         if form.validate_on_submit():
-            try:
-                membership = case_ops.add_member(case, form.email.data, form.role.data, current_user)
-                flash(f"{membership.user.email} added as {membership.role}.", "success")
+            try:  # the same answer whether or not the address has an account
+                invitation = case_ops.invite_member(current_user, case, form.email.data, form.role.data)
+                flash(f"Invited {invitation.email} as {role_label(invitation.role).lower()}. They join when they "
+                      "accept.", "success")
                 return redirect(url_for("cases.members", case_id=case.id))
             except case_ops.CaseError as exc:
+                db.session.rollback()
                 form.email.errors.append(str(exc))
     mine = next(m for m in case.memberships if m.user_id == current_user.id)
     return render_template("cases/members.html", case=case, form=form, can_manage=can_manage,
                            role_form=RoleForm(), confirm=ConfirmForm(), people=People.for_case(case),
-                           name_form=ExportNameForm(export_name=mine.export_name))
+                           name_form=ExportNameForm(export_name=mine.export_name), roles=ROLE_INFO,
+                           role_label=role_label,
+                           invitations=case_ops.waiting_invitations(case) if can_manage else [])
+
+
+@bp.route("/<int:case_id>/invitations/<int:invitation_id>/withdraw", methods=["POST"])
+def withdraw_invitation(case_id: int, invitation_id: int):
+    case = access.case_for(current_user, case_id, "manage")
+    invitation = next((i for i in case_ops.waiting_invitations(case) if i.id == invitation_id), None)
+    if invitation is None:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            case_ops.withdraw_invitation(current_user, invitation)
+            flash("Invitation withdrawn.", "info")
+        except case_ops.CaseError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    return redirect(url_for("cases.members", case_id=case.id))
 
 
 @bp.route("/<int:case_id>/export-name", methods=["POST"])

@@ -1,18 +1,19 @@
 """All models, importable from one place (Alembic and the app need them registered)."""
 
-from .cases import PERMISSIONS, PLATFORMS, ROLES, Account, Case, Membership
+from .cases import PERMISSIONS, PLATFORMS, ROLE_INFO, ROLES, Account, Case, Membership
 from .dossiers import MODES, Dossier
 from .entries import Entry, Tag, Violation
 from .events import ChainHead, Event
 from .evidence import EVIDENCE_KINDS, Derivative, Evidence
 from .imports import Import
+from .invitations import Invitation
 from .policies import Clause, Platform, Policy
 from .sessions import SECURITY_ACTIONS, PasswordReset, SecurityEvent, UserSession
 from .reviews import ANNOTATION_KINDS, REGION_KINDS, STATUSES, Annotation, Approval, Region, Transition
 from .users import ApiToken, User
 
 __all__ = [
-    "PERMISSIONS", "PLATFORMS", "ROLES", "EVIDENCE_KINDS", "MODES", "Dossier",
+    "PERMISSIONS", "PLATFORMS", "ROLE_INFO", "ROLES", "Invitation", "EVIDENCE_KINDS", "MODES", "Dossier",
     "Account", "ApiToken", "Case", "Clause", "Derivative", "Entry", "Evidence",
     "Membership", "Platform", "Policy", "Tag", "User", "Violation", "ANNOTATION_KINDS", "REGION_KINDS",
     "STATUSES", "Annotation", "Approval", "Region", "Transition", "Import", "Event", "ChainHead",

@@ -12,15 +12,32 @@ from ._common import UTCDateTime, utcnow
 if TYPE_CHECKING:
     from .users import User
 
-ROLES = ("owner", "editor", "reviewer", "viewer")
+# Each role: its label and what it may do, in one sentence (forms, the members page and the README read this).
+# Least right first: the form offers them in this order and defaults to the first.
+ROLE_INFO: dict[str, tuple[str, str]] = {
+    "viewer": ("Viewer", "Reads the case, its entries, evidence and dossiers; changes nothing."),
+    "reviewer": ("Reviewer", "Reads, annotates, marks up screenshots and approves or sends back entries; "
+                             "does not edit them."),
+    "editor": ("Editor", "Adds and edits entries, evidence and clause mappings, and annotates; does not approve."),
+    "editor-reviewer": ("Editor and reviewer", "Edits like an editor and approves like a reviewer, but never "
+                                               "approves an entry they created or changed (four eyes)."),
+    "owner": ("Owner", "Everything above, and manages the case, its members and invitations."),
+}
+ROLES = tuple(ROLE_INFO)
 
-# What each role may do. Reviewers do not edit entries: the person who approves should not be the one who wrote.
+# What each role may do. Approving what one changed is refused by the four-eyes rule in services/reviews.py.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset({"read", "edit", "annotate", "review", "manage"}),
     "editor": frozenset({"read", "edit", "annotate"}),
+    "editor-reviewer": frozenset({"read", "edit", "annotate", "review"}),
     "reviewer": frozenset({"read", "annotate", "review"}),
     "viewer": frozenset({"read"}),
 }
+
+
+def role_label(role: str | None) -> str:
+    return ROLE_INFO[role][0] if role in ROLE_INFO else (role or "")
+
 
 # The case's settings a person changes (forms, API, services and `verify`'s replay read this list).
 SETTINGS = ("title", "subject", "summary", "allow_new_accounts", "prepared_by_name", "prepared_by_org",

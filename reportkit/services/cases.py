@@ -1,11 +1,22 @@
-"""Write operations on cases, accounts and memberships. Each takes the acting user explicitly."""
+"""Write operations on cases, accounts, memberships and invitations. Each takes the acting user explicitly.
+
+People join a case from a page by invitation only: an owner invites an email address, and whoever logs in with
+that address accepts or declines. The owner gets the same answer whether or not the address has an account, and
+no event names the address (an event can leave the tool in a package). `add_member` adds directly, for the
+command line and test fixtures.
+"""
+
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import ROLES, Account, Case, Membership, User
+from ..models import ROLES, Account, Case, Invitation, Membership, User
+from ..models._common import utcnow
 from ..models.cases import SETTINGS
 from .custody import lock_case, record, reloaded
+
+INVITATION_LIFETIME = timedelta(days=14)
 
 
 class CaseError(ValueError):
@@ -56,32 +67,136 @@ def update_case(case: Case, actor: User | None = None, **fields) -> Case:
 
 
 def add_member(case: Case, email: str, role: str, actor: User | None = None) -> Membership:
-    if role not in ROLES:
-        raise CaseError(f"Unknown role “{role}”.")
+    """Add a registered user directly, without asking them: the command line (an admin) and fixtures only."""
+    _check_role(role)
     lock_case(case.id)  # two adds of one person at once: the second is told, not a 500
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    user = db.session.scalar(select(User).where(func.lower(User.email) == _address(email)))
     if user is None:
         raise CaseError("No user has that email address. Ask them to register first.")
     if case.role_of(user):
         raise CaseError(f"{user.email} is already a member of this case.")
     membership = Membership(user_id=user.id, role=role)
     case.memberships.append(membership)
-    record(actor, case.id, "member.added", f"user:{user.id}", {"email": user.email, "role": role})
+    record(actor, case.id, "member.added", f"user:{user.id}", {"role": role})
     db.session.commit()
     return membership
 
 
-def set_role(case: Case, membership: Membership, role: str, actor: User | None = None) -> None:
+def invite_member(actor: User, case: Case, email: str, role: str) -> Invitation:
+    """Invite whoever holds `email` to the case in `role`. The answer does not depend on whether the address has
+    an account: one without waits until someone registers it. The event names the invitation, not the address."""
+    _check_role(role)
+    address = _address(email)
+    if "@" not in address or len(address) > 254:
+        raise CaseError("Enter an email address.")
+    lock_case(case.id)  # the members and open invitations read below are the ones committed last
+    if any(m.user.email.lower() == address for m in case.memberships):
+        raise CaseError("That address belongs to a member of this case already.")
+    now = utcnow().replace(microsecond=0)
+    waiting = db.session.scalar(select(Invitation).where(Invitation.case_id == case.id, Invitation.email == address,
+                                                         Invitation.answered_at.is_(None)))
+    if waiting is not None:
+        if waiting.is_open(now):
+            raise CaseError("An invitation to that address is waiting already. Withdraw it to change the role.")
+        waiting.answered_at, waiting.answer = now, "expired"
+        db.session.flush()  # closed before the new one opens: one open invitation per address (unique index)
+    invitation = Invitation(case_id=case.id, email=address, role=role, invited_by_id=actor.id, created_at=now,
+                            expires_at=now + INVITATION_LIFETIME)
+    db.session.add(invitation)
+    db.session.flush()
+    record(actor, case.id, "member.invited", f"invitation:{invitation.id}",
+           {"role": role, "expires_at": invitation.expires_at.isoformat()})
+    db.session.commit()
+    return invitation
+
+
+def invitations_for(user: User) -> list[Invitation]:
+    """The open invitations addressed to this user's email, newest first."""
+    return list(db.session.scalars(
+        select(Invitation).where(Invitation.email == _address(user.email), Invitation.answered_at.is_(None),
+                                 Invitation.expires_at > utcnow()).order_by(Invitation.id.desc())))
+
+
+def invitation_for(user: User, invitation_id: int) -> Invitation | None:
+    """The invitation if it is addressed to this user (None for anyone else's: the same as a missing one)."""
+    invitation = db.session.get(Invitation, invitation_id)
+    return invitation if invitation is not None and invitation.email == _address(user.email) else None
+
+
+def waiting_invitations(case: Case) -> list[Invitation]:
+    """The case's invitations nobody has answered or withdrawn (expired ones included, so an owner sees them)."""
+    return list(db.session.scalars(select(Invitation).where(Invitation.case_id == case.id,
+                                                            Invitation.answered_at.is_(None)).order_by(Invitation.id)))
+
+
+def accept_invitation(actor: User, invitation: Invitation) -> Membership:
+    """The invitee joins the case in the invited role (`member.added`, as for a direct add)."""
+    invitation, case = _answerable(actor, invitation)
+    membership = next((m for m in case.memberships if m.user_id == actor.id), None)
+    if membership is None:  # not added directly from the command line in the meantime
+        membership = Membership(user_id=actor.id, role=invitation.role)
+        case.memberships.append(membership)
+        record(actor, case.id, "member.added", f"user:{actor.id}",
+               {"role": invitation.role, "invitation": invitation.id, "invited_by": invitation.invited_by_id})
+    _close(invitation, "accepted", actor)
+    db.session.commit()
+    return membership
+
+
+def decline_invitation(actor: User, invitation: Invitation) -> None:
+    invitation, case = _answerable(actor, invitation)
+    record(actor, case.id, "member.declined", f"invitation:{invitation.id}", {"role": invitation.role})
+    _close(invitation, "declined", actor)
+    db.session.commit()
+
+
+def withdraw_invitation(actor: User, invitation: Invitation) -> None:
+    """An owner takes back an invitation nobody has answered yet."""
+    case_id = invitation.case_id
+    lock_case(case_id)
+    invitation = reloaded(invitation)
+    if invitation is None or invitation.answered_at is not None:
+        raise CaseError("This invitation was answered or withdrawn a moment ago.")
+    record(actor, case_id, "invitation.withdrawn", f"invitation:{invitation.id}", {"role": invitation.role})
+    _close(invitation, "withdrawn", actor)
+    db.session.commit()
+
+
+def _answerable(actor: User, invitation: Invitation) -> tuple[Invitation, Case]:
+    lock_case(invitation.case_id)  # an owner withdrawing it, or a second click, at the same moment
+    invitation = reloaded(invitation)
+    if invitation is None or invitation.email != _address(actor.email):
+        raise CaseError("This invitation is not addressed to you.")
+    if invitation.answered_at is not None:
+        raise CaseError("This invitation was withdrawn." if invitation.answer == "withdrawn"
+                        else f"This invitation was {invitation.answer} already.")
+    if not invitation.is_open():
+        raise CaseError("This invitation has expired. Ask an owner of the case to invite you again.")
+    return invitation, invitation.case
+
+
+def _close(invitation: Invitation, answer: str, actor: User) -> None:
+    invitation.answered_at, invitation.answer, invitation.answered_by_id = utcnow(), answer, actor.id
+
+
+def _address(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _check_role(role: str) -> None:
     if role not in ROLES:
         raise CaseError(f"Unknown role “{role}”.")
+
+
+def set_role(case: Case, membership: Membership, role: str, actor: User | None = None) -> None:
+    _check_role(role)
     lock_case(case.id)  # two owners demoting each other at once must not leave the case without one
     membership = reloaded(membership)
     if membership is None:
         raise CaseError("This member was removed a moment ago.")
     if membership.role == "owner" and role != "owner" and _owner_count(case) == 1:
         raise CaseError("A case needs at least one owner.")
-    record(actor, case.id, "member.role_changed", f"user:{membership.user_id}",
-           {"email": membership.user.email, "role": [membership.role, role]})
+    record(actor, case.id, "member.role_changed", f"user:{membership.user_id}", {"role": [membership.role, role]})
     membership.role = role
     db.session.commit()
 
@@ -105,8 +220,7 @@ def remove_member(case: Case, membership: Membership, actor: User | None = None)
         raise CaseError("This member was removed a moment ago.")
     if membership.role == "owner" and _owner_count(case) == 1:
         raise CaseError("The last owner cannot be removed.")
-    record(actor, case.id, "member.removed", f"user:{membership.user_id}",
-           {"email": membership.user.email, "role": membership.role})
+    record(actor, case.id, "member.removed", f"user:{membership.user_id}", {"role": membership.role})
     db.session.delete(membership)
     db.session.commit()
 
