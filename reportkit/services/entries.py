@@ -4,6 +4,8 @@ import re
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
@@ -17,6 +19,10 @@ from .urls import PostURL, parse_post_url
 # Platforms whose post id names one post across the whole platform, so two URLs with it are one post.
 GLOBAL_IDS = {"x", "youtube", "tiktok", "instagram", "threads", "facebook"}
 
+
+
+_ENTRY_SEQ = "entry_seq"  # session.info keys: the case entry counters this transaction has taken,
+_CLAUSES = "clauses"  # and the clauses it has looked up
 
 
 class EntryError(ValueError):
@@ -83,7 +89,8 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
         raise DuplicateEntry(existing)
     entry = Entry(case_id=case.id, number=next_entry_number(case), submitted_url=post.submitted,
                   canonical_url=post.canonical, platform=post.platform, post_id=post.post_id,
-                  handle=post.handle, created_by_id=actor.id)
+                  handle=post.handle, created_by_id=actor.id,
+                  tags=[], violations=[], evidence=[])  # known empty: no lazy loads for its creation record
     entry.account = _account_for(case, post, fields.pop("account_id", None))
     _set_posted_at(entry, post, fields.pop("posted_at", None))
     tags = fields.pop("tags", None)
@@ -111,12 +118,30 @@ def creation_record(entry: Entry) -> dict:
 
 
 def next_entry_number(case: Case) -> int:
-    """Take the case's next entry number in one statement: a read-modify-write in Python gave two writers
-    the same number (and the second a 500)."""
-    number = db.session.execute(update(Case).where(Case.id == case.id).values(entry_seq=Case.entry_seq + 1)
-                                .returning(Case.entry_seq).execution_options(synchronize_session=False)).scalar_one()
-    set_committed_value(case, "entry_seq", number)
-    return number
+    """The case's next entry number, taken under the case lock (a read-modify-write without it gave two writers
+    the same number, and the second a 500). Read once per transaction, counted on in memory, written back once
+    before the commit (`_write_entry_seq`): a 10,000-row import pays one UPDATE, not 10,000."""
+    lock_case(case.id)
+    counters = db.session.info.setdefault(_ENTRY_SEQ, {})
+    if case.id not in counters:
+        counters[case.id] = db.session.scalar(select(Case.entry_seq).where(Case.id == case.id))
+    counters[case.id] += 1
+    set_committed_value(case, "entry_seq", counters[case.id])
+    return counters[case.id]
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_entry_seq(session) -> None:
+    for case_id, value in session.info.get(_ENTRY_SEQ, {}).items():
+        session.execute(update(Case).where(Case.id == case_id).values(entry_seq=value)
+                        .execution_options(synchronize_session=False))
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_per_transaction(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_ENTRY_SEQ, None)
+        session.info.pop(_CLAUSES, None)
 
 
 def update_entry(actor: User, entry: Entry, fields: dict) -> Entry:
@@ -187,8 +212,13 @@ def _check_violations(violations, clauses: dict) -> None:
 
 
 def _clause_cache(violations) -> dict:
+    """The clauses these violations name, looked up once per transaction (an import maps thousands of rows to
+    a handful of clauses)."""
     keys = {k.strip() for k, _ in violations}
-    return {c.key: c for c in db.session.scalars(select(Clause).where(Clause.key.in_(keys)))} if keys else {}
+    known = db.session.info.setdefault(_CLAUSES, {})
+    if keys - known.keys():
+        known.update({c.key: c for c in db.session.scalars(select(Clause).where(Clause.key.in_(keys - known.keys())))})
+    return {k: known[k] for k in keys if k in known}
 
 
 def remove_violation(entry: Entry, violation: Violation, actor: User | None = None) -> None:
