@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from . import create_app
 from .auth.accounts import Client, create_reset_link, find_user, reset_valid_for
+from .auth.passwords import password_problem
 from .extensions import db
 from .models import ROLES, ApiToken, Case, Import, User
 from .services.backup import BackupError, backup, restore
@@ -42,8 +43,9 @@ def create_user(email: str, admin: bool, name: str) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\n")
-    if len(password) < 10:
-        raise click.ClickException("The password needs at least 10 characters.")
+    problem = password_problem(password, email)  # the same rules as the pages
+    if problem:
+        raise click.ClickException(problem)
     user = User(email=email, name=name, is_admin=admin)
     user.set_password(password)
     db.session.add(user)

@@ -311,3 +311,15 @@ def test_page_offers_no_approve_button_it_would_refuse(team, client, login):
     other = client.application.test_client()
     login(other, team["reviewer"])
     assert ">Approve</button>" in other.get(f"/entries/{entry.id}").data.decode()
+
+
+def test_an_editor_reviewer_sees_others_entries_in_the_review_queue_but_not_their_own(team, make_user):
+    from reportkit.services.cases import add_member
+
+    both = make_user("both@example.org")
+    add_member(team["case"], both.email, "editor-reviewer")
+    reviewable(team)
+    reviews.transition(team["editor"], team["entry"], "ready")
+    assert [e.id for e in reviews.review_queue(both)] == [team["entry"].id]
+    update_entry(both, team["entry"], {"text": "changed by the editor-reviewer"})
+    assert reviews.review_queue(both) == []  # four eyes: they shaped it now

@@ -281,7 +281,8 @@ def set_in_dossier(user: User, entry: Entry, note: Annotation, include: bool) ->
 def review_queue(user: User) -> list[Entry]:
     """Entries waiting for this user's review across their cases, oldest first."""
     reviewer_cases = select(Membership.case_id).where(Membership.user_id == user.id,
-                                                      Membership.role.in_(["owner", "reviewer"]))
+                                                      Membership.role.in_(
+                                                          [r for r, rights in PERMISSIONS.items() if "review" in rights]))
     entries = db.session.scalars(select(Entry).where(Entry.case_id.in_(reviewer_cases), Entry.status == "ready")
                                  .order_by(Entry.submitted_at.asc(), Entry.id.asc())).all()
     shapers = _shapers(entries)
