@@ -58,10 +58,8 @@ def backed_up(app, runner, make_user, make_case, make_entry, tmp_path) -> Path:
 
 def fresh_app(tmp_path: Path, instance: str = "instance"):
     """An empty install to restore into; by default on the same machine (the same instance folder and key)."""
-    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'restored.db'}",
-                      "EVIDENCE_DIR": str(tmp_path / "restored-evidence")})
-    app.instance_path = str(tmp_path / instance)
-    return app
+    return create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'restored.db'}",
+                       "EVIDENCE_DIR": str(tmp_path / "restored-evidence"), "INSTANCE_PATH": str(tmp_path / instance)})
 
 
 def restore_into(app, *args):
