@@ -313,3 +313,11 @@ def test_registration_is_rate_limited(make_app):
 ])
 def test_device_label(agent, label):
     assert accounts.device_label(agent) == label
+
+
+def test_the_settings_page_has_each_section_once_and_a_plain_title(app, make_user, client, login):
+    login(client, make_user())
+    page = client.get("/auth/settings").data.decode()
+    assert "<title>Settings" in page and "<title>Settings\n<section" not in page
+    for section in ('id="change-password"', 'id="sessions"', 'id="security-log"'):
+        assert page.count(section) == 1, section
