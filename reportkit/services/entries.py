@@ -89,20 +89,20 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
         raise DuplicateEntry(existing)
     entry = Entry(case_id=case.id, number=next_entry_number(case), submitted_url=post.submitted,
                   canonical_url=post.canonical, platform=post.platform, post_id=post.post_id,
-                  handle=post.handle, created_by_id=actor.id,
-                  tags=[], violations=[], evidence=[])  # known empty: no lazy loads for its creation record
+                  handle=post.handle, created_by_id=actor.id)
     entry.account = _account_for(case, post, fields.pop("account_id", None))
     _set_posted_at(entry, post, fields.pop("posted_at", None))
     tags = fields.pop("tags", None)
-    _apply(entry, fields)
+    _apply(entry, {**{name: None for name in EDITABLE}, **fields})  # every field set: its record is complete now
     db.session.add(entry)
     if tags is not None:
         set_tags(entry, tags)
     for clause_key, rationale in violations:
         add_violation(actor, entry, clause_key, rationale, commit=False, clauses=cache, log=False)
     if log:
+        made = creation_record(entry)  # before the flush: a new entry's collections need no query yet
         db.session.flush()  # the entry's id, for its first event
-        record(actor, case.id, "entry.created", f"entry:{entry.number}", creation_record(entry), entry_id=entry.id)
+        record(actor, case.id, "entry.created", f"entry:{entry.number}", made, entry_id=entry.id)
     if commit:
         db.session.commit()
     return entry

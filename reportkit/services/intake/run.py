@@ -192,7 +192,8 @@ def _owned(job_id: int, attempt: int) -> Import:
 
 def _commit_batch(actor: User, job: Import, pending: list[tuple[dict, Known | Entry | None]], total: int,
                   attempt: int, index: DuplicateIndex) -> None:
-    db.session.flush()  # gives the new entries their ids
+    made = [{"number": e.number, **creation_record(e)} for r, e in pending if r["status"] == "created"]  # before
+    db.session.flush()  # the flush (which gives the new entries their ids): new entries read nothing back yet
     results = [{**row, "entry_id": e.id if e else None, "entry_number": e.number if e else None}
                for row, e in pending]
     index.settle()
@@ -206,7 +207,7 @@ def _commit_batch(actor: User, job: Import, pending: list[tuple[dict, Known | En
     record(actor, job.case_id, "import.batch", f"import:{job.id}", {
         "lines": [results[0]["line"], results[-1]["line"]], "created": created, "duplicates": duplicates,
         "problems": len(results) - len(created) - duplicates, "attempt": attempt,
-        "entries": [{"number": e.number, **creation_record(e)} for r, e in pending if r["status"] == "created"]})
+        "entries": made})
     db.session.commit()
 
 
