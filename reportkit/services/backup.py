@@ -24,8 +24,6 @@ import subprocess
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -37,7 +35,7 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL, make_url
 
 from ..models._common import utcnow
-from .storage import CHUNK, EvidenceStore, file_sha256
+from .storage import CHUNK, EvidenceStore, file_sha256, private_temp_dir
 
 SNAPSHOTS = {"sqlite": "db/reportkit.db", "postgresql": "db/reportkit.pgdump"}
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
@@ -80,7 +78,7 @@ def backup(database_uri: str, evidence_dir: str, out: Path, instance_dir: Path, 
     store = EvidenceStore(evidence_dir)
     partial = out.with_name(out.name + ".partial")  # never a half-written backup under the real name
     try:
-        with scratch_dir(instance_dir, "backup-") as tmp:
+        with private_temp_dir(instance_dir / "tmp", "backup-") as tmp:
             snapshot = tmp / PurePosixPath(SNAPSHOTS[kind]).name
             if kind == "sqlite":
                 _sqlite_snapshot(sqlite_path(database_uri), snapshot)
@@ -162,7 +160,7 @@ def restore(path: Path, database_uri: str, evidence_dir: str, instance_dir: Path
         raise BackupError(f"{where}. Restore into an empty instance, or pass --force to replace it.")
     store = EvidenceStore(evidence_dir)
     evidence = {name: sha for name, sha in files.items() if name.startswith("evidence/")}
-    with zipfile.ZipFile(path) as zf, scratch_dir(instance_dir, "restore-") as tmp:
+    with zipfile.ZipFile(path) as zf, private_temp_dir(instance_dir / "tmp", "restore-") as tmp:
         for name, sha in evidence.items():
             dest = store.path_for(sha)
             if not dest.exists():
@@ -176,17 +174,6 @@ def restore(path: Path, database_uri: str, evidence_dir: str, instance_dir: Path
                  "--exit-on-error", str(snapshot)], database_uri)
     return {"files": len(evidence) + 1, "database": kind, "created_at": checked.manifest.get("created_at"),
             "untrusted": checked.untrusted}
-
-
-@contextmanager
-def scratch_dir(instance_dir: Path, prefix: str) -> Iterator[Path]:
-    """A private scratch folder in `<instance>/tmp`, not the shared /tmp: it holds a full copy of the database,
-    so it stays owner-only, and it is removed however the block ends."""
-    root = instance_dir / "tmp"
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(root, 0o700)  # mkdir's mode is masked by the umask and ignored for a folder that exists
-    with tempfile.TemporaryDirectory(prefix=prefix, dir=root) as tmp:  # itself 0o700
-        yield Path(tmp)
 
 
 def instance_key(instance_dir: Path) -> Ed25519PrivateKey:
