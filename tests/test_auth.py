@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from reportkit.auth import accounts
 from reportkit.extensions import db
-from reportkit.models import ApiToken, PasswordReset, SecurityEvent, User, UserSession
+from reportkit.models import PasswordReset, SecurityEvent, User, UserSession
 from reportkit.models._common import utcnow
 from reportkit.models.users import hash_token
 

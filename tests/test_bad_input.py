@@ -45,7 +45,7 @@ from sqlalchemy import func, select
 
 from reportkit import create_app
 from reportkit.extensions import db
-from reportkit.models import Entry, Event, Evidence, Import
+from reportkit.models import Entry, Event, Import
 from reportkit.services.intake import TableError, read_table
 
 DEEP = b"[" * 100_000 + b"]" * 100_000

@@ -3,7 +3,6 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..auth.guard import members_only
-from ..evidence.views import store
 from ..entries.forms import BulkForm, EntryFilterForm
 from ..extensions import db
 from ..models import PERMISSIONS, ROLE_INFO, Case, Entry, Membership

@@ -5,8 +5,8 @@ The application refuses to update or delete an event (an ORM guard here, trigger
 """
 
 from contextvars import ContextVar
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import Case, Derivative, Dossier, Entry, Evidence, Import
+from ..models import Case
 from ..models._common import utcnow
 from ..models.events import GENESIS, ChainHead, Event
 from . import anchors
@@ -26,7 +26,7 @@ from .storage import EvidenceStore, file_sha256
 
 # Set by the API for the length of a request, so events name the token a script used.
 current_token: ContextVar[int | None] = ContextVar("current_token", default=None)
-_HEADS = "custody_heads"  # session.info key: the chain heads this transaction has locked
+_PER_TRANSACTION = "reportkit.per_transaction"  # session.info key of `transaction_cache`
 
 
 class AppendOnly(RuntimeError):
@@ -56,9 +56,16 @@ def reloaded(obj):
     return db.session.get(type(obj), identity, populate_existing=True) if identity else obj
 
 
+def transaction_cache(name: str, session=None) -> dict:
+    """A dict that lives as long as the current transaction: what a writer holding the case lock may keep in
+    memory until its commit (chain heads, entry counters, clause look-ups). Cleared when the transaction ends."""
+    return (session or db.session).info.setdefault(_PER_TRANSACTION, {}).setdefault(name, {})
+
+
 def _head(case_id: int) -> list:
-    """[hash, length] of the case's chain, locked for this transaction (cached until it ends)."""
-    heads = db.session.info.setdefault(_HEADS, {})
+    """[hash, length, moved] of the case's chain, locked for this transaction (cached until it ends; `moved`:
+    this transaction appended, so `_write_heads` writes the row back before the commit)."""
+    heads = transaction_cache("chain_heads")
     if case_id not in heads:
         lock = update(ChainHead).where(ChainHead.case_id == case_id).values(length=ChainHead.length)
         with db.session.no_autoflush:  # the lock first, then this transaction's own row changes: one lock order
@@ -92,15 +99,15 @@ def record(actor, case_id: int, action: str, target: str = "", data: dict | None
 @sa_event.listens_for(Session, "before_commit")
 def _write_heads(session) -> None:
     """Move each chain head the transaction appended to (once per transaction, not once per event)."""
-    for case_id, (hash_, length, moved) in session.info.get(_HEADS, {}).items():
+    for case_id, (hash_, length, moved) in transaction_cache("chain_heads", session).items():
         if moved:
             session.execute(update(ChainHead).where(ChainHead.case_id == case_id).values(hash=hash_, length=length))
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
-def _forget_heads(session, transaction) -> None:
+def _forget_transaction_cache(session, transaction) -> None:
     if transaction.parent is None:
-        session.info.pop(_HEADS, None)
+        session.info.pop(_PER_TRANSACTION, None)
 
 
 @dataclass

@@ -12,17 +12,12 @@ from ..extensions import db
 from ..models import Account, Case, Clause, Entry, Tag, User, Violation
 from ..models.entries import EDITABLE
 from .cases import add_account
-from .custody import lock_case, record, reloaded
+from .custody import lock_case, record, reloaded, transaction_cache
 from .reviews import ensure_open, reset_round
 from .urls import PostURL, parse_post_url
 
 # Platforms whose post id names one post across the whole platform, so two URLs with it are one post.
 GLOBAL_IDS = {"x", "youtube", "tiktok", "instagram", "threads", "facebook"}
-
-
-
-_ENTRY_SEQ = "entry_seq"  # session.info keys: the case entry counters this transaction has taken,
-_CLAUSES = "clauses"  # and the clauses it has looked up
 
 
 class EntryError(ValueError):
@@ -122,7 +117,7 @@ def next_entry_number(case: Case) -> int:
     the same number, and the second a 500). Read once per transaction, counted on in memory, written back once
     before the commit (`_write_entry_seq`): a 10,000-row import pays one UPDATE, not 10,000."""
     lock_case(case.id)
-    counters = db.session.info.setdefault(_ENTRY_SEQ, {})
+    counters = transaction_cache("entry_seq")
     if case.id not in counters:
         counters[case.id] = db.session.scalar(select(Case.entry_seq).where(Case.id == case.id))
     counters[case.id] += 1
@@ -132,16 +127,10 @@ def next_entry_number(case: Case) -> int:
 
 @sa_event.listens_for(Session, "before_commit")
 def _write_entry_seq(session) -> None:
-    for case_id, value in session.info.get(_ENTRY_SEQ, {}).items():
+    for case_id, value in transaction_cache("entry_seq", session).items():
         session.execute(update(Case).where(Case.id == case_id).values(entry_seq=value)
                         .execution_options(synchronize_session=False))
 
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _forget_per_transaction(session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_ENTRY_SEQ, None)
-        session.info.pop(_CLAUSES, None)
 
 
 def update_entry(actor: User, entry: Entry, fields: dict) -> Entry:
@@ -215,7 +204,7 @@ def _clause_cache(violations) -> dict:
     """The clauses these violations name, looked up once per transaction (an import maps thousands of rows to
     a handful of clauses)."""
     keys = {k.strip() for k, _ in violations}
-    known = db.session.info.setdefault(_CLAUSES, {})
+    known = transaction_cache("clauses")
     if keys - known.keys():
         known.update({c.key: c for c in db.session.scalars(select(Clause).where(Clause.key.in_(keys - known.keys())))})
     return {k: known[k] for k in keys if k in known}
