@@ -5,8 +5,7 @@ from werkzeug.exceptions import HTTPException
 
 from .services.entries import EntryError
 from .services.reviews import ReviewError
-from .services.storage import StoredFileError, StoredFileMissing
-from .services.storage import FULL_MESSAGE, storage_full
+from .services.storage import FULL_MESSAGE, StoredFileError, StoredFileMissing, storage_full
 from .templating import filesize
 
 MESSAGES = {
