@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Clause, Platform, Policy
+from ..models.cases import PLATFORMS as PLATFORM_NAMES
 
 
 class PolicyError(ValueError):
@@ -74,3 +75,19 @@ def add_custom_clause(platform_key: str, platform_name: str, policy_key: str, po
     db.session.add(clause)
     db.session.commit()
     return clause
+
+
+# Whose rules govern a post: Meta's Community Standards cover three of its apps.
+RULES_FOR = {"facebook": "meta", "instagram": "meta", "threads": "meta"}
+
+
+def clause_misfit(clause: Clause, post_platform: str, post_host: str = "") -> str | None:
+    """Why this clause cannot be mapped onto a post of this platform (an X rule on an Instagram post would make
+    a trust-and-safety analyst dismiss the whole report), or None when it fits. Legal grounds fit any post."""
+    platform = clause.policy.platform
+    if platform.kind == "legal_basis":
+        return None
+    if platform.key == RULES_FOR.get(post_platform, post_platform):
+        return None
+    return (f"“{clause.heading}” is a rule of {platform.name}; this post is on "
+            f"{PLATFORM_NAMES.get(post_platform, post_platform)}. Choose a clause of the post's own platform.")
