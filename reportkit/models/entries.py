@@ -19,10 +19,24 @@ if TYPE_CHECKING:
 POSTED_AT_SOURCES = {"id": "derived from the post id", "person": "typed by a person"}
 CAPTURE_METHODS = {"manual_screenshot": "Manual screenshot", "file_upload": "File upload", "automated": "Automated"}
 TRANSLATION_METHODS = {"human": "Human", "machine": "Machine"}
+# What the team asks the platform to do about a post: the one list forms, API, services, pages and PDF read.
+REQUESTED_ACTIONS = {
+    "remove": "Remove the post",
+    "restrict_in_countries": "Restrict the post in named countries",
+    "label": "Label the post",
+    "suspend_account": "Suspend the account",
+}
+# How urgent a post is for the platform, 1 to 4 (0: not rated), each with the sentence a reader acts on.
+SEVERITIES = {
+    4: ("Critical", "An imminent risk to someone's life or safety: act at once."),
+    3: ("High", "Threatens, incites against or exposes identifiable people."),
+    2: ("Medium", "Harassing or hateful; harm is likely if it spreads."),
+    1: ("Low", "Breaks the rules; no one is at immediate risk."),
+}
 # The fields a person sets on an entry (forms, API and import validate the same list).
 EDITABLE = ("text", "language", "translation", "translator", "translation_method", "notes", "graphic",
             "private_info", "captured_at", "captured_by", "capture_method", "logged_in_as", "network_route",
-            "legal_country", "legal_law", "legal_article")
+            "legal_country", "legal_law", "legal_article", "requested_action", "action_countries", "severity")
 
 
 class Entry(db.Model):
@@ -66,6 +80,12 @@ class Entry(db.Model):
     legal_law: Mapped[str] = mapped_column(String(300), default="")
     legal_article: Mapped[str] = mapped_column(String(100), default="")
 
+    # What the team asks for (REQUESTED_ACTIONS), the countries a restriction covers ("DE, FR": ISO 3166-1
+    # alpha-2, only with restrict_in_countries) and how severe the post is (SEVERITIES; 0 = not rated).
+    requested_action: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    action_countries: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    severity: Mapped[int] = mapped_column(default=0, server_default="0")
+
     status: Mapped[str] = mapped_column(String(20), default="draft")
     review_round: Mapped[int] = mapped_column(default=1)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # last sent to review, for the queue
@@ -102,6 +122,16 @@ class Entry(db.Model):
         return {k: v.astimezone(timezone.utc).isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
 
     @property
+    def request_label(self) -> str:
+        """“Restrict the post in named countries: DE, FR”, or "" when no action is requested."""
+        label = REQUESTED_ACTIONS.get(self.requested_action, "")
+        return f"{label}: {self.action_countries}" if label and self.action_countries else label
+
+    @property
+    def severity_label(self) -> str:
+        return SEVERITIES[self.severity][0] if self.severity in SEVERITIES else ""
+
+    @property
     def current_approvals(self) -> list["Approval"]:
         return [a for a in self.approvals if a.review_round == self.review_round]
 
@@ -123,6 +153,8 @@ class Violation(db.Model):
     entry_id: Mapped[int] = mapped_column(ForeignKey("entry.id", ondelete="CASCADE"), index=True)
     clause_id: Mapped[int] = mapped_column(ForeignKey("clause.id", ondelete="RESTRICT"), index=True)
     rationale: Mapped[str] = mapped_column(Text)
+    # The rationale in English when it was written in another language: printed next to it in the dossier.
+    rationale_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
