@@ -9,6 +9,7 @@ from .imports import Import
 from .invitations import Invitation
 from .policies import Clause, Platform, Policy
 from .sessions import SECURITY_ACTIONS, PasswordReset, SecurityEvent, UserSession
+from .twofactor import RecoveryCode, TwoFactor
 from .reviews import ANNOTATION_KINDS, REGION_KINDS, STATUSES, Annotation, Approval, Region, Transition
 from .users import ApiToken, User
 
@@ -18,4 +19,5 @@ __all__ = [
     "Membership", "Platform", "Policy", "Tag", "User", "Violation", "ANNOTATION_KINDS", "REGION_KINDS",
     "STATUSES", "Annotation", "Approval", "Region", "Transition", "Import", "Event", "ChainHead",
     "SECURITY_ACTIONS", "PasswordReset", "SecurityEvent", "UserSession",
+    "RecoveryCode", "TwoFactor",
 ]

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -42,7 +42,7 @@ def role_label(role: str | None) -> str:
 # The case's settings a person changes (forms, API, services and `verify`'s replay read this list).
 SETTINGS = ("title", "subject", "summary", "allow_new_accounts", "prepared_by_name", "prepared_by_org",
             "prepared_by_email", "confidentiality", "methodology", "public_interest", "dsa_explanation",
-            "dsa_good_faith", "required_approvals")
+            "dsa_good_faith", "required_approvals", "require_two_factor")
 
 PLATFORMS = {
     "x": "X / Twitter",
@@ -82,6 +82,8 @@ class Case(db.Model):
     dsa_good_faith: Mapped[bool] = mapped_column(default=False)
     required_approvals: Mapped[int] = mapped_column(default=1)  # four eyes: 1 or 2 approvers besides the author
     is_demo: Mapped[bool] = mapped_column(default=False)
+    # Members must sign in with a second factor to open the case (services/access.check).
+    require_two_factor: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     accounts: Mapped[list["Account"]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="Account.id"
