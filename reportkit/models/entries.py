@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .users import User
 
 POSTED_AT_SOURCES = {"id": "derived from the post id", "person": "typed by a person"}
+CAPTURED_AT_SOURCES = {"upload": "from the first screenshot's upload", "person": "typed by a person"}
 CAPTURE_METHODS = {"manual_screenshot": "Manual screenshot", "file_upload": "File upload", "automated": "Automated"}
 TRANSLATION_METHODS = {"human": "Human", "machine": "Machine"}
 # What the team asks the platform to do about a post: the one list forms, API, services, pages and PDF read.
@@ -72,6 +73,8 @@ class Entry(db.Model):
 
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     captured_by: Mapped[str] = mapped_column(String(200), default="")
+    # "upload": captured_at/captured_by defaulted from the first screenshot's upload; "person": typed; "": none
+    captured_at_source: Mapped[str] = mapped_column(String(10), default="", server_default="")
     capture_method: Mapped[str] = mapped_column(String(20), default="")
     logged_in_as: Mapped[str] = mapped_column(String(200), default="")
     network_route: Mapped[str] = mapped_column(String(200), default="")
@@ -118,7 +121,7 @@ class Entry(db.Model):
         """The fields a person sets, as the custody log records them (times in UTC): `verify` replays these."""
         values = {name: getattr(self, name) for name in EDITABLE}
         values.update(account=self.account.label if self.account else "", posted_at=self.posted_at,
-                      tags=", ".join(sorted(self.tag_names)))
+                      tags=", ".join(sorted(self.tag_names)), captured_at_source=self.captured_at_source or "")
         return {k: v.astimezone(timezone.utc).isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
 
     @property

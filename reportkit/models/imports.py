@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -24,6 +24,11 @@ class Import(db.Model):
     file_sha256: Mapped[str | None] = mapped_column(String(64))  # the uploaded file, kept in the evidence store
     mapping: Mapped[dict] = mapped_column(JSON, default=dict)  # target field -> source column
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")  # for times written without a zone
+    # Add addresses that name no post of a known platform (news articles, web pages) as platform "other";
+    # without it they are reported as "not a post URL".
+    allow_other: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The calendar of the file's dates: auto | gregorian | solar_hijri (services/dates.CALENDARS)
+    calendar: Mapped[str] = mapped_column(String(16), default="auto", server_default="auto")
     # mapping | queued | running | done | failed | interrupted. A stopped import (failed or interrupted) keeps
     # what its committed batches made; an import from a file is resumed from its first uncommitted row.
     status: Mapped[str] = mapped_column(String(16), default="queued")
