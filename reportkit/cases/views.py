@@ -2,6 +2,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from .. import mail
 from ..auth.guard import members_only
 from ..entries.forms import BulkForm, EntryFilterForm
 from ..extensions import db
@@ -148,6 +149,9 @@ def members(case_id: int):
                 invitation = case_ops.invite_member(current_user, case, form.email.data, form.role.data)
                 flash(f"Invited {invitation.email} as {role_label(invitation.role).lower()}. They join when they "
                       "accept.", "success")
+                if not mail.send_invitation(invitation):  # after the commit: the invitation waits in the app anyway
+                    flash("The email to them could not be sent: tell them yourself that an invitation waits on "
+                          "their Cases page.", "warning")
                 return redirect(url_for("cases.members", case_id=case.id))
             except case_ops.CaseError as exc:
                 db.session.rollback()
