@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import DateField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from ..cases.forms import web_address
 
@@ -18,3 +18,24 @@ class CustomClauseForm(FlaskForm):
     heading = StringField("Heading as the platform words it", validators=[DataRequired(), Length(max=300)])
     summary = TextAreaField("One-sentence summary", validators=[Length(max=2000)])
     submit = SubmitField("Add clause")
+
+
+RULES_HELP = ("One rule a line, as “Heading: summary” — the heading as the server words it, then a colon and, if you "
+              "like, a summary in your own words.")
+
+
+class ServerRulesEditForm(FlaskForm):
+    url = StringField("Address of the rules page", validators=[Length(max=2048)],
+                      description="https://SERVER/about — left empty, that is what is stored.")
+    checked_on = DateField("Checked on", validators=[InputRequired(message="Enter the day you read the rules.")],
+                           description="The day you read these rules on the server.")
+    rules = TextAreaField("Rules", validators=[DataRequired(message="Add at least one rule."),
+                                               Length(max=60_000)], description=RULES_HELP)
+    submit = SubmitField("Save the server's rules")
+
+
+class ServerRulesForm(ServerRulesEditForm):
+    host = StringField("Server address", validators=[DataRequired(message="Enter the server's address."),
+                                                     Length(max=253)],
+                       description="Only the host, e.g. mastodon.social (the part of a post's address after https://).")
+    submit = SubmitField("Add the server's rules")
