@@ -12,6 +12,7 @@ SMTP server.
 
 import smtplib
 import ssl
+import textwrap
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from email.message import EmailMessage
@@ -55,7 +56,8 @@ def send_mail(to: str, subject: str, body: str) -> None:
     message["Date"] = formatdate(usegmt=True)
     # The sender's domain, not this machine's name (make_msgid's default would put the host name in every mail).
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or "reportkit.invalid")
-    message.set_content(body)
+    # Plain ASCII as it is (links stay whole and readable in any client); anything else quoted-printable.
+    message.set_content(body, cte="7bit" if body.isascii() else "quoted-printable")
     timeout = config["MAIL_TIMEOUT"]
     try:
         if config["MAIL_USE_SSL"]:
@@ -86,13 +88,13 @@ def send_reset_link(user: User, client: Client) -> None:
     works once and ends every session when used) and mail it to them. Raises MailError."""
     config = current_app.config
     secret = create_reset_link(user, reset_valid_for(config), client)
-    send_mail(user.email, RESET_SUBJECT, (
-        "Hello,\n\n"
-        "someone asked for a new password for the reportkit account of this address. To choose one, open:\n\n"
-        f"{link('auth.reset', secret=secret)}\n\n"
+    send_mail(user.email, RESET_SUBJECT, _text(
+        "Hello,",
+        "someone asked for a new password for the reportkit account of this address. To choose one, open:",
+        link("auth.reset", secret=secret),
         f"The link works once, within {config['RESET_LINK_MINUTES']} minutes. Saving a new password ends every "
-        "session of the account, on every device.\n\n"
-        "If you did not ask for this, ignore this mail: your password stays as it is.\n"))
+        "session of the account, on every device.",
+        "If you did not ask for this, ignore this mail: your password stays as it is."))
 
 
 def send_invitation(invitation: Invitation) -> bool:
@@ -101,23 +103,29 @@ def send_invitation(invitation: Invitation) -> bool:
     if not configured():
         return True
     if current_app.config["REGISTRATION_OPEN"]:
-        no_account = (f"No account with this address yet? Create one with this address at\n"
-                      f"{link('auth.register')}\nthen open the link above.")
+        no_account = ("No account with this address yet? Create one with this address here, then open the link "
+                      "above:", link("auth.register"))
     else:
-        no_account = "No account with this address yet? Ask whoever invited you to have one made for you."
+        no_account = ("No account with this address yet? Ask whoever invited you to have one made for you.",)
     try:
-        send_mail(invitation.email, INVITATION_SUBJECT, (
-            "Hello,\n\n"
+        send_mail(invitation.email, INVITATION_SUBJECT, _text(
+            "Hello,",
             "someone invited this address to join a case on reportkit. To accept or decline, log in with this "
-            "address and open your invitations:\n\n"
-            f"{link('cases.index')}\n\n"
-            f"{no_account}\n\n"
+            "address and open your invitations:",
+            link("cases.index"),
+            *no_account,
             f"The invitation expires on {invitation.expires_at:%d %B %Y, %H:%M} UTC. Nothing happens unless you "
-            "accept; if you did not expect it, ignore this mail.\n"))
+            "accept; if you did not expect it, ignore this mail."))
     except MailError as exc:
         current_app.logger.warning("An invitation mail could not be sent: %s", exc)
         return False
     return True
+
+
+def _text(*paragraphs: str) -> str:
+    """Paragraphs wrapped at 72 columns; a link is a paragraph of its own and stays whole on one line."""
+    return "\n\n".join(textwrap.fill(p, 72, break_long_words=False, break_on_hyphens=False)
+                        for p in paragraphs) + "\n"
 
 
 def run_later(fn: Callable, *args) -> Future:
