@@ -340,3 +340,21 @@ def test_mail_settings_from_the_environment(tmp_path, monkeypatch):
         (587, True, False, 10)
     with app.app_context():
         assert mail.configured() and mail.link("auth.reset", secret="abc") == f"{PUBLIC_URL}/auth/reset/abc"
+
+
+def test_the_forgot_form_needs_its_csrf_token(make_app, smtp, make_user):
+    """Another site cannot make a visitor's browser ask for reset mails: without the page's token, nothing."""
+    app = fresh_requests(make_app(**mail_config(smtp, WTF_CSRF_ENABLED=True)))
+    with app.app_context():
+        make_user("ana@example.org")
+        client = app.test_client()
+        assert forgot(client, "ana@example.org").status_code == 400
+        page = client.get("/auth/forgot")
+        token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data).group(1).decode()
+        resp = client.post("/auth/forgot", data={"email": "ana@example.org", "csrf_token": token})
+        assert resp.status_code == 302
+        smtp.inbox.wait_for(1)
+        mail.wait(10)
+        assert [m["To"] for m in smtp.inbox.messages] == ["ana@example.org"]
+        db.session.remove()
+        db.engine.dispose()
