@@ -12,6 +12,7 @@ from ..services import access
 from ..services import cases as case_ops
 from ..services import entries as entry_ops
 from ..services import jobs
+from ..services.activity import describe_events
 from ..services.custody import case_activity, last_verification
 from ..services.disclosure import People
 from ..services.search import clause_counts, entry_query, status_counts
@@ -218,7 +219,9 @@ def change_member(case_id: int, member_id: int):
 def activity(case_id: int):
     case = access.case_for(current_user, case_id)
     page = db.paginate(case_activity(case.id), per_page=100, error_out=False)
+    raw = request.args.get("raw") == "1"  # the events as stored: action, target, JSON, hash
     return render_template("cases/activity.html", case=case, page=page, report=last_verification(case.id),
+                           lines=[] if raw else describe_events(page.items), raw=raw,
                            can_verify=access.can(current_user, case.id, "manage"), confirm=ConfirmForm())
 
 

@@ -1,14 +1,18 @@
 import re
-from datetime import timezone
+from datetime import timezone, tzinfo
 
+from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import BooleanField, DateField, DateTimeLocalField, SelectField, StringField, SubmitField, \
     TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..cases.forms import options
-from ..models import PLATFORMS, STATUSES
-from ..models.entries import CAPTURE_METHODS, TRANSLATION_METHODS
+from ..extensions import db
+from ..models import PLATFORMS, STATUSES, Clause
+from ..models.entries import CAPTURE_METHODS, REQUESTED_ACTIONS, SEVERITIES, TRANSLATION_METHODS
+from ..services import dates
 from ..services.search import SORTS, EntryFilter
 from ..services.urls import URLError, parse_post_url
 
@@ -36,8 +40,9 @@ def _blank(choices: dict):
 
 class EntryForm(FlaskForm):
     account_id = SelectField("Account", coerce=int, default=0, validate_choice=True)
-    posted_at = DateTimeLocalField("Posted at (UTC)", validators=[Optional()], format=LOCAL_FORMATS,
+    posted_at = DateTimeLocalField("Posted at", validators=[Optional()], format=LOCAL_FORMATS,
                                    description="Leave empty when the time can be read from the post id.")
+    confirm_posted_at = BooleanField("The typed time is right (keep it even where the post id says otherwise)")
     text = TextAreaField("Original text", validators=[Length(max=MAX_TEXT)],
                          description="Verbatim, in its own script.")
     language = StringField("Language", validators=[Optional(), Length(max=35), bcp47],
@@ -50,7 +55,8 @@ class EntryForm(FlaskForm):
     tags = StringField("Tags", validators=[Length(max=1000)], description="Separated by commas.")
     graphic = BooleanField("Graphic violence (blur media by default)")
     private_info = BooleanField("Private information visible")
-    captured_at = DateTimeLocalField("Captured at (UTC)", validators=[Optional()], format=LOCAL_FORMATS)
+    captured_at = DateTimeLocalField("Captured at", validators=[Optional()], format=LOCAL_FORMATS,
+                                     description="Empty: the time of the first screenshot's upload.")
     captured_by = StringField("Captured by", validators=[Length(max=200)],
                               description="Printed in exports as typed: a pseudonym is fine.")
     capture_method = SelectField("Capture method", choices=_blank(CAPTURE_METHODS), default="")
@@ -61,7 +67,22 @@ class EntryForm(FlaskForm):
     legal_country = StringField("Legal ground: country", validators=[Length(max=100)])
     legal_law = StringField("Law", validators=[Length(max=300)])
     legal_article = StringField("Article", validators=[Length(max=100)])
+    requested_action = SelectField("Requested action", choices=_blank(REQUESTED_ACTIONS), default="",
+                                   description="What the team asks the platform to do about this post.")
+    action_countries = StringField("Countries", validators=[Length(max=200)],
+                                   description="Only to restrict the post in named countries: two-letter codes, "
+                                               "e.g. DE, FR.")
+    severity = SelectField("Severity", coerce=int, default=0, choices=options(
+        [(0, "— not rated")] + [(k, f"{k} · {name}: {meaning}") for k, (name, meaning) in sorted(SEVERITIES.items())]))
     submit = SubmitField("Save entry")
+
+    def __init__(self, *args, zone: tzinfo | None = None, **kwargs):
+        """Times are typed in `zone` (the user's, by default) and handed to the services in UTC."""
+        super().__init__(*args, **kwargs)
+        self.zone = zone or user_zone()
+        label = dates.zone_label(self.zone)
+        self.posted_at.label.text = f"Posted at ({label})"
+        self.captured_at.label.text = f"Captured at ({label})"
 
     def set_accounts(self, accounts) -> None:
         self.account_id.choices = options([(0, "Match from the URL")] + [(a.id, a.label) for a in accounts])
@@ -71,11 +92,12 @@ class EntryForm(FlaskForm):
         data = {name: self[name].data for name in (
             "text", "language", "translation", "translator", "translation_method", "notes", "graphic",
             "private_info", "captured_by", "capture_method", "logged_in_as", "network_route",
-            "legal_country", "legal_law", "legal_article")}
+            "legal_country", "legal_law", "legal_article", "requested_action", "action_countries", "severity")}
         data["language"] = (data["language"] or "").strip()
         data["account_id"] = self.account_id.data or None
-        data["posted_at"] = _aware(self.posted_at.data)
-        data["captured_at"] = _aware(self.captured_at.data)
+        data["posted_at"] = _aware(self.posted_at.data, self.zone)
+        data["captured_at"] = _aware(self.captured_at.data, self.zone)
+        data["confirm_posted_at"] = bool(self.confirm_posted_at.data)
         data["tags"] = [t for t in (self.tags.data or "").split(",") if t.strip()]
         return data
 
@@ -86,8 +108,22 @@ class EntryCreateForm(EntryForm):
     submit = SubmitField("Add entry")
 
 
-def _aware(value):
-    return value.replace(tzinfo=timezone.utc) if value else None
+def _aware(value, zone: tzinfo = timezone.utc):
+    """A naive time typed in `zone`, as an aware UTC time."""
+    return value.replace(tzinfo=zone).astimezone(timezone.utc) if value else None
+
+
+def user_zone() -> tzinfo:
+    """The signed-in user's time zone (UTC without one, or for an unknown name)."""
+    try:
+        return dates.zone_named(getattr(current_user, "time_zone", None) or "UTC")
+    except dates.DateError:
+        return timezone.utc
+
+
+def local_naive(value, zone: tzinfo | None = None):
+    """A stored UTC time as the naive local time a datetime-local input shows."""
+    return value.astimezone(zone or user_zone()).replace(tzinfo=None) if value else None
 
 
 class EntryFilterForm(FlaskForm):
@@ -118,13 +154,65 @@ class EntryFilterForm(FlaskForm):
             sort=self.sort.data if self.sort.data in SORTS else "number_desc")
 
 
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[\W_]+", (text or "").casefold()) if w]
+
+
+def match_clauses(text: str, clauses) -> list:
+    """The clauses typed words name, best tier first: the heading (or the whole path) said exactly, then every
+    word in the heading, in platform + policy + heading, and last anywhere in the clause (summary and key too).
+    Returns the first tier that matches anything, in the order given (the post's own platform first)."""
+    words = _words(text)
+    if not words:
+        return []
+    tiers = (
+        lambda c: words == _words(c.heading) or words == _words(c.path),
+        lambda c: all(w in c.heading.casefold() for w in words),
+        lambda c: all(w in c.path.casefold() for w in words),
+        lambda c: all(w in " ".join((c.path, c.group, c.summary, c.key.replace("_", " "))).casefold()
+                      for w in words),
+    )
+    for fits in tiers:
+        found = [c for c in clauses if fits(c)]
+        if found:
+            return found
+    return []
+
+
 class ViolationForm(FlaskForm):
     clause = StringField("Policy clause", validators=[DataRequired(), Length(max=200)],
-                         description="Type to search: platform, policy or heading.")
+                         description="Type words of the rule (e.g. violent threats) or its key, and choose it "
+                                     "from the list.")
     rationale = TextAreaField("Rationale", validators=[DataRequired(), Length(max=MAX_TEXT)],
                               description="Why this post breaks this clause, in words a reviewer at the platform "
                                           "can check against the post.")
+    rationale_en = TextAreaField("English version (optional)", validators=[Optional(), Length(max=MAX_TEXT)],
+                                 description="When the rationale is in another language: the dossier prints both.")
     submit = SubmitField("Map clause")
+
+    def __init__(self, *args, clauses=(), platform_name: str = "", **kwargs):
+        """`clauses`: the ones that fit the post (its platform's first), which typed words are matched against."""
+        super().__init__(*args, **kwargs)
+        self.clauses, self.platform_name, self.clause_key = list(clauses), platform_name, ""
+
+    def validate_clause(self, field) -> None:
+        typed = (field.data or "").strip()
+        exact = db.session.scalar(select(Clause).where(Clause.key == typed))
+        if exact is not None:  # any key is taken as typed: whether it fits the post is the service's to say
+            self.clause_key = exact.key
+            return
+        found = match_clauses(typed, self.clauses)
+        if len(found) == 1:
+            self.clause_key = found[0].key
+            return
+        if not found:
+            raise ValidationError(
+                f"There is no policy clause with the key “{typed}”, and no {self.platform_name or 'matching'} "
+                "rule or legal ground has all these words. Try fewer words, or choose one from the list.")
+        shown = "; ".join(f"{c.path} ({c.key})" for c in found[:5])
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        raise ValidationError(f"“{typed}” fits {len(found)} clauses: {shown}{more}. Add a word or choose one "
+                              "from the list.")
 
 
 class BulkForm(FlaskForm):

@@ -1,20 +1,16 @@
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
 
 from ..auth.guard import members_only
 from ..cases.forms import ConfirmForm
-from ..evidence.forms import ArchiveLinkForm, RetireForm, UploadForm
+from ..evidence.forms import RetireForm
 from ..extensions import db
-from ..models import PERMISSIONS, Clause, Policy
-from ..reviews.forms import AnnotationForm, RegionForm, TransitionForm
 from ..services import access
 from ..services import entries as entry_ops
 from ..services import reviews as review_ops
-from ..services.custody import entry_history
-from ..services.evidence import near_duplicates
-from .forms import EntryCreateForm, EntryForm, ViolationForm
+from .forms import EntryCreateForm, EntryForm, local_naive
+from .page import render_entry, violation_form
 
 bp = members_only(Blueprint("entries", __name__, url_prefix="/entries"))
 
@@ -36,23 +32,15 @@ def create(case_id: int):
             form[exc.field or "url"].errors.append(str(exc))
         else:
             flash(f"Entry #{entry.number} added. Now upload the screenshot and map the clause.", "success")
+            if entry.posted_at_warning:
+                flash(entry.posted_at_warning, "warning")
             return redirect(url_for("entries.view", entry_id=entry.id))
     return render_template("entries/create.html", case=case, form=form)
 
 
 @bp.route("/<int:entry_id>")
 def view(entry_id: int):
-    entry = access.entry_for(current_user, entry_id)
-    role = access.role_in(entry.case_id, current_user)
-    rights = PERMISSIONS[role]
-    return render_template("entries/view.html", entry=entry, case=entry.case, role=role,
-                           can_edit="edit" in rights and not entry.sealed, can_annotate="annotate" in rights,
-                           can_review="review" in rights, moves=review_ops.allowed_moves(current_user, entry),
-                           upload_form=UploadForm(), link_form=ArchiveLinkForm(), violation_form=ViolationForm(),
-                           transition_form=TransitionForm(), note_form=AnnotationForm(), region_form=RegionForm(),
-                           confirm=ConfirmForm(), clauses=_clause_choices(entry.platform),
-                           near={ev.id: near_duplicates(ev) for ev in entry.evidence if ev.phash},
-                           retire=RetireForm(), history=entry_history(entry.id))
+    return render_entry(access.entry_for(current_user, entry_id))
 
 
 @bp.route("/<int:entry_id>/edit", methods=["GET", "POST"])
@@ -73,24 +61,32 @@ def edit(entry_id: int):
             form[exc.field].errors.append(str(exc)) if exc.field in form else flash(str(exc), "error")
         else:
             flash("Entry saved.", "success")
+            if entry.posted_at_warning:
+                flash(entry.posted_at_warning, "warning")
             return redirect(url_for("entries.view", entry_id=entry.id))
     return render_template("entries/edit.html", entry=entry, case=entry.case, form=form)
 
 
-@bp.route("/<int:entry_id>/violations", methods=["POST"])
+@bp.route("/<int:entry_id>/violations", methods=["GET", "POST"])
 def add_violation(entry_id: int):
+    """A refused mapping is the entry page again (422), scrolled to the form, with what was typed and the error
+    next to its field; typed words that name one clause of the post's platform are taken for its key."""
     entry = access.entry_for(current_user, entry_id, "edit")
-    form = ViolationForm()
+    if request.method == "GET":  # a reload of the refused form's page
+        return redirect(url_for("entries.view", entry_id=entry.id, _anchor="violations"))
+    form = violation_form(entry)
     if form.validate_on_submit():
         try:
-            entry_ops.add_violation(current_user, entry, form.clause.data, form.rationale.data)
-            flash("Clause mapped.", "success")
+            entry_ops.add_violation(current_user, entry, form.clause_key, form.rationale.data)
         except entry_ops.EntryError as exc:
             db.session.rollback()
-            flash(str(exc), "error")
-    else:
-        flash("; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items()), "error")
-    return redirect(url_for("entries.view", entry_id=entry.id, _anchor="violations"))
+            form[exc.field if exc.field in ("clause", "rationale") else "clause"].errors.append(str(exc))
+        else:
+            flash("Clause mapped.", "success")
+            return redirect(url_for("entries.view", entry_id=entry.id, _anchor="violations"))
+    elif "csrf_token" in form.errors:
+        form.clause.errors.append("The form expired: send it again.")
+    return render_entry(access.entry_for(current_user, entry_id, "edit"), 422, violation_form=form)
 
 
 @bp.route("/<int:entry_id>/violations/<int:violation_id>/delete", methods=["POST"])
@@ -105,15 +101,8 @@ def delete_violation(entry_id: int, violation_id: int):
     return redirect(url_for("entries.view", entry_id=entry.id, _anchor="violations"))
 
 
-def _clause_choices(platform: str) -> list[Clause]:
-    """Every clause, the entry's own platform first, so the picker's top suggestions fit the post."""
-    policy_platform = {"facebook": "meta", "instagram": "meta", "threads": "meta"}.get(platform, platform)
-    clauses = db.session.scalars(select(Clause).join(Policy).order_by(Clause.id)).all()
-    return sorted(clauses, key=lambda c: c.policy.platform.key != policy_platform)
-
-
 def _naive(value):
-    return value.replace(tzinfo=None) if value else None
+    return local_naive(value)  # the form shows the user's local time
 
 
 def _same_minute(submitted, stored) -> bool:
