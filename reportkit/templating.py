@@ -1,13 +1,15 @@
-"""Jinja filters: sanitised Markdown, UTC times, sizes."""
+"""Jinja filters: sanitised Markdown, times (UTC for exports, the reader's zone for pages), sizes."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 
 import markdown as md
 import nh3
-from flask import Flask
+from flask import Flask, has_request_context
+from flask_login import current_user
 from markupsafe import Markup
 
-from .bidi import ltr_urls
+from .bidi import ltr_urls, markdown_dirs, paragraphs
+from .services import dates
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "code", "pre", "a", "h3",
                 "h4", "hr"}
@@ -27,6 +29,27 @@ def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
     return value.astimezone(timezone.utc).strftime(fmt)
 
 
+def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time for the person reading the page: in their time zone (Settings), with the zone named,
+    "2024-05-28 10:30 Tehran (UTC+03:30)". Exports and the PDF dossier use `utc`."""
+    if value is None:
+        return ""
+    zone = viewer_zone()
+    if dates.zone_label(zone) == "UTC":
+        return utc(value, fmt + " UTC")
+    return f"{value.astimezone(zone).strftime(fmt)} {dates.zone_city(zone)} (UTC{dates.offset_text(zone, value)})"
+
+
+def viewer_zone() -> tzinfo:
+    """The signed-in user's zone; UTC outside a request, for nobody signed in, or for a name not known here."""
+    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
+        return timezone.utc
+    try:
+        return dates.zone_named(current_user.time_zone)
+    except dates.DateError:
+        return timezone.utc
+
+
 def filesize(n: int | None) -> str:
     size = float(n or 0)
     for unit in ("B", "KB", "MB", "GB"):
@@ -39,5 +62,6 @@ def filesize(n: int | None) -> str:
 def init_app(app: Flask) -> None:
     from .models import ANNOTATION_KINDS, STATUSES
 
-    app.jinja_env.filters.update(markdown=render_markdown, utc=utc, filesize=filesize, ltr_urls=ltr_urls)
+    app.jinja_env.filters.update(markdown=render_markdown, utc=utc, local=local, filesize=filesize, ltr_urls=ltr_urls)
+    app.jinja_env.filters.update(paragraphs=paragraphs, markdown_dirs=markdown_dirs)  # bidi: a direction a paragraph
     app.jinja_env.globals.update(statuses=STATUSES, kinds=ANNOTATION_KINDS)

@@ -6,6 +6,7 @@ from ..evidence.views import store
 from ..extensions import db
 from ..models import Import
 from ..services import access, jobs
+from ..services.dates import CALENDARS
 from ..services.intake import TARGETS, TableError, guess_mapping, paste_urls, read_table, resume_import
 from ..services.intake.tables import zone
 from .base import APIError, bp
@@ -26,15 +27,19 @@ def create_import(case_id: int):
             raise APIError(400, "bad_request", "Send {urls: [...]}, {rows: [...], mapping?}, or a multipart file.")
         raw, name, mapping, tz = json.dumps(data["rows"]).encode(), "rows.json", data.get("mapping"), data.get(
             "timezone", "UTC")
+        calendar = data.get("calendar", "auto")
     else:
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             raise APIError(400, "bad_request", "Send the file as multipart field 'file'.", {"file": ["Missing."]})
         raw, name, tz = upload.read(), upload.filename, request.form.get("timezone", "UTC")
+        calendar = request.form.get("calendar", "auto")
         try:
             mapping = json.loads(request.form["mapping"]) if request.form.get("mapping") else None
         except (json.JSONDecodeError, RecursionError):  # a mapping nested thousands deep is not a mapping
             raise APIError(422, "validation_error", "mapping must be a JSON object.", {"mapping": ["Not JSON."]})
+    if not isinstance(calendar, str) or calendar not in CALENDARS:
+        raise APIError(422, "validation_error", "Unknown calendar.", {"calendar": [f"One of {', '.join(CALENDARS)}."]})
     try:
         headers, rows = read_table(raw)
         zone(tz)
@@ -47,7 +52,7 @@ def create_import(case_id: int):
         raise APIError(422, "validation_error", "Map the columns: {field: column}.", bad or {"url": ["Required."]})
     sha, _ = store().put_bytes(raw)
     job = Import(case_id=case.id, kind="json" if raw.lstrip()[:1] in (b"[", b"{") else "csv", filename=name[:255],
-                 file_sha256=sha, mapping=mapping, timezone=tz, status="queued", total=len(rows),
+                 file_sha256=sha, mapping=mapping, timezone=tz, calendar=calendar, status="queued", total=len(rows),
                  created_by_id=g.api_user.id)
     db.session.add(job)
     db.session.commit()

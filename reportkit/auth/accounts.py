@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import ApiToken, PasswordReset, SecurityEvent, User, UserSession
 from ..models._common import utcnow
 from ..models.users import hash_token
+from ..services.dates import valid_zones
 from .passwords import dummy_hash, hash_password, verify_password
 
 TOUCH_EVERY = timedelta(minutes=5)  # last-seen is written at most this often: every write takes SQLite's lock
@@ -65,14 +66,16 @@ def authenticate(email: str, password: str) -> User | None:
     return user if user is not None and ok else None
 
 
-def register(email: str, name: str, password: str) -> None:
+def register(email: str, name: str, password: str, time_zone: str = "UTC") -> None:
     """Create the account if the email has none; otherwise change nothing. Both ways hash the password once and
-    return the same nothing, so the answer does not tell whether the email had an account."""
+    return the same nothing, so the answer does not tell whether the email had an account. `time_zone` is the
+    browser's guess: a name this server does not know is UTC (Settings changes it)."""
     password_hash = hash_password(password)
     email = email.strip().lower()
     if find_user(email) is not None:
         return
-    db.session.add(User(email=email, name=name.strip(), password_hash=password_hash))
+    db.session.add(User(email=email, name=name.strip(), password_hash=password_hash,
+                        time_zone=time_zone if time_zone in valid_zones() else "UTC"))
     try:
         db.session.commit()
     except IntegrityError:  # registered by a request running at the same moment

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from .passwords import MAX_LENGTH, RULES, password_problem
@@ -31,6 +31,7 @@ class RegisterForm(NewPasswordMixin, FlaskForm):
     name = StringField("Name", validators=[Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired()], description=RULES)
+    time_zone = HiddenField(validators=[Length(max=64)])  # the browser's zone, filled by static/timezone.js
     submit = SubmitField("Create account")
 
     def email_for_rules(self) -> str:
@@ -65,3 +66,38 @@ class TokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(), Length(max=80)],
                        description="What will use it, e.g. “archiving script”.")
     submit = SubmitField("Create token")
+
+
+CODE_HINT = "The 6-digit code your authenticator app shows now, or one of your recovery codes."
+
+
+class TwoFactorForm(FlaskForm):
+    """The second step of logging in."""
+
+    code = StringField("Code", validators=[DataRequired(), Length(max=64)], description=CODE_HINT)
+    submit = SubmitField("Verify")
+
+
+class EnrolForm(FlaskForm):
+    """Confirming a new authenticator: a code it makes now, and the password (so that someone using a session
+    left open cannot tie the account to their own phone)."""
+
+    code = StringField("Code from the app", validators=[DataRequired(), Length(max=64)],
+                       description="The 6 digits the app shows for reportkit now.")
+    current = PasswordField("Your password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    submit = SubmitField("Turn on two-factor")
+
+
+class ReauthForm(FlaskForm):
+    """Proof that it is the user, before a change of the second factor: password and a code."""
+
+    current = PasswordField("Your password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    code = StringField("Code", validators=[DataRequired(), Length(max=64)], description=CODE_HINT)
+
+
+class DisableTwoFactorForm(ReauthForm):
+    submit = SubmitField("Turn off two-factor")
+
+
+class RecoveryCodesForm(ReauthForm):
+    submit = SubmitField("Make new recovery codes")

@@ -4,6 +4,7 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ..cases.forms import options
+from ..services.dates import CALENDARS
 from ..services.intake import TARGETS
 
 
@@ -20,13 +21,17 @@ class UploadTableForm(FlaskForm):
     submit = SubmitField("Upload and map columns")
 
 
-def mapping_form(headers: list[str], mapping: dict[str, str], tz: str):
+def mapping_form(headers: list[str], mapping: dict[str, str], tz: str, calendar: str = "auto"):
     """A form with one select per entry field, listing the file's columns."""
+    chosen_calendar = calendar  # the class body below names a field `calendar`
 
     class MappingForm(FlaskForm):
         timezone = StringField("Time zone for times written without one", default=tz,
                                validators=[DataRequired(), Length(max=64)],
                                description="e.g. UTC, Asia/Tehran, Europe/Berlin. Numeric dates are read day first.")
+        calendar = SelectField("Dates in this file are", choices=options(list(CALENDARS.items())), default=chosen_calendar,
+                               description="Solar Hijri dates (1403/03/08 10:30, also in Persian digits) are "
+                                           "converted; the preview shows each conversion.")
         preview = SubmitField("Preview")
         submit = SubmitField("Import")
 

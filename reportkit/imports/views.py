@@ -68,10 +68,11 @@ def map_columns(import_id: int):
         headers, rows = read_table(store().path_for(job.file_sha256).read_bytes())
     except TableError as exc:  # a file stored before today's limits (e.g. more columns than can be mapped)
         abort(422, str(exc))
-    form = mapping_form(headers, job.mapping, job.timezone)
+    form = mapping_form(headers, job.mapping, job.timezone, job.calendar)
     if form.validate_on_submit():
         job.mapping = {t: form[f"map_{t}"].data for t in TARGETS if form[f"map_{t}"].data in headers}
         job.timezone = form.timezone.data.strip()
+        job.calendar = form.calendar.data
         try:
             zone(job.timezone)
         except TableError as exc:

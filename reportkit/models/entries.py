@@ -61,6 +61,7 @@ class Entry(db.Model):
     handle: Mapped[str] = mapped_column(String(200), default="")
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     posted_at_source: Mapped[str] = mapped_column(String(10), default="")  # "id" | "person" | ""
+    posted_at_warning = ""  # not stored: set by a write whose typed time lost to the id's (services/entries.py)
 
     text: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(35), default="", index=True)

@@ -228,3 +228,12 @@ def gap_text(gap: timedelta) -> str:
     if minutes and not days:
         parts.append(f"{minutes} min")
     return " ".join(parts) or f"{seconds} s"
+
+
+def id_time_warning(typed: datetime | None, derived: datetime | None) -> str:
+    """The warning when a typed post time disagrees (by more than a minute) with the time in the post id, or ""."""
+    gap = disagreement(typed, derived)
+    if gap is None:
+        return ""
+    return (f"The typed time {utc_text(typed)} differs from the time in the post id ({utc_text(derived)}) by "
+            f"{gap_text(gap)}: the id's time is kept unless a person confirms that the typed time is right.")

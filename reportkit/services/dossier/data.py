@@ -126,6 +126,7 @@ def _entry(e: Entry, options: DossierOptions, people: People) -> dict:
         "posted_at": utc(e.posted_at, "%Y-%m-%d %H:%M:%S UTC"),
         "posted_at_source": POSTED_AT_SOURCES.get(e.posted_at_source, ""),
         "captured_at": utc(e.captured_at, "%Y-%m-%d %H:%M UTC"), "captured_by": e.captured_by,
+        "captured_from_upload": e.captured_at_source == "upload",
         "capture_method": CAPTURE_METHODS.get(e.capture_method, ""), "logged_in_as": e.logged_in_as,
         "network_route": e.network_route,
         "text": e.text, "language": e.language, "dir": "rtl" if language in RTL_LANGUAGES else "auto",

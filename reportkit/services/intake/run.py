@@ -20,7 +20,8 @@ from ..entries import GLOBAL_IDS, DuplicateEntry, EntryError, create_entry, crea
 from ..evidence import add_archive_link
 from ..urls import URLError, parse_post_url
 from .extract import extract_urls
-from .tables import TableError, parse_time, zone
+from ..dates import DateError, id_time_warning, plausibility_problem
+from .tables import TableError, read_time, zone
 
 MAX_PASTE = 5000
 BATCH = 500
@@ -114,7 +115,7 @@ def import_rows(actor: User, case: Case, job: Import, headers: list[str], rows: 
         get = lambda target: values[columns[target]].strip() if target in columns else ""  # noqa: E731
         row = {"line": number, "input": get("url")[:500], "url": get("url")}
         try:
-            fields, violations, links = _row_fields(get, tz, clauses, handles)
+            fields, violations, links = _row_fields(get, tz, clauses, handles, job.calendar)
         except (TableError, ValueError, OverflowError) as exc:
             return {**row, "status": "error", "reason": str(exc)}, None
         return _create(actor, case, index, get("url"), fields, violations, row, links)
@@ -221,7 +222,7 @@ def _close(actor: User, job: Import) -> None:
     db.session.commit()
 
 
-def _row_fields(get, tz, clauses: set[str], handles: dict[str, int]):
+def _row_fields(get, tz, clauses: set[str], handles: dict[str, int], calendar: str = "auto"):
     if not get("url"):
         raise TableError("The row has no URL.")
     fields = {name: get(name) for name in ("text", "language", "translation", "notes")}
@@ -229,10 +230,7 @@ def _row_fields(get, tz, clauses: set[str], handles: dict[str, int]):
     if method and method not in ("human", "machine"):
         raise TableError(f"Translation method must be human or machine, not “{method}”.")
     fields["translation_method"] = method
-    try:
-        fields["posted_at"] = parse_time(get("posted_at"), tz)
-    except (ValueError, OverflowError) as exc:
-        raise TableError(f"The date “{get('posted_at')}” cannot be read.") from exc
+    fields["posted_at"] = _posted_at(get, tz, calendar)
     fields["tags"] = [t for t in get("tags").replace(";", ",").split(",") if t.strip()]
     handle = get("account").lstrip("@").lower()
     if handle:
@@ -251,6 +249,28 @@ def _row_fields(get, tz, clauses: set[str], handles: dict[str, int]):
         raise TableError("A clause needs a rationale in the same row.")
     links = [get(k) for k in ("archive_url", "screenshot_url") if get(k).startswith(("http://", "https://"))]
     return fields, [(k, get("rationale")) for k in keys], links
+
+
+def _posted_at(get, tz, calendar: str):
+    """The row's post time in UTC. An impossible one (before the platform existed, in the future: often a Solar
+    Hijri date read as Gregorian) refuses the row, with the reason: it is never stored silently."""
+    try:
+        found = read_time(get("posted_at"), tz, calendar)
+    except DateError as exc:
+        raise TableError(str(exc)) from exc
+    except (ValueError, OverflowError) as exc:
+        raise TableError(f"The date “{get('posted_at')[:80]}” cannot be read.") from exc
+    if found is None:
+        return None
+    try:
+        platform = parse_post_url(get("url")).platform
+    except URLError:
+        platform = "other"
+    problem = plausibility_problem(found.utc, platform)
+    if problem:
+        raise TableError(f"The date “{get('posted_at')[:80]}” was read as {found.description}, and {problem} "
+                         "The row is not imported: choose the calendar of the file's dates, or correct the date.")
+    return found.utc
 
 
 def _create(actor, case, index, url, fields, violations, row, links=()) -> tuple[dict, Entry | None]:
@@ -272,7 +292,7 @@ def _create(actor, case, index, url, fields, violations, row, links=()) -> tuple
     except (EntryError, URLError) as exc:
         return {**row, "status": "invalid", "reason": str(exc)}, None
     index.add(entry)
-    return {**row, "status": "created", "reason": ""}, entry
+    return {**row, "status": "created", "reason": entry.posted_at_warning}, entry
 
 
 def preview_rows(case: Case, job: Import, headers: list[str], rows: list[list[str]]) -> list[dict]:
@@ -286,16 +306,20 @@ def preview_rows(case: Case, job: Import, headers: list[str], rows: list[list[st
         get = lambda target: values[columns[target]].strip() if target in columns else ""  # noqa: E731
         problems = []
         try:
-            fields, violations, _ = _row_fields(get, tz, clauses, handles)
+            fields, violations, _ = _row_fields(get, tz, clauses, handles, job.calendar)
             post = parse_post_url(get("url"))
+            read = read_time(get("posted_at"), tz, job.calendar)
+            conversion = read.description if read and read.converted else ""
+            warning = id_time_warning(fields.get("posted_at"), post.posted_at)
             if index.find(post) is not None:
                 problems.append("already in the case (will be reported as a duplicate)")
             if post.platform != "other" and not post.is_post:
                 problems.append("not the address of one post")
         except (TableError, URLError, ValueError, OverflowError) as exc:
-            fields, violations, post = {}, [], None
+            fields, violations, post, conversion, warning = {}, [], None, "", ""
             problems.append(str(exc))
         out.append({"line": number, "url": get("url"), "canonical": post.canonical if post else "",
                     "posted_at": fields.get("posted_at"), "clauses": [k for k, _ in violations],
-                    "text": get("text")[:120], "problems": problems})
+                    "text": get("text")[:120], "problems": problems, "conversion": conversion,
+                    "warnings": [warning] if warning else []})
     return out

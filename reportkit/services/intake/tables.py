@@ -5,11 +5,10 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil import parser as dateparser
-
+from .. import dates
 from ..entries import unstorable
 
 TARGETS = {
@@ -182,14 +181,13 @@ def zone(name: str):
         raise TableError(f"Unknown time zone “{name}”.") from exc
 
 
-def parse_time(value: str, default_zone) -> datetime | None:
-    """Common date formats; a time without a zone is read in the chosen zone; the result is UTC."""
-    value = value.strip()
-    if not value:
-        return None
-    if re.fullmatch(r"\d{10}(\.\d+)?", value):  # Unix seconds
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
-    parsed = dateparser.parse(value, dayfirst=bool(re.match(r"\d{1,2}[./]\d{1,2}[./]\d{4}", value)))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=default_zone)
-    return parsed.astimezone(timezone.utc)
+def parse_time(value: str, default_zone, calendar: str = "auto") -> datetime | None:
+    """Common date formats, Gregorian or Solar Hijri (`calendar`: services/dates.CALENDARS), in any digits; a
+    time without a zone is read in the chosen zone; the result is UTC."""
+    found = read_time(value, default_zone, calendar)
+    return found.utc if found else None
+
+
+def read_time(value: str, default_zone, calendar: str = "auto") -> dates.ParsedTime | None:
+    """The time and how it was read ("1403/03/08 10:30 (Solar Hijri, Asia/Tehran) → 2024-05-28 07:00 UTC")."""
+    return dates.parse_time(value, calendar, default_zone)
