@@ -4,7 +4,7 @@ from .cases import PERMISSIONS, PLATFORMS, ROLE_INFO, ROLES, Account, Case, Memb
 from .dossiers import MODES, Dossier
 from .entries import Entry, Tag, Violation
 from .events import ChainHead, Event
-from .evidence import EVIDENCE_KINDS, Derivative, Evidence
+from .evidence import EVIDENCE_KINDS, Derivative, Evidence, NearDuplicate
 from .imports import Import
 from .invitations import Invitation
 from .policies import Clause, Platform, Policy
@@ -20,4 +20,5 @@ __all__ = [
     "STATUSES", "Annotation", "Approval", "Region", "Transition", "Import", "Event", "ChainHead",
     "SECURITY_ACTIONS", "PasswordReset", "SecurityEvent", "UserSession",
     "RecoveryCode", "TwoFactor",
+    "NearDuplicate",
 ]

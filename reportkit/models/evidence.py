@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -36,6 +36,8 @@ class Evidence(db.Model):
     width: Mapped[int | None] = mapped_column()
     height: Mapped[int | None] = mapped_column()
     phash: Mapped[str | None] = mapped_column(String(16), index=True)  # perceptual hash, for near-duplicates
+    # 256-bit difference hash of the trimmed print copy: what near-duplicates are found on (services/images.py)
+    look_hash: Mapped[str | None] = mapped_column(String(64))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # bytes removed; the hash and reason stay
@@ -87,3 +89,22 @@ class Derivative(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     evidence: Mapped[Evidence] = relationship(back_populates="derivatives")
+
+
+class NearDuplicate(db.Model):
+    """A screenshot that looks like one of another entry of the same case (perceptual hashes `distance` bits
+    apart): found once, when the later one is uploaded, and shown on both entries until a person with edit
+    rights says they are not the same post (recorded in the custody log)."""
+
+    __table_args__ = (UniqueConstraint("evidence_id", "similar_id", name="uq_near_duplicate_evidence_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id", ondelete="CASCADE"), index=True)  # the later
+    similar_id: Mapped[int] = mapped_column(ForeignKey("evidence.id", ondelete="CASCADE"), index=True)  # the earlier
+    distance: Mapped[int] = mapped_column()  # bits that differ, of 256 (services/images.NEAR_DUPLICATE_BITS)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    evidence: Mapped[Evidence] = relationship(foreign_keys=[evidence_id])
+    similar: Mapped[Evidence] = relationship(foreign_keys=[similar_id])

@@ -5,9 +5,12 @@ Everything here is invented: the official, the accounts, the posts. Screenshots 
 `reset_demo` removes only what the demo made.
 """
 
+import functools
 import io
 import random
+import re
 import secrets
+import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -57,6 +60,26 @@ MORE_TOPICS = [
     ("Another warning to the press corps: stop or be stopped.", "x/violent_content/violent_threats"),
     ("They are parasites feeding on our nation.", "x/hateful_conduct/dehumanization"),
     ("Supporters should gather outside the newspaper at dawn.", "x/violent_content/incitement_of_violence"),
+]
+# The campaign's later posts: each one different, as real posts are (screenshots of different posts differ).
+MORE_LINES = [
+    "Another warning to the press corps: stop or be stopped.",
+    "They are parasites feeding on our nation, and everyone knows it.",
+    "Supporters should gather outside the newspaper at dawn.",
+    "Every editor who prints their lies is now on our list.",
+    "We have photographs of the reporters who came to the rally. Share them widely.",
+    "The so-called independent media will answer for this soon.",
+    "Nobody will protect the foreign agents when the day comes.",
+    "Day after day they insult the nation; their time is running out.",
+    "Follow the channel for the addresses of the worst offenders.",
+    "A free press? A paid press, and we will stop the payments our own way.",
+    "To the journalists who fled abroad: our reach is long.",
+    "The traitors at the evening paper have been warned for the last time.",
+    "Our volunteers know which cars the reporters drive.",
+    "Cleanse the newsrooms before the elections. You know what to do.",
+    "Names, faces, families: we are collecting everything.",
+    "Whoever helps the foreign press is an enemy too.",
+    "They call it reporting; we call it treason, and treason has a price.",
 ]
 STATES = ["approved"] * 9 + ["ready"] * 6 + ["changes_requested"] * 3 + ["draft"] * 5 + ["rejected", "duplicate"]
 
@@ -142,11 +165,11 @@ def _entries(case: Case, users: dict, store: EvidenceStore, limits: Limits, coun
 def _post(n: int):
     if n < len(POSTS):
         return POSTS[n]
-    text, clause = MORE_TOPICS[n % len(MORE_TOPICS)]
+    text, clause = MORE_LINES[(n - len(POSTS)) % len(MORE_LINES)], MORE_TOPICS[n % len(MORE_TOPICS)][1]
     platform = ("x", "telegram", "youtube")[n % 3]
     clause = {"telegram": "telegram/terms_of_service/promote_violence_public",
               "youtube": "youtube/harassment_cyberbullying/threats"}.get(platform, clause)
-    return platform, "en", f"{text} ({n + 1})", "", clause, "Repeats the campaign against the press."
+    return platform, "en", text, "", clause, "Repeats the campaign against the press."
 
 
 def _url(platform: str, n: int, when: datetime) -> tuple[str, datetime | None]:
@@ -183,37 +206,91 @@ def _advance(entry, state: str, users: dict, n: int) -> None:
         annotate(editor, entry, "Submitted with the morning batch.")
 
 
-def _font(name: str, size: int):
-    for path in (FONTS / "noto" / name, FONTS / "dejavu" / "DejaVuSans.ttf"):
-        if path.exists():
-            return ImageFont.truetype(str(path), size)
-    return ImageFont.load_default(size)
+# The family that has the glyphs of each script (Debian: fonts-noto-core, fonts-dejavu-core; see
+# scripts/system-deps.sh). A string is drawn in the font of the first script it uses that is not Latin.
+SCRIPTS = (("arabic", re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]"),
+            "Noto Sans Arabic"),
+           ("hebrew", re.compile("[\u0590-\u05ff\ufb1d-\ufb4f]"), "Noto Sans Hebrew"),
+           ("latin", re.compile(""), "Noto Sans"))
+FALLBACK = "DejaVu Sans"
+
+
+class MissingFont(RuntimeError):
+    """No installed font draws this script: install fonts-noto-core (scripts/system-deps.sh)."""
+
+
+def font_file(family: str, bold: bool = False) -> Path | None:
+    """The file of an installed font family: Debian's path first, then fontconfig's answer, if it is that family."""
+    stem = family.replace(" ", "")
+    for name in [f"{stem}-Bold.ttf"] if bold else [f"{stem}-Regular.ttf", f"{stem}.ttf"]:
+        for folder in ("noto", "dejavu"):
+            if (FONTS / folder / name).exists():
+                return FONTS / folder / name
+    try:
+        found = subprocess.run(["fc-match", "-f", "%{file}\n%{family}", f"{family}:style={'Bold' if bold else 'Regular'}"],
+                               capture_output=True, text=True, timeout=10, check=False).stdout.split("\n")
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if len(found) == 2 and family.lower() in found[1].lower() and Path(found[0]).exists():
+        return Path(found[0])  # fc-match answers with some font even for a missing family: only its own counts
+    return None
+
+
+@functools.cache
+def font_for(text: str, size: int, bold: bool = False):
+    """A font that draws every letter of `text`; MissingFont (naming the script) when none is installed."""
+    script, family = next((name, fam) for name, pattern, fam in SCRIPTS if pattern.search(text))
+    for candidate in (family, FALLBACK):
+        path = font_file(candidate, bold) or font_file(candidate)
+        if path is not None:
+            font = ImageFont.truetype(str(path), size)
+            if draws_all(font, text):
+                return font
+    raise MissingFont(f"No installed font has the {script} letters of “{text}”: install fonts-noto-core.")
+
+
+def draws_all(font, text: str) -> bool:
+    """Every letter has a glyph of its own, not the empty box (.notdef) a font draws for what it lacks."""
+    missing = _glyph(font, "\ufffe")  # a non-character: always .notdef
+    return all(_glyph(font, ch) != missing for ch in set(text) if ch.isalpha())
+
+
+def _glyph(font, ch: str) -> bytes:
+    img = Image.new("L", (font.size * 2, font.size * 2))
+    ImageDraw.Draw(img).text((0, 0), ch, font=font, fill=255)
+    return img.tobytes()
 
 
 def _screenshot(account, text: str, lang: str, when: datetime) -> bytes:
-    """A post-like card: avatar, name, handle, the text (shaped right-to-left where needed), a date line."""
-    rtl = lang in ("fa", "ar")
-    img = Image.new("RGB", (1400, 560), "white")
+    """A post-like card as tall as its text: avatar, name, handle, the text (shaped right-to-left where needed),
+    a date line. Each string is drawn in a font that has its letters (`font_for`)."""
+    rtl = _is_rtl(text)
+    body = font_for(text, 40)
+    lines = _wrap(ImageDraw.Draw(Image.new("L", (1, 1))), text, body, 1240)[:5]
+    height = 210 + 64 * len(lines) + 90
+    img = Image.new("RGB", (1400, height), "white")
     draw = ImageDraw.Draw(img)
-    draw.rounded_rectangle((20, 20, 1380, 540), radius=24, outline=(207, 217, 222), width=3)
+    draw.line((60, height - 100, 1340, height - 100), fill=(207, 217, 222), width=2)
     draw.ellipse((60, 60, 160, 160), fill=(29, 78, 137))
-    draw.text((185, 70), account.display_name or account.handle, fill=(15, 20, 25),
-              font=_font("NotoSansArabic-Bold.ttf" if rtl else "NotoSans-Bold.ttf", 38),
-              direction="rtl" if rtl and not account.display_name.isascii() else None)
-    draw.text((185, 120), f"@{account.handle}", fill=(83, 100, 113), font=_font("NotoSans-Regular.ttf", 30))
-    body = _font("NotoSansArabic-Regular.ttf" if rtl else "NotoSans-Regular.ttf", 40)
-    lines = _wrap(draw, text, body, 1240)
-    for i, line in enumerate(lines[:5]):
+    name = account.display_name or account.handle
+    draw.text((185, 70), name, fill=(15, 20, 25), font=font_for(name, 38, bold=True),
+              direction="rtl" if _is_rtl(name) else None)
+    draw.text((185, 128), f"@{account.handle}", fill=(83, 100, 113), font=font_for(account.handle, 30))
+    for i, line in enumerate(lines):
         if rtl:
-            draw.text((1340, 210 + i * 64), line, fill=(15, 20, 25), font=body, direction="rtl", language=lang,
+            draw.text((1340, 200 + i * 64), line, fill=(15, 20, 25), font=body, direction="rtl", language=lang,
                       anchor="ra")
         else:
-            draw.text((60, 210 + i * 64), line, fill=(15, 20, 25), font=body)
-    draw.text((60, 480), when.strftime("%H:%M · %d %b %Y") + " · fictional demo", fill=(83, 100, 113),
-              font=_font("NotoSans-Regular.ttf", 26))
+            draw.text((60, 200 + i * 64), line, fill=(15, 20, 25), font=body)
+    draw.text((60, height - 80), when.strftime("%H:%M · %d %b %Y") + " · fictional demo", fill=(83, 100, 113),
+              font=font_for("fictional demo", 26))
     out = io.BytesIO()
     img.save(out, "PNG")
     return out.getvalue()
+
+
+def _is_rtl(text: str) -> bool:
+    return any(pattern.search(text) for name, pattern, _ in SCRIPTS if name in ("arabic", "hebrew"))
 
 
 def _wrap(draw, text: str, font, width: int) -> list[str]:

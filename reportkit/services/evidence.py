@@ -14,11 +14,13 @@ from ..extensions import db
 from ..models import Derivative, Entry, Event, Evidence, User
 from ..models._common import utcnow
 from ..templating import filesize
-from .images import BadImage, PrintCopy, check_image, make_marked_copy, make_print_copy, perceptual_hash
+from .images import BadImage, PrintCopy, check_image, look_hash, make_marked_copy, make_print_copy, perceptual_hash
 from .sniff import UnsupportedType, sniff
 from .storage import EvidenceStore, Garbage, StorageFull, TooLarge, storage_full
 from .byte_uses import hashes_in_use
 from .custody import lock_case, record
+from .duplicates import findings_for, note_near_duplicates
+from .disclosure import People
 from .reviews import check_open, ensure_open, reset_round
 from .urls import parse_post_url
 
@@ -60,6 +62,7 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
         size = check_image(staged.tmp_path, limits.max_pixels) if found.kind == "screenshot" else None
         copy = make_print_copy(staged.tmp_path, limits.print_width) if size else None
         phash = perceptual_hash(io.BytesIO(copy.data)) if copy else None
+        look = look_hash(io.BytesIO(copy.data)) if copy else None
     except UnsupportedType as exc:
         store.discard(staged)
         raise EvidenceError(str(exc), 415) from exc
@@ -75,15 +78,18 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
             ensure_open(entry)
             store.commit(staged, added)
             evidence = Evidence(entry=entry, kind=found.kind, sha256=staged.sha256, size=staged.size, mime=found.mime,
-                                original_name=_safe_name(filename), uploaded_by_id=actor.id, phash=phash)
+                                original_name=_safe_name(filename), uploaded_by_id=actor.id, phash=phash, look_hash=look,
+                                uploaded_at=utcnow())
             if copy:
                 evidence.width, evidence.height = size
                 sha, _ = store.put_bytes(copy.data, added)
                 evidence.derivatives.append(_derivative("print", copy, sha, staged.sha256))
             db.session.add(evidence)
+            note_near_duplicates(evidence)  # stored once, shown on both entries until dismissed
             record(actor, entry.case_id, "evidence.uploaded", f"entry:{entry.number}", {
                 "sha256": staged.sha256, "name": evidence.original_name, "size": staged.size, "mime": found.mime,
                 "print_copy": evidence.print_copy.sha256 if evidence.print_copy else None}, entry_id=entry.id)
+            default_capture(actor, entry, evidence)
             reset_round(actor, entry, f"file {evidence.original_name} uploaded")
             db.session.commit()
     except BaseException as exc:
@@ -93,6 +99,28 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
             raise StorageFull() from exc  # the database's disk, say: nothing of this upload is kept either
         raise
     return evidence
+
+
+FROM_UPLOAD = "from the first screenshot's upload"
+
+
+def default_capture(actor: User, entry: Entry, evidence: Evidence) -> None:
+    """The first screenshot of an entry without a capture time stands for the capture: its upload time, and,
+    unless someone was named, its uploader as exports name them (services/disclosure.py), marked as such
+    (`captured_at_source = "upload"`). A person's correction later is theirs ("person"). Recorded like every
+    change of an entry's fields (an `entry.edited` event, which `verify` replays). Call it under the case lock."""
+    if evidence.kind != "screenshot" or entry.captured_at is not None:
+        return
+    if any(other.kind == "screenshot" for other in entry.evidence if other is not evidence):
+        return  # not the first: an empty time was left empty on purpose, or cleared by a person
+    before = entry.snapshot()
+    entry.captured_at = evidence.uploaded_at
+    if not entry.captured_by.strip():
+        entry.captured_by = People.for_case(entry.case).name(actor.id)
+    entry.captured_at_source = "upload"
+    after = entry.snapshot()
+    record(actor, entry.case_id, "entry.edited", f"entry:{entry.number}",
+           {k: [before[k], after[k]] for k in after if after[k] != before[k]}, FROM_UPLOAD, entry_id=entry.id)
 
 
 def add_archive_link(actor: User, entry: Entry, url: str, commit: bool = True, log: bool = True) -> Evidence:
@@ -159,15 +187,10 @@ def _boxes(regions) -> list:
     return sorted((r.id, r.kind, r.x, r.y, r.w, r.h) for r in regions)
 
 
-def near_duplicates(evidence: Evidence, distance: int = 8) -> list[Evidence]:
-    """Other screenshots in the same case that look the same (perceptual hashes within `distance` bits)."""
-    if not evidence.phash:
-        return []
-    mine = int(evidence.phash, 16)
-    rows = db.session.scalars(select(Evidence).join(Entry).where(
-        Entry.case_id == evidence.entry.case_id, Evidence.phash.is_not(None), Evidence.id != evidence.id,
-        Evidence.entry_id != evidence.entry_id)).all()
-    return [other for other in rows if bin(mine ^ int(other.phash, 16)).count("1") <= distance]
+def near_duplicates(evidence: Evidence) -> list[Evidence]:
+    """Screenshots of other entries of the case that look like this one and nobody has dismissed
+    (the findings stored at upload: services/duplicates.py)."""
+    return [f.other for f in findings_for(evidence.entry) if f.mine.id == evidence.id]
 
 
 def record_download(actor: User, evidence: Evidence) -> None:

@@ -106,3 +106,43 @@ def perceptual_hash(path: Path) -> str:
 
     with Image.open(path) as img:
         return str(imagehash.phash(img))
+
+
+# Near-duplicate screenshots. The 64-bit pHash above sees a screenshot's layout, not its words: two different
+# posts drawn in one layout came 6 bits apart, while the same screenshot cropped by 2-5 % came up to 18 bits
+# apart, so no threshold separated them. A 256-bit difference hash of the screenshot with its uniform margins
+# trimmed sees the lines of text: tests/test_duplicates.py draws post cards (different posts in one layout;
+# the same post re-encoded, resized, cropped, framed) and measures the gap this threshold sits in.
+LOOK_HASH_SIZE = 16  # 16 x 16 = 256 bits, 64 hex digits
+NEAR_DUPLICATE_BITS = 20  # at most this many of the 256 bits differ: "looks like the same screenshot"
+
+
+def look_hash(source) -> str:
+    """A 256-bit difference hash (ImageHash dhash) of the image in grey, its uniform margins trimmed."""
+    import imagehash
+
+    with Image.open(source) as img:
+        grey = ImageOps.exif_transpose(img).convert("L")
+    return str(imagehash.dhash(_trim(grey), hash_size=LOOK_HASH_SIZE))
+
+
+def _trim(grey: Image.Image, tolerance: int = 16) -> Image.Image:
+    """Cut away margins of one colour twice (a viewer's frame, then the page around the post); the two pixels
+    along each cut go too (JPEG leaves a halo along a sharp edge)."""
+    from PIL import ImageChops
+
+    for _ in range(2):
+        corner = grey.getpixel((0, 0))
+        mask = ImageChops.difference(grey, Image.new("L", grey.size, corner)).point(lambda v: 255 if v > tolerance else 0)
+        box = mask.getbbox()
+        if not box or (box[2] - box[0]) * (box[3] - box[1]) < 0.05 * grey.width * grey.height:
+            break
+        grey = grey.crop(box)
+        if min(grey.size) > 40:
+            grey = grey.crop((2, 2, grey.width - 2, grey.height - 2))
+    return grey
+
+
+def hash_distance(a: str, b: str) -> int:
+    """How many bits two hashes of the same length (hex) differ in."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()

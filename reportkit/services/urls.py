@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+from ..models.cases import PLATFORMS
+
 
 class URLError(ValueError):
     """The input is not a URL we accept; the message says why in words a user understands."""
@@ -292,3 +294,31 @@ def _mastodon(host, segs, query):
     if "@" in user:  # a remote account seen through this server: keep it as it is
         return None
     return "mastodon", f"https://{host}/@{user}/{post_id}", f"{user}@{host}", post_id, None
+
+
+def not_a_post(post: PostURL) -> str:
+    """Why the address does not name one post of a platform we know, in a person's words ("" when it does).
+    Bulk intake refuses such a line unless the person chose to add web pages as "other" (a news article, a
+    blog); a known platform's address that names no post (a profile, a share button) is refused everywhere."""
+    parts = urlsplit(post.canonical)
+    segs = [s.lower() for s in parts.path.split("/") if s]
+    if post.platform == "facebook" and segs[:2] == ["share", "g"]:
+        return "a Facebook group shared by link, not a post in it"
+    if post.is_post:
+        return ""
+    if post.platform == "other":
+        return (f"{parts.hostname} is not a platform reportkit knows: a news article or another web page, "
+                "not a social-media post")
+    name = PLATFORMS.get(post.platform, post.platform)
+    if post.platform == "facebook" and segs[:1] in (["sharer"], ["sharer.php"], ["dialog"]):
+        return "a Facebook “share” button link: it names the page being shared, not a post"
+    if post.platform == "tiktok" and parts.hostname in ("vm.tiktok.com", "vt.tiktok.com"):
+        return "a TikTok short link: open it and paste the address of the video it leads to"
+    if not segs:
+        return f"the home page of {name}, not a post"
+    if segs[0] in ("search", "explore", "hashtag", "results", "tag", "discover", "feed"):
+        return f"a search or list on {name}, not one post"
+    if len(segs) == 1 or segs[0] in ("profile", "profile.php", "people", "user", "channel", "c") or \
+            segs[0].startswith("@") and len(segs) <= 2:
+        return f"a profile or page on {name}, not one of its posts"
+    return f"this address on {name} names no single post (a list or a short link?)"
