@@ -176,6 +176,10 @@ def test_who_may_add_server_rules(app, client, login, people):
 
     signed_in(client, login, people["admin"])
     assert client.post("/policies/servers", data=form(host="chaos.social")).status_code == 302
+    assert b"by another account" in client.get("/policies/").data  # the admin reads every change
+    signed_in(client, login, people["owner"])
+    own_log = client.get("/policies/").get_data(as_text=True).split("Catalogue changes you made")[1]
+    assert "mastodon/mastodon.social" in own_log and "mastodon/chaos.social" not in own_log
     events = db.session.scalars(select(CatalogueEvent).order_by(CatalogueEvent.id)).all()
     assert [(e.action, e.actor_id, e.policy_key) for e in events] == [
         ("server_rules.added", people["owner"].id, "mastodon/mastodon.social"),
@@ -213,6 +217,11 @@ def test_idna_host_is_stored_in_ascii_and_a_second_copy_is_refused(app, people):
     assert policy.url == "https://xn--bcher-kva.social/about"
     with pytest.raises(PolicyError, match="already in the catalogue"):
         add_server_rules(people["admin"], "xn--bcher-kva.social", "", TODAY, ["Other: rules"])
+    # a post's address keeps the host as typed (Unicode); it still fits its server's rules, and only those
+    rule = policy.clauses[0]
+    assert clause_misfit(rule, "mastodon", "bücher.social") is None
+    assert clause_misfit(rule, "mastodon", "buecher.social") is not None
+    assert [c.key for c in clauses_for("mastodon", "BÜCHER.social")][:1] == ["mastodon/xn--bcher-kva.social/1"]
 
 
 def test_owner_changes_only_what_they_added_and_only_while_unused(app, client, login, people, make_entry):
