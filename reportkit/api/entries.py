@@ -11,7 +11,7 @@ from .base import APIError, bp, form_data, page_args, parse_time, payload, valid
 
 TIMES = ("posted_at", "captured_at")
 LISTS = ("tags", "violations")
-PATCHABLE = set(entry_ops.EDITABLE) | {"posted_at", "tags", "account_id"}
+PATCHABLE = set(entry_ops.EDITABLE) | {"posted_at", "tags", "account_id", "confirm_posted_at"}
 
 
 @bp.post("/cases/<int:case_id>/entries")
@@ -31,7 +31,7 @@ def create_entry(case_id: int):
     except (entry_ops.EntryError, URLError) as exc:
         db.session.rollback()
         raise APIError(422, "validation_error", str(exc), {getattr(exc, "field", None) or "url": [str(exc)]})
-    return serialize.entry(entry), 201
+    return _with_warnings(serialize.entry(entry), entry), 201
 
 
 @bp.get("/cases/<int:case_id>/entries")
@@ -67,7 +67,14 @@ def update_entry(entry_id: int):
     except entry_ops.EntryError as exc:
         db.session.rollback()
         raise APIError(422, "validation_error", str(exc), {exc.field or "entry": [str(exc)]})
-    return serialize.entry(entry)
+    return _with_warnings(serialize.entry(entry), entry)
+
+
+def _with_warnings(row: dict, entry) -> dict:
+    """A write that kept the post id's time over a typed one says so (send confirm_posted_at to keep yours)."""
+    if entry.posted_at_warning:
+        row["warnings"] = {"posted_at": [entry.posted_at_warning]}
+    return row
 
 
 def _entry_form(form_cls, data: dict, case):
@@ -91,8 +98,9 @@ def _fields(form, data: dict) -> dict:
 def _violations(items) -> list[tuple[str, str]]:
     if not isinstance(items, list) or not all(isinstance(v, dict) for v in items):
         raise APIError(422, "validation_error", "Invalid violations.",
-                       {"violations": ["Give a list of {clause, rationale}."]})
-    return [(str(v.get("clause") or ""), str(v.get("rationale") or "")) for v in items]
+                       {"violations": ["Give a list of {clause, rationale[, rationale_en]}."]})
+    return [(str(v.get("clause") or ""), str(v.get("rationale") or ""), str(v.get("rationale_en") or ""))
+            for v in items]
 
 
 def _current(entry) -> dict:

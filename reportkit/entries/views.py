@@ -9,7 +9,9 @@ from ..extensions import db
 from ..services import access
 from ..services import entries as entry_ops
 from ..services import reviews as review_ops
-from .forms import EntryCreateForm, EntryForm, local_naive
+from ..services.dates import id_time_warning
+from ..services.language import guess_language
+from .forms import MAX_TEXT, EntryCreateForm, EntryForm, local_naive, user_zone
 from .page import render_entry, violation_form
 
 bp = members_only(Blueprint("entries", __name__, url_prefix="/entries"))
@@ -32,8 +34,8 @@ def create(case_id: int):
             form[exc.field or "url"].errors.append(str(exc))
         else:
             flash(f"Entry #{entry.number} added. Now upload the screenshot and map the clause.", "success")
-            if entry.posted_at_warning:
-                flash(entry.posted_at_warning, "warning")
+            if entry.posted_at_conflict:
+                flash(id_time_warning(*entry.posted_at_conflict, user_zone()), "warning")
             return redirect(url_for("entries.view", entry_id=entry.id))
     return render_template("entries/create.html", case=case, form=form)
 
@@ -48,6 +50,8 @@ def edit(entry_id: int):
     entry = access.entry_for(current_user, entry_id, "edit")
     form = EntryForm(data=_form_data(entry))  # no obj=: the model's tags and times are not form values
     form.set_accounts(entry.case.accounts)
+    if request.method == "GET" and entry.text and not entry.language:
+        form.language.data = guess_language(entry.text)  # prefilled, shown, saved only if the person saves
     if form.validate_on_submit():
         fields = form.service_fields()
         if _same_minute(fields["posted_at"], entry.posted_at):
@@ -61,8 +65,8 @@ def edit(entry_id: int):
             form[exc.field].errors.append(str(exc)) if exc.field in form else flash(str(exc), "error")
         else:
             flash("Entry saved.", "success")
-            if entry.posted_at_warning:
-                flash(entry.posted_at_warning, "warning")
+            if entry.posted_at_conflict:
+                flash(id_time_warning(*entry.posted_at_conflict, user_zone()), "warning")
             return redirect(url_for("entries.view", entry_id=entry.id))
     return render_template("entries/edit.html", entry=entry, case=entry.case, form=form)
 
@@ -128,3 +132,10 @@ def withdraw(entry_id: int):
         return redirect(url_for("cases.view", case_id=entry.case_id))
     flash("Say why the entry is withdrawn.", "error")
     return redirect(url_for("entries.view", entry_id=entry.id))
+
+
+@bp.post("/language")
+def language():
+    """The language guessed from a text, for the entry form's field as the person types (signed-in users;
+    the page's CSRF token). Nothing is stored or recorded; the guess is empty when the text says too little."""
+    return {"language": guess_language(request.form.get("text", "")[:MAX_TEXT])}

@@ -21,11 +21,11 @@ CAPTURED_AT_SOURCES = {"upload": "from the first screenshot's upload", "person":
 CAPTURE_METHODS = {"manual_screenshot": "Manual screenshot", "file_upload": "File upload", "automated": "Automated"}
 TRANSLATION_METHODS = {"human": "Human", "machine": "Machine"}
 # What the team asks the platform to do about a post: the one list forms, API, services, pages and PDF read.
-REQUESTED_ACTIONS = {
+REQUESTED_ACTIONS = {  # the strongest first: summaries list an account's requests in this order
+    "suspend_account": "Suspend the account",
     "remove": "Remove the post",
     "restrict_in_countries": "Restrict the post in named countries",
     "label": "Label the post",
-    "suspend_account": "Suspend the account",
 }
 # How urgent a post is for the platform, 1 to 4 (0: not rated), each with the sentence a reader acts on.
 SEVERITIES = {
@@ -62,6 +62,7 @@ class Entry(db.Model):
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     posted_at_source: Mapped[str] = mapped_column(String(10), default="")  # "id" | "person" | ""
     posted_at_warning = ""  # not stored: set by a write whose typed time lost to the id's (services/entries.py)
+    posted_at_conflict = None  # not stored: (typed, id's) times of that write
 
     text: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(35), default="", index=True)

@@ -230,10 +230,19 @@ def gap_text(gap: timedelta) -> str:
     return " ".join(parts) or f"{seconds} s"
 
 
-def id_time_warning(typed: datetime | None, derived: datetime | None) -> str:
-    """The warning when a typed post time disagrees (by more than a minute) with the time in the post id, or ""."""
+def id_time_warning(typed: datetime | None, derived: datetime | None, zone: tzinfo = timezone.utc) -> str:
+    """The warning when a typed post time disagrees (by more than a minute) with the time in the post id, or "";
+    times said in `zone` (the reader's), with the zone named."""
     gap = disagreement(typed, derived)
     if gap is None:
         return ""
-    return (f"The typed time {utc_text(typed)} differs from the time in the post id ({utc_text(derived)}) by "
-            f"{gap_text(gap)}: the id's time is kept unless a person confirms that the typed time is right.")
+    return (f"The typed time {zone_text(typed, zone)} differs from the time in the post id "
+            f"({zone_text(derived, zone)}) by {gap_text(gap)}: the id's time is kept unless a person confirms "
+            "that the typed time is right.")
+
+
+def zone_text(value: datetime, zone: tzinfo = timezone.utc, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """"2024-05-28 10:30 Tehran (UTC+03:30)", or "2024-05-28 07:00 UTC"."""
+    if zone_label(zone) == "UTC":
+        return value.astimezone(timezone.utc).strftime(fmt + " UTC")
+    return f"{value.astimezone(zone).strftime(fmt)} {zone_city(zone)} (UTC{offset_text(zone, value)})"

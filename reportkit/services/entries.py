@@ -2,6 +2,7 @@
 
 import re
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy import event as sa_event
@@ -10,9 +11,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import Account, Case, Clause, Entry, Tag, User, Violation
-from ..models.entries import EDITABLE
+from ..models.entries import EDITABLE, REQUESTED_ACTIONS, SEVERITIES
+from . import dates
 from .cases import add_account
 from .custody import lock_case, record, reloaded, transaction_cache
+from .policies import clause_misfit
+from .language import guess_language
 from .reviews import ensure_open, reset_round
 from .urls import PostURL, parse_post_url
 
@@ -69,15 +73,18 @@ def find_duplicate(case_id: int, post: PostURL) -> Entry | None:
 
 
 def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
-                 violations: list[tuple[str, str]] = (), commit: bool = True, known=None, log: bool = True) -> Entry:
-    """Create an entry from a post URL. `known` (a DuplicateIndex) replaces the duplicate query in bulk intake."""
+                 violations: list[tuple[str, ...]] = (), commit: bool = True, known=None, log: bool = True) -> Entry:
+    """Create an entry from a post URL. `known` (a DuplicateIndex) replaces the duplicate query in bulk intake.
+    `violations` are (clause key, rationale) or (clause key, rationale, English version of the rationale)."""
     post = parse_post_url(url)
     if post.platform != "other" and not post.is_post:
         raise EntryError(f"This {post.platform} address is not the address of one post (a profile or a short "
                          "link?). Open the post itself and paste its address.", "url")
     fields = dict(fields or {})
+    if fields.get("text") and not (fields.get("language") or "").strip():
+        fields["language"] = guess_language(fields["text"])  # prefilled; a person's value always wins
     cache = _clause_cache(violations)
-    _check_violations(violations, cache)  # before anything is added: a refused import row leaves nothing behind
+    _check_violations(violations, cache, post)  # before anything is added: a refused import row leaves nothing behind
     lock_case(case.id)  # the duplicate check and the number must see every entry committed before this one
     existing = known.find(post) if known is not None else find_duplicate(case.id, post)
     if existing is not None:
@@ -86,14 +93,18 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
                   canonical_url=post.canonical, platform=post.platform, post_id=post.post_id,
                   handle=post.handle, created_by_id=actor.id)
     entry.account = _account_for(case, post, fields.pop("account_id", None))
-    _set_posted_at(entry, post, fields.pop("posted_at", None))
+    _set_posted_at(entry, post, fields.pop("posted_at", None), bool(fields.pop("confirm_posted_at", False)))
+    if fields.get("captured_at") or (fields.get("captured_by") or "").strip():
+        entry.captured_at_source = "person"
     tags = fields.pop("tags", None)
     _apply(entry, {**{name: None for name in EDITABLE}, **fields})  # every field set: its record is complete now
+    check_request(entry)
     db.session.add(entry)
     if tags is not None:
         set_tags(entry, tags)
-    for clause_key, rationale in violations:
-        add_violation(actor, entry, clause_key, rationale, commit=False, clauses=cache, log=False)
+    for clause_key, rationale, *english in violations:
+        add_violation(actor, entry, clause_key, rationale, commit=False, clauses=cache, log=False,
+                      rationale_en=english[0] if english else "")
     if log:
         made = creation_record(entry)  # before the flush: a new entry's collections need no query yet
         db.session.flush()  # the entry's id, for its first event
@@ -109,6 +120,8 @@ def creation_record(entry: Entry) -> dict:
     return {"url": entry.canonical_url, "submitted_url": entry.submitted_url, "posted_at": str(entry.posted_at or ""),
             "clauses": [v.clause.key for v in entry.violations],
             "rationales": {v.clause.key: v.rationale for v in entry.violations},
+            **({"rationales_en": {v.clause.key: v.rationale_en for v in entry.violations if v.rationale_en}}
+               if any(v.rationale_en for v in entry.violations) else {}),
             "links": [e.archive_url for e in entry.evidence if e.kind == "archive_link"], "fields": entry.snapshot()}
 
 
@@ -139,12 +152,19 @@ def update_entry(actor: User, entry: Entry, fields: dict) -> Entry:
     before = entry.snapshot()
     if "account_id" in fields:
         entry.account = _account_by_id(entry.case, fields.pop("account_id"))
+    confirmed = bool(fields.pop("confirm_posted_at", False))
     if "posted_at" in fields:
         posted_at = fields.pop("posted_at")
-        entry.posted_at, entry.posted_at_source = (posted_at, "person") if posted_at else (None, "")
+        if posted_at:
+            _set_posted_at(entry, parse_post_url(entry.canonical_url), posted_at, confirmed)
+        else:
+            entry.posted_at, entry.posted_at_source = None, ""
     if "tags" in fields:
         set_tags(entry, fields.pop("tags"))
     _apply(entry, fields)
+    check_request(entry)
+    if (entry.captured_at, entry.captured_by) != _captured(before):
+        entry.captured_at_source = "person" if entry.captured_at or entry.captured_by else ""  # a person corrected
     after = entry.snapshot()
     changed = {k: [before[k], after[k]] for k in after if after[k] != before[k]}
     if changed:
@@ -166,33 +186,114 @@ def set_tags(entry: Entry, names) -> None:
 
 
 def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, commit: bool = True,
-                  clauses: dict | None = None, log: bool = True) -> Violation:
+                  clauses: dict | None = None, log: bool = True, rationale_en: str = "") -> Violation:
     ensure_open(entry)
     clause = (clauses or {}).get(clause_key.strip()) or db.session.scalar(
         select(Clause).where(Clause.key == clause_key.strip()))
     if clause is None:
         raise EntryError(f"There is no policy clause with the key “{clause_key}”.", "clause")
+    misfit = clause_misfit(clause, entry.platform, _host(entry.canonical_url))
+    if misfit:
+        raise EntryError(misfit, "clause")
     if not rationale or not rationale.strip():
         raise EntryError("Explain why this post breaks this clause.", "rationale")
+    check_storable(rationale_en or "", "rationale_en")
     if any(v.clause_id == clause.id for v in entry.violations):
         raise EntryError("This clause is already mapped to the entry.", "clause")
-    violation = Violation(clause=clause, rationale=rationale.strip(), created_by_id=actor.id)
+    violation = Violation(clause=clause, rationale=rationale.strip(), rationale_en=(rationale_en or "").strip(),
+                          created_by_id=actor.id)
     entry.violations.append(violation)
     if log:
-        record(actor, entry.case_id, "clause.mapped", f"entry:{entry.number}",
-               {"clause": clause.key, "rationale": violation.rationale}, entry_id=entry.id)
+        mapped = {"clause": clause.key, "rationale": violation.rationale}
+        if violation.rationale_en:
+            mapped["rationale_en"] = violation.rationale_en
+        record(actor, entry.case_id, "clause.mapped", f"entry:{entry.number}", mapped, entry_id=entry.id)
         reset_round(actor, entry, f"clause {clause.key} mapped")
     if commit:
         db.session.commit()
     return violation
 
 
-def _check_violations(violations, clauses: dict) -> None:
+def set_rationale_en(actor: User, entry: Entry, violation: Violation, text: str) -> Violation:
+    """Add, change or clear the English version of a rationale (printed next to it in the dossier). It changes
+    what the dossier prints, so a sealed entry must be reopened first, and reviewers approve it again."""
+    ensure_open(entry)
+    violation = reloaded(violation)
+    if violation is None or violation.entry_id != entry.id:
+        raise EntryError("This clause was removed from the entry a moment ago.", "clause")
+    text = (text or "").strip()
+    check_storable(text, "rationale_en")
+    if len(text) > 50_000:
+        raise EntryError("The English version is longer than 50,000 characters.", "rationale_en")
+    if text == violation.rationale_en:
+        return violation
+    record(actor, entry.case_id, "clause.rationale_en", f"entry:{entry.number}",
+           {"clause": violation.clause.key, "rationale_en": [violation.rationale_en, text]}, entry_id=entry.id)
+    violation.rationale_en = text
+    reset_round(actor, entry, f"English rationale for {violation.clause.key} changed")
+    db.session.commit()
+    return violation
+
+
+def check_request(entry: Entry) -> None:
+    """What the team asks for must be one of REQUESTED_ACTIONS, countries only (and always) with a restriction,
+    and the severity one of SEVERITIES (0: not rated). Every way in (form, API, import) ends here."""
+    if entry.requested_action not in ("", *REQUESTED_ACTIONS):
+        raise EntryError(f"The requested action must be one of: {', '.join(REQUESTED_ACTIONS)}.",
+                         "requested_action")
+    countries = country_codes(entry.action_countries)
+    if entry.requested_action == "restrict_in_countries" and not countries:
+        raise EntryError("Name the countries the post should be restricted in (ISO codes such as DE, FR).",
+                         "action_countries")
+    if countries and entry.requested_action != "restrict_in_countries":
+        raise EntryError("Countries go with the action “restrict the post in named countries” only.",
+                         "action_countries")
+    entry.action_countries = ", ".join(countries)
+    severity = entry.severity
+    if isinstance(severity, bool) or not isinstance(severity, int) or severity not in (0, *SEVERITIES):
+        raise EntryError(f"The severity must be one of {', '.join(str(k) for k in sorted(SEVERITIES))} "
+                         "(or 0 for not rated).", "severity")
+
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+def country_codes(value) -> list[str]:
+    """“de, FR;at” -> ["DE", "FR", "AT"]; refuses anything that is not a two-letter code, with a message."""
+    if value is None:
+        return []
+    if not isinstance(value, str):
+        raise EntryError("Give the countries as two-letter codes separated by commas, e.g. DE, FR.",
+                         "action_countries")
+    codes = []
+    for part in re.split(r"[,;\s]+", value.strip()):
+        if not part:
+            continue
+        code = part.upper()
+        if not _COUNTRY.match(code):
+            raise EntryError(f"“{part[:20]}” is not a two-letter country code (ISO 3166-1, e.g. DE, FR, TR).",
+                             "action_countries")
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _check_violations(violations, clauses: dict, post: PostURL | None = None) -> None:
     seen = set()
-    for clause_key, rationale in violations:
+    for clause_key, rationale, *_english in violations:
         key = clause_key.strip()
         if key not in clauses:
             raise EntryError(f"There is no policy clause with the key “{clause_key}”.", "clause")
+        misfit = clause_misfit(clauses[key], post.platform, _host(post.canonical)) if post is not None else None
+        if misfit:
+            raise EntryError(misfit, "clause")
         if not rationale or not rationale.strip():
             raise EntryError("Explain why this post breaks this clause.", "rationale")
         if key in seen:
@@ -203,7 +304,7 @@ def _check_violations(violations, clauses: dict) -> None:
 def _clause_cache(violations) -> dict:
     """The clauses these violations name, looked up once per transaction (an import maps thousands of rows to
     a handful of clauses)."""
-    keys = {k.strip() for k, _ in violations}
+    keys = {v[0].strip() for v in violations}
     known = transaction_cache("clauses")
     if keys - known.keys():
         known.update({c.key: c for c in db.session.scalars(select(Clause).where(Clause.key.in_(keys - known.keys())))})
@@ -230,14 +331,34 @@ def _apply(entry: Entry, fields: dict) -> None:
 
 
 def _empty(name: str):
-    return False if name in ("graphic", "private_info") else None if name == "captured_at" else ""
+    return False if name in ("graphic", "private_info") else None if name == "captured_at" else \
+        0 if name == "severity" else ""
 
 
-def _set_posted_at(entry: Entry, post: PostURL, typed: datetime | None) -> None:
-    if typed is not None:
+def _set_posted_at(entry: Entry, post: PostURL, typed: datetime | None, confirmed: bool = False) -> None:
+    """The post's time: typed by a person, or derived from its id. A typed time that is impossible (before the
+    platform existed, in the future) is refused; one more than a minute from the id's time loses to it unless
+    the person confirmed it (`confirm_posted_at`). `entry.posted_at_warning` says when the id's time won."""
+    entry.posted_at_warning, entry.posted_at_conflict = "", None
+    if typed is None:
+        if post.posted_at is not None:
+            entry.posted_at, entry.posted_at_source = post.posted_at, "id"
+        return
+    problem = dates.plausibility_problem(typed, post.platform)
+    if problem:
+        raise EntryError(f"Posted at: {problem}", "posted_at")
+    warning = dates.id_time_warning(typed, post.posted_at)
+    if warning and not confirmed:
+        entry.posted_at, entry.posted_at_source, entry.posted_at_warning = post.posted_at, "id", warning
+        entry.posted_at_conflict = (typed, post.posted_at)  # for a warning in the reader's zone
+    else:
         entry.posted_at, entry.posted_at_source = typed, "person"
-    elif post.posted_at is not None:
-        entry.posted_at, entry.posted_at_source = post.posted_at, "id"
+
+
+def _captured(snapshot: dict) -> tuple:
+    """(captured_at, captured_by) of a snapshot, as the row holds them."""
+    at = snapshot.get("captured_at")
+    return (datetime.fromisoformat(at) if at else None), snapshot.get("captured_by") or ""
 
 
 def _account_by_id(case: Case, account_id) -> Account | None:
