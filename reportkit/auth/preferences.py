@@ -25,9 +25,7 @@ def zone_choices() -> list[tuple[str, str]]:
 
 
 class TimeZoneForm(FlaskForm):
-    time_zone = SelectField("Your time zone", validate_choice=True,
-                            description="Forms take times in it and pages show them in it, with the zone named. "
-                                        "Stored times stay UTC, and dossiers and exports print UTC.")
+    time_zone = SelectField("Your time zone", validate_choice=True)
     submit = SubmitField("Save time zone")
 
     def __init__(self, *args, **kwargs):
