@@ -28,7 +28,19 @@ DEFAULTS = {
     "REMEMBER_DAYS": 30,  # a remembered one ("keep me signed in") after this many days unused
     "RESET_LINK_MINUTES": 60,  # a password reset link works once, for this long
     "SESSION_KEEP_ADDRESSES": False,  # keep IP addresses of sessions and in the security log
+    "REQUIRE_TWO_FACTOR": False,  # every user must turn on two-factor sign-in before anything else
     "PUBLIC_URL": None,  # e.g. https://reports.example.org: `reportkit reset-password` prints full links with it
+    # Optional mail (reportkit/mail.py): "Forgot your password?", invitations by email, reset-password --send.
+    "MAIL_SERVER": "",  # empty: no mail, nothing changes
+    "MAIL_PORT": 25,
+    "MAIL_USERNAME": "",
+    "MAIL_PASSWORD": "",
+    "MAIL_USE_TLS": False,  # STARTTLS after connecting (usually port 587)
+    "MAIL_USE_SSL": False,  # TLS from the start (usually port 465)
+    "MAIL_DEFAULT_SENDER": "",  # e.g. "reportkit <noreply@example.org>"; needed with MAIL_SERVER
+    "MAIL_TIMEOUT": 10,  # seconds for each SMTP step
+    "FORGOT_RATE_LIMIT": "5 per hour",  # "Forgot your password?" requests per address
+    "FORGOT_EMAIL_RATE_LIMIT": "3 per hour",  # ... and per email asked about, from any address
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "DOSSIER_WORKERS": None,  # worker processes for rendering; None = up to 2 (the cores), 0 = in the job thread
     "DOSSIER_TIMEOUT": 1800,  # seconds before a dossier render is stopped
@@ -65,11 +77,12 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 # Settings whose type is checked at start-up. from_prefixed_env parses each value as JSON, so `false` is False
 # but `False`, `no` and `off` stay strings (and a non-empty string is true): they are read here instead.
 BOOLEANS = ("REGISTRATION_OPEN", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_SECURE",
-            "REMEMBER_COOKIE_HTTPONLY", "RATELIMIT_ENABLED", "WTF_CSRF_ENABLED", "SESSION_KEEP_ADDRESSES", "TESTING", "DEBUG")
+            "REMEMBER_COOKIE_HTTPONLY", "RATELIMIT_ENABLED", "WTF_CSRF_ENABLED", "SESSION_KEEP_ADDRESSES", "TESTING", "DEBUG",
+            "MAIL_USE_TLS", "MAIL_USE_SSL", "REQUIRE_TWO_FACTOR")
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 COUNTS = ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_IMAGE_PIXELS", "PRINT_MAX_WIDTH", "ENTRIES_PER_PAGE",
-          "SESSION_IDLE_HOURS", "REMEMBER_DAYS", "RESET_LINK_MINUTES")
-SECONDS = ("DOSSIER_TIMEOUT", "TIMESTAMP_TIMEOUT")
+          "SESSION_IDLE_HOURS", "REMEMBER_DAYS", "RESET_LINK_MINUTES", "MAIL_PORT")
+SECONDS = ("DOSSIER_TIMEOUT", "TIMESTAMP_TIMEOUT", "MAIL_TIMEOUT")
 LISTS = ("TIMESTAMP_URLS", "SIGNING_CHAIN")
 SAMESITE = ("SESSION_COOKIE_SAMESITE", "REMEMBER_COOKIE_SAMESITE")
 
@@ -104,6 +117,25 @@ def check_settings(config) -> None:
     for name in SAMESITE:
         if config.get(name) not in (None, "Lax", "Strict", "None"):
             _refuse(name, config[name], "Lax, Strict or None")
+    _check_mail(config)
+
+
+def _check_mail(config) -> None:
+    """Mail settings that would send nothing, or links anyone could point elsewhere, stop start-up."""
+    if not config.get("MAIL_SERVER"):
+        return
+    if not str(config.get("MAIL_DEFAULT_SENDER") or "").strip():
+        _refuse("MAIL_DEFAULT_SENDER", config.get("MAIL_DEFAULT_SENDER"),
+                'the From address of our mails, e.g. "reportkit <noreply@example.org>" (needed with MAIL_SERVER)')
+    if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
+        _refuse("MAIL_USE_SSL", True, "false when MAIL_USE_TLS is true (STARTTLS and TLS from the start exclude "
+                                     "each other)")
+    public = str(config.get("PUBLIC_URL") or "")
+    if not public.startswith(("https://", "http://")):
+        # A reset link built from the request's Host header could point at an attacker's site ("reset poisoning").
+        _refuse("PUBLIC_URL", config.get("PUBLIC_URL"),
+                "this site's address, e.g. https://reports.example.org (needed with MAIL_SERVER: links in mails "
+                "never take their address from the request)")
 
 
 def _boolean(name: str, value) -> bool:

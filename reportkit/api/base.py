@@ -2,7 +2,7 @@
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
@@ -11,6 +11,7 @@ from ..errors import MESSAGES, json_error
 from ..extensions import csrf, db
 from ..models import ApiToken
 from ..models._common import utcnow
+from ..models.twofactor import has_two_factor
 from ..models.users import hash_token
 from ..services.custody import current_token
 from ..services.entries import unstorable
@@ -41,6 +42,9 @@ def _authenticate():
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret.strip())))
     if token is None or token.revoked_at is not None:
         return json_error(401, "unauthorized", "The API token is unknown or revoked.")
+    if current_app.config["REQUIRE_TWO_FACTOR"] and not has_two_factor(token.user_id):  # auth/views.py for pages
+        return json_error(403, "two_factor_required", "This site requires two-factor sign-in: turn it on in "
+                                                      "Settings before using the API.")
     token.last_used_at = utcnow()
     db.session.commit()
     g.api_user = token.user

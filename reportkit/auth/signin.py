@@ -13,7 +13,7 @@ from flask import current_app, g, request, session
 from flask_login import current_user, login_user
 from limits import parse_many
 
-from ..extensions import limiter, login_manager
+from ..extensions import db, limiter, login_manager
 from ..models import User
 from . import accounts
 
@@ -33,6 +33,34 @@ def sign_in(user: User, remember: bool) -> None:
     login_user(user)
     if remember_token:
         g.remember_cookie = remember_token
+
+
+# Between a right password and the code: the signed session cookie holds who, until when, and what was asked
+# (remember-me, where to go). Nobody is signed in until the code is right; then `sign_in` runs as without it.
+SECOND_STEP = "two_factor_pending"
+SECOND_STEP_SECONDS = 300
+
+
+def start_second_step(user: User, remember: bool, next_url: str) -> None:
+    session[SECOND_STEP] = {"user": user.id, "until": int(time.time()) + SECOND_STEP_SECONDS,
+                            "remember": bool(remember), "next": next_url}
+
+
+def second_step() -> tuple[User, bool, str] | None:
+    """The user waiting for their code in this browser, whether to remember the browser, and where to go."""
+    pending = session.get(SECOND_STEP)
+    if not isinstance(pending, dict) or not isinstance(pending.get("user"), int) \
+            or not isinstance(pending.get("until"), int) or pending["until"] < time.time():
+        session.pop(SECOND_STEP, None)
+        return None
+    user = db.session.get(User, pending["user"])
+    if user is None:
+        return None
+    return user, bool(pending.get("remember")), str(pending.get("next") or "/")
+
+
+def end_second_step() -> None:
+    session.pop(SECOND_STEP, None)
 
 
 def current_session_id() -> int | None:

@@ -1,9 +1,11 @@
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, EmailField, FieldList, Form, FormField, SelectField, StringField, SubmitField, \
     TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..models import PLATFORMS, ROLE_INFO
+from ..models.twofactor import has_two_factor
 from ..services.cases import INVITATION_LIFETIME
 from ..services.urls import URLError, parse_post_url
 
@@ -79,7 +81,16 @@ class CaseEditForm(FlaskForm):
     dsa_good_faith = BooleanField("We confirm the DSA statement of good faith (Article 16(2)(d))")
     required_approvals = SelectField("Approvals needed", coerce=int, default=1, choices=options([
         (1, "One reviewer other than the author"), (2, "Two reviewers other than the author")]))
+    require_two_factor = BooleanField("Members must sign in with two-factor to open this case",
+                                      description="A member who has not turned it on sees how to, instead of the "
+                                                  "case (pages and API).")
     submit = SubmitField("Save changes")
+
+    def validate_require_two_factor(self, field):
+        """An owner without two-factor would shut themselves out of their own case."""
+        if field.data and current_user.is_authenticated and not has_two_factor(current_user.id):
+            raise ValidationError("Turn on two-factor sign-in for your own account first (in Settings): "
+                                  "otherwise this would close the case to you too.")
 
 
 class MemberForm(FlaskForm):

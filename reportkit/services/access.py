@@ -1,10 +1,20 @@
-"""Who may see and change what. Outsiders get 404 so a case's existence is never revealed."""
+"""Who may see and change what. Outsiders get 404 so a case's existence is never revealed; a member of a case
+that requires two-factor sign-in gets `TwoFactorRequired` (403) until they turn it on."""
 
 from sqlalchemy import select
 from werkzeug.exceptions import Forbidden, NotFound
 
 from ..extensions import db
 from ..models import PERMISSIONS, Case, Entry, Evidence, Membership
+from ..models.twofactor import has_two_factor
+
+
+class TwoFactorRequired(Forbidden):
+    """The case's owners require two-factor sign-in and this member has not turned it on. Pages answer with a
+    page that says how (auth/views.py), the API with a 403 JSON error."""
+
+    description = ("This case requires two-factor sign-in: turn it on in Settings (it takes a couple of minutes "
+                   "and an authenticator app), then open the case again.")
 
 
 def role_in(case_id: int, user) -> str | None:
@@ -21,10 +31,18 @@ def can(user, case_id: int, permission: str) -> bool:
 
 
 def check(user, case_id: int, permission: str) -> str:
-    """Return the user's role or raise: NotFound for outsiders, Forbidden for members lacking the right."""
-    role = role_in(case_id, user)
-    if role is None:
+    """Return the user's role or raise: NotFound for outsiders, TwoFactorRequired for members without two-factor
+    when the case requires it, Forbidden for members lacking the right."""
+    row = None
+    if user is not None and getattr(user, "is_authenticated", False):
+        row = db.session.execute(select(Membership.role, Case.require_two_factor)
+                                 .join(Case, Case.id == Membership.case_id)
+                                 .where(Membership.case_id == case_id, Membership.user_id == user.id)).first()
+    if row is None:
         raise NotFound()
+    role, requires_factor = row
+    if requires_factor and not has_two_factor(user.id):
+        raise TwoFactorRequired()
     if permission not in PERMISSIONS[role]:
         raise Forbidden(f"Your role in this case ({role}) does not allow this.")
     return role
