@@ -34,10 +34,7 @@ def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     "2024-05-28 10:30 Tehran (UTC+03:30)". Exports and the PDF dossier use `utc`."""
     if value is None:
         return ""
-    zone = viewer_zone()
-    if dates.zone_label(zone) == "UTC":
-        return utc(value, fmt + " UTC")
-    return f"{value.astimezone(zone).strftime(fmt)} {dates.zone_city(zone)} (UTC{dates.offset_text(zone, value)})"
+    return dates.zone_text(value, viewer_zone(), fmt)
 
 
 def viewer_zone() -> tzinfo:

@@ -115,13 +115,13 @@ def test_import_rows_normalise_dates_and_report_bad_rows(setup):
     user, case = setup
     csv_text = (
         "url,text,language,posted_at,clause,rationale,tags,account\n"
-        "https://t.me/leader_fa/1,متن,fa,2024-03-01 14:00,x/violent_content/violent_threats,Threat,a;b,leader_fa\n"
+        "https://t.me/leader_fa/1,متن,fa,2024-03-01 14:00,telegram/terms_of_service/promote_violence_public,Threat,a;b,leader_fa\n"
         "https://t.me/leader_fa/2,,,2024-03-01T14:00:00+01:00,,,,\n"
         "https://t.me/leader_fa/3,,,01/03/2024 09:15,,,,\n"
         "https://t.me/leader_fa/4,,,1709301600,,,,\n"
         "https://t.me/leader_fa/5,,,yesterday-ish,,,,\n"
         "https://t.me/leader_fa/6,,,,x/no/such,because,,\n"
-        "https://t.me/leader_fa/7,,,,x/violent_content/violent_threats,,,\n"
+        "https://t.me/leader_fa/7,,,,telegram/terms_of_service/promote_violence_public,,,\n"
         ",only text,,,,,,\n"
         "javascript:alert(1),,,,,,,\n"
         "https://t.me/leader_fa/8,,,,,,,nobody\n")
@@ -134,7 +134,7 @@ def test_import_rows_normalise_dates_and_report_bad_rows(setup):
     got = {e.post_id: e for e in db.session.scalars(select(Entry).where(Entry.case_id == case.id))}
     assert got["1"].posted_at == datetime(2024, 3, 1, 10, 30, tzinfo=timezone.utc)  # Tehran is UTC+3:30
     assert got["1"].posted_at_source == "person" and got["1"].tag_names == ["a", "b"]
-    assert got["1"].violations[0].clause.key == "x/violent_content/violent_threats"
+    assert got["1"].violations[0].clause.key == "telegram/terms_of_service/promote_violence_public"
     assert got["2"].posted_at == datetime(2024, 3, 1, 13, 0, tzinfo=timezone.utc)
     assert got["3"].posted_at == datetime(2024, 3, 1, 5, 45, tzinfo=timezone.utc)  # day first, Tehran time
     assert got["4"].posted_at == datetime(2024, 3, 1, 14, 0, tzinfo=timezone.utc)

@@ -85,6 +85,9 @@ def _options(data: dict) -> DossierOptions:
     account_id = data.get("account_id")
     if account_id is not None and not isinstance(account_id, int):
         fields["account_id"] = ["Give an account id (a number)."]
+    approved_only = data.get("approved_only", True)  # the default: approved entries only, as on the page
+    if not isinstance(approved_only, bool):
+        fields["approved_only"] = ["true (the default) or false, to include entries not yet approved."]
     originals = data.get("include_originals", False)
     if not isinstance(originals, bool):
         fields["include_originals"] = ["true or false."]
@@ -95,4 +98,4 @@ def _options(data: dict) -> DossierOptions:
     return DossierOptions(mode=mode, paper=paper, include_translations=data.get("include_translations", True) is not
                           False, account_id=account_id, clause=str(data.get("clause") or ""),
                           tag=str(data.get("tag") or "").lower(), entry_numbers=numbers,
-                          approved_only=data.get("approved_only") is True, include_originals=originals, **dates)
+                          approved_only=approved_only is not False, include_originals=originals, **dates)

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from ..cases.forms import options
@@ -11,7 +11,9 @@ class DossierForm(FlaskForm):
     mode = SelectField("Kind of report", choices=options(MODES.items()), default="rules")
     paper = SelectField("Paper size", choices=options((k, k) for k in PAPERS), default="A4")
     include_translations = BooleanField("Include translations", default=True)
-    approved_only = BooleanField("Only approved entries", default=False)
+    include_unapproved = BooleanField("Include entries not yet approved", default=False,
+                                      description="Off: only approved entries are printed. Rejected and duplicate "
+                                                  "entries are never printed.")
     account = SelectField("Only this account", coerce=int, default=0)
     clause = StringField("Only this clause (key)", validators=[Optional(), Length(max=200)])
     tag = StringField("Only this tag", validators=[Optional(), Length(max=60)])
@@ -26,6 +28,12 @@ class DossierForm(FlaskForm):
                                      default=False)
     submit = SubmitField("Export dossier")
 
+    def count_unapproved(self, count: int) -> None:
+        """Say on the option how many entries it would add (each is marked in the PDF)."""
+        self.include_unapproved.label.text = (
+            f"Include entries not yet approved ({count} entr{'y' if count == 1 else 'ies'} of this selection; "
+            "each is marked “not yet approved” in the dossier)")
+
     def set_accounts(self, accounts) -> None:
         self.account.choices = options([(0, "All accounts")] + [(a.id, a.label) for a in accounts])
 
@@ -34,5 +42,12 @@ class DossierForm(FlaskForm):
                               include_translations=self.include_translations.data,
                               account_id=self.account.data or None, clause=(self.clause.data or "").strip(),
                               tag=(self.tag.data or "").strip().lower(), date_from=self.date_from.data,
-                              date_to=self.date_to.data, approved_only=self.approved_only.data,
+                              date_to=self.date_to.data, approved_only=not self.include_unapproved.data,
                               include_originals=bool(self.with_package.data and self.include_originals.data))
+
+
+class RationaleEnglishForm(FlaskForm):
+    rationale_en = TextAreaField("English version of the rationale", validators=[Length(max=50_000)],
+                                 description="Printed in the dossier under the rationale as written. Leave empty to "
+                                             "remove it.")
+    submit = SubmitField("Save the English version")

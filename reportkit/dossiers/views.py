@@ -1,16 +1,21 @@
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from dataclasses import replace
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.guard import members_only
 from ..downloads import send_package, send_pdf
 from ..extensions import db
-from ..models import Dossier, Event
+from ..models import Dossier, Event, Violation
 from ..services import access, jobs
+from ..services import entries as entry_ops
+from ..services.dossier.data import language_warnings, left_out_lines, selection
 from ..services.dossier.export import DossierRefused, create_dossier, select_entries
+from ..services.reviews import ReviewError
 from ..services.dossier.exports import entries_csv, entries_json
 from ..services.package import OriginalsRefused, check_originals, may_include_originals, originals_exposure
-from .forms import DossierForm
+from .forms import DossierForm, RationaleEnglishForm
 
 bp = members_only(Blueprint("dossiers", __name__, url_prefix="/dossiers"))
 
@@ -40,9 +45,16 @@ def create(case_id: int):
                 return redirect(url_for("dossiers.view", dossier_id=dossier.id))
     history = [jobs.expire_stalled(d, current_app.config["DOSSIER_TIMEOUT"]) for d in db.session.scalars(
         select(Dossier).where(Dossier.case_id == case.id).order_by(Dossier.id.desc()).limit(50))]
+    chosen = _shown_options(form)
+    printed = selection(case, chosen)
+    with_unapproved = selection(case, replace(chosen, approved_only=False))
+    form.count_unapproved(with_unapproved.unapproved)
     return render_template("dossiers/create.html", case=case, form=form, problems=problems, history=history,
                            can_export=access.can(current_user, case.id, "annotate"), exposure=exposure,
-                           can_include_originals=may_include_originals(current_user, case))
+                           can_include_originals=may_include_originals(current_user, case),
+                           printed=len(printed.entries), left_out=left_out_lines(printed.left_out),
+                           warnings=language_warnings(printed.entries),
+                           can_edit=access.can(current_user, case.id, "edit"))
 
 
 @bp.route("/<int:dossier_id>")
@@ -84,6 +96,31 @@ def export(case_id: int, fmt: str):
     response = current_app.json.response(entries_json(case, entries))
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.json"'
     return response
+
+
+def _shown_options(form: DossierForm):
+    """The selection the page describes: what was submitted when it is valid, else the form's defaults."""
+    if form.is_submitted() and not form.errors:
+        return form.to_options()
+    return DossierForm(formdata=None).to_options()
+
+
+@bp.route("/rationales/<int:violation_id>/english", methods=["GET", "POST"])
+def rationale_english(violation_id: int):
+    """Add the English version of a rationale written in another language (the export page links here)."""
+    violation = db.session.get(Violation, violation_id) or abort(404)
+    entry = access.entry_for(current_user, violation.entry_id, "edit")
+    form = RationaleEnglishForm(data={"rationale_en": violation.rationale_en})
+    if form.validate_on_submit():
+        try:
+            entry_ops.set_rationale_en(current_user, entry, violation, form.rationale_en.data)
+        except (entry_ops.EntryError, ReviewError) as exc:
+            db.session.rollback()
+            form.rationale_en.errors.append(str(exc))
+        else:
+            flash(f"Entry #{entry.number}: English version saved.", "success")
+            return redirect(url_for("dossiers.create", case_id=entry.case_id, _anchor="language"))
+    return render_template("dossiers/english.html", case=entry.case, entry=entry, violation=violation, form=form)
 
 
 def _dossier(dossier_id: int) -> Dossier:

@@ -46,7 +46,7 @@ class EntryForm(FlaskForm):
     text = TextAreaField("Original text", validators=[Length(max=MAX_TEXT)],
                          description="Verbatim, in its own script.")
     language = StringField("Language", validators=[Optional(), Length(max=35), bcp47],
-                           description="BCP-47 tag: fa, ar, he, en …")
+                           description="BCP-47 tag: fa, ar, he, en … Guessed from the text when left empty.")
     translation = TextAreaField("Translation", validators=[Length(max=MAX_TEXT)])
     translator = StringField("Translator", validators=[Length(max=200)],
                              description="Printed in exports as typed: a pseudonym is fine.")

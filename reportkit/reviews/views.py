@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
@@ -5,10 +7,11 @@ from ..auth.guard import members_only
 from ..cases.forms import ConfirmForm
 from ..evidence.views import store
 from ..extensions import db
-from ..models import Annotation, Region
+from ..models import PLATFORMS, Annotation, Region
 from ..services import access
 from ..services import reviews as review_ops
 from ..services.evidence import refresh_marked_copy
+from ..services.policies import clause_misfit
 from .forms import AnnotationForm, RegionForm, TransitionForm
 
 bp = members_only(Blueprint("reviews", __name__, url_prefix="/reviews"))
@@ -16,7 +19,11 @@ bp = members_only(Blueprint("reviews", __name__, url_prefix="/reviews"))
 
 @bp.route("/")
 def index():
-    return render_template("reviews/index.html", entries=review_ops.review_queue(current_user))
+    entries = review_ops.review_queue(current_user)
+    # A clause of another platform's rules is shown as such: the reviewer sees platform and clause together.
+    misfits = {v.id: clause_misfit(v.clause, e.platform, urlsplit(e.canonical_url).hostname or "")
+               for e in entries for v in e.violations}
+    return render_template("reviews/index.html", entries=entries, platforms=PLATFORMS, misfits=misfits)
 
 
 @bp.route("/entries/<int:entry_id>/transition", methods=["POST"])

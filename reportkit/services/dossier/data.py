@@ -1,17 +1,20 @@
 """Collect what a dossier prints into plain data, so that worker processes can render it without a database."""
 
+import unicodedata
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ...extensions import db
-from ...models import PLATFORMS, Case, Entry
-from ...models.entries import CAPTURE_METHODS, POSTED_AT_SOURCES
+from ...bidi import markdown_dirs
+from ...models import PLATFORMS, STATUSES, Case, Entry
+from ...models.entries import CAPTURE_METHODS, POSTED_AT_SOURCES, REQUESTED_ACTIONS, SEVERITIES
 from ...models.evidence import EVIDENCE_KINDS
-from ...templating import filesize, render_markdown, utc
+from ...templating import filesize, utc
 from ..disclosure import People, public_url
 from ..search import entry_query
 from .chart import timeline_svg
-from .options import PAPERS, DossierOptions
+from .options import DOSSIER_LANGUAGE, NEVER_PRINTED, PAPERS, DossierOptions
 
 RTL_LANGUAGES = {"ar", "fa", "he", "ur", "ps", "yi", "ckb", "dv", "sd", "ug"}
 DEFAULT_CONFIDENTIALITY = "Confidential — prepared for the platform's trust-and-safety team. Do not publish."
@@ -30,12 +33,94 @@ GOOD_FAITH = ("I/we declare a bona fide belief that the information and allegati
 X_PUBLIC_INTEREST_URL = "https://help.x.com/en/rules-and-policies/public-interest"
 
 
-def select_entries(case: Case, options: DossierOptions) -> list[Entry]:
+# Why an entry the filters matched is not printed, in the words the front matter and the form use.
+LEFT_OUT = {
+    "unapproved": "not yet approved",
+    "refused": "rejected or marked as a duplicate by a reviewer",
+    "no_clause": "no policy clause mapped (a platform-rules report names the rule each post breaks)",
+}
+
+
+@dataclass
+class Selection:
+    entries: list[Entry]
+    left_out: Counter = field(default_factory=Counter)  # LEFT_OUT key -> entries
+
+    @property
+    def unapproved(self) -> int:
+        return sum(1 for e in self.entries if e.status != "approved")
+
+
+def selection(case: Case, options: DossierOptions) -> Selection:
+    """What a dossier prints, and how many entries the filters matched but it leaves out, and why. Rejected and
+    duplicate entries never; entries not yet approved only when asked for; in a platform-rules report never an
+    entry without a clause. Withdrawn entries are in no list at all."""
     entries = db.session.scalars(entry_query(case.id, options.entry_filter())).all()
     if options.entry_numbers:
         wanted = set(options.entry_numbers)
         entries = [e for e in entries if e.number in wanted]
-    return entries
+    chosen, left_out = [], Counter()
+    for e in entries:
+        if e.status in NEVER_PRINTED:
+            left_out["refused"] += 1
+        elif e.status != "approved" and options.approved_only:
+            left_out["unapproved"] += 1
+        elif options.mode == "rules" and not e.violations:
+            left_out["no_clause"] += 1
+        else:
+            chosen.append(e)
+    return Selection(chosen, left_out)
+
+
+def select_entries(case: Case, options: DossierOptions) -> list[Entry]:
+    return selection(case, options).entries
+
+
+def left_out_lines(left_out: Counter) -> list[str]:
+    """["2 entries not yet approved", …]: counts and reasons, never which entries."""
+    return [f"{left_out[k]} entr{'y' if left_out[k] == 1 else 'ies'} {reason}" for k, reason in LEFT_OUT.items()
+            if left_out.get(k)]
+
+
+# Scripts by the first word of a letter's Unicode name; a dossier in English expects Latin letters.
+LANGUAGE_SCRIPTS = {"en": "LATIN"}
+SCRIPT_NAMES = {"ARABIC": "Arabic script", "HEBREW": "Hebrew script", "CYRILLIC": "Cyrillic script",
+                "LATIN": "Latin script", "GREEK": "Greek script", "ARMENIAN": "Armenian script",
+                "GEORGIAN": "Georgian script", "DEVANAGARI": "Devanagari script", "CJK": "Chinese characters",
+                "HANGUL": "Hangul", "HIRAGANA": "Japanese kana", "KATAKANA": "Japanese kana", "THAI": "Thai script"}
+
+
+def main_script(text: str | None) -> str | None:
+    """The script most of the text's letters are in (ARABIC, LATIN, …), or None for a text without letters."""
+    counts: Counter = Counter()
+    for char in text or "":
+        if char.isalpha():
+            name = unicodedata.name(char, "")
+            counts[name.split(" ")[0] if name else "UNKNOWN"] += 1
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def language_warnings(entries: list[Entry], language: str = DOSSIER_LANGUAGE) -> list[dict]:
+    """User text printed for the platform that is mostly in another script than the dossier's language: each
+    rationale without an English version, each reviewers' note chosen for the dossier, the context notes."""
+    expected, found = LANGUAGE_SCRIPTS.get(language, "LATIN"), []
+
+    def check(entry: Entry, what: str, text: str, violation_id: int | None = None, anchor: str = "") -> None:
+        script = main_script(text)
+        if script and script != expected:
+            found.append({"number": entry.number, "entry_id": entry.id, "what": what, "anchor": anchor,
+                          "script": SCRIPT_NAMES.get(script, script.title() + " script"),
+                          "violation_id": violation_id})
+
+    for e in entries:
+        for v in e.violations:
+            if not v.rationale_en.strip():
+                check(e, f"the rationale for “{v.clause.heading}”", v.rationale, v.id, "violations")
+        for n in e.annotations:
+            if n.include_in_dossier:
+                check(e, "a reviewers' note printed in the dossier", n.body, anchor=f"note-{n.id}")
+        check(e, "the context notes", e.notes, anchor="")
+    return found
 
 
 def missing_for_dsa(case: Case, entries: list[Entry]) -> list[str]:
@@ -73,10 +158,12 @@ def number_ranges(numbers) -> str:
 
 
 def snapshot(case: Case, entries: list[Entry], options: DossierOptions, document_id: str,
-             generated_at: datetime, evidence_dir: str) -> dict:
+             generated_at: datetime, evidence_dir: str, left_out: Counter | None = None) -> dict:
+    """`left_out` (from `selection`): counted again when not given."""
     people = People.for_case(case)
     rows = [_entry(e, options, people) for e in entries]
     posted = [e.posted_at for e in entries if e.posted_at]
+    left_out = selection(case, options).left_out if left_out is None else left_out
     return {
         "document_id": document_id, "generated_at": utc(generated_at, "%Y-%m-%d %H:%M UTC"),
         "generated_iso": generated_at.strftime("D:%Y%m%d%H%M%S+00'00'"), "evidence_dir": evidence_dir,
@@ -86,6 +173,9 @@ def snapshot(case: Case, entries: list[Entry], options: DossierOptions, document
         "date_range": (utc(min(posted), "%Y-%m-%d"), utc(max(posted), "%Y-%m-%d")) if posted else None,
         "clause_count": len({v["key"] for r in rows for v in r["violations"]}),
         "findings": _findings(entries), "per_account": _per_account(entries),
+        "by_severity": _by_severity(rows), "left_out": left_out_lines(left_out),
+        "unapproved": sum(1 for r in rows if not r["approved"]),
+        "severities": [{"level": k, "name": n, "meaning": m} for k, (n, m) in SEVERITIES.items()],
         "chart_svg": timeline_svg([(utc(e.posted_at, "%Y-%m"), v.clause.policy.title) for e in entries
                                    if e.posted_at for v in {v.clause.policy_id: v for v in e.violations}.values()]),
         "undated": sum(1 for e in entries if not e.posted_at),
@@ -96,15 +186,15 @@ def snapshot(case: Case, entries: list[Entry], options: DossierOptions, document
 
 def _case(case: Case, entries: list[Entry]) -> dict:
     return {
-        "title": case.title, "subject": case.subject, "summary_html": str(render_markdown(case.summary)),
+        "title": case.title, "subject": case.subject, "summary_html": str(markdown_dirs(case.summary)),
         "accounts": [{"label": a.label, "display_name": a.display_name, "profile_url": public_url(a.profile_url),
                       "account_id": a.platform_account_id} for a in case.accounts],
         "prepared_by_name": case.prepared_by_name, "prepared_by_org": case.prepared_by_org,
         "prepared_by_email": case.prepared_by_email,
         "confidentiality": case.confidentiality or DEFAULT_CONFIDENTIALITY,
-        "methodology_html": str(render_markdown(case.methodology or DEFAULT_METHODOLOGY)),
-        "public_interest_html": str(render_markdown(case.public_interest)) if case.public_interest.strip() else "",
-        "dsa_explanation_html": str(render_markdown(case.dsa_explanation)),
+        "methodology_html": str(markdown_dirs(case.methodology or DEFAULT_METHODOLOGY)),
+        "public_interest_html": str(markdown_dirs(case.public_interest)) if case.public_interest.strip() else "",
+        "dsa_explanation_html": str(markdown_dirs(case.dsa_explanation)),
     }
 
 
@@ -139,15 +229,18 @@ def _entry(e: Entry, options: DossierOptions, people: People) -> dict:
             "key": v.clause.key, "heading": v.clause.heading, "group": v.clause.group,
             "summary": v.clause.summary, "platform": v.clause.policy.platform.name,
             "policy": v.clause.policy.title, "url": v.clause.policy.url, "checked_on": v.clause.policy.checked_on,
-            "path": v.clause.path, "rationale": v.rationale} for v in e.violations],
+            "path": v.clause.path, "rationale": v.rationale, "rationale_en": v.rationale_en} for v in e.violations],
         "images": [{"src": f"evidence:{ev.dossier_copy.sha256}", "parent": ev.sha256, "name": ev.original_name,
                     "marked": ev.marked_copy is not None, "width": ev.dossier_copy.width,
                     "height": ev.dossier_copy.height} for ev in e.evidence
                    if ev.dossier_copy is not None and ev.active],
-        "status": e.status,
+        "status": e.status, "approved": e.status == "approved", "status_label": STATUSES.get(e.status, e.status),
+        "request": e.request_label, "requested_action": e.requested_action, "countries": e.action_countries,
+        "severity": e.severity, "severity_label": e.severity_label,
+        "severity_meaning": SEVERITIES[e.severity][1] if e.severity in SEVERITIES else "",
         "approvals": [{"by": people.name(a.user_id), "at": utc(a.created_at)}
                       for a in e.current_approvals] if e.status == "approved" else [],
-        "notes": [{"by": people.name(n.user_id), "kind": n.kind, "html": str(render_markdown(n.body))}
+        "notes": [{"by": people.name(n.user_id), "kind": n.kind, "html": str(markdown_dirs(n.body))}
                   for n in e.annotations if n.include_in_dossier],
         "files": files,
     }
@@ -163,6 +256,15 @@ def _findings(entries: list[Entry]) -> list[dict]:
     return [{**r, "count": len(r["numbers"]), "numbers": number_ranges(r["numbers"])} for r in rows]
 
 
+def _by_severity(rows: list[dict]) -> list[dict]:
+    """Every printed entry, the most severe first (not rated last), then by number."""
+    return [{"number": r["number"], "account": r["account"], "severity": r["severity"],
+             "severity_label": r["severity_label"] or "not rated", "request": r["request"] or "not stated",
+             "clauses": ", ".join(v["heading"] for v in r["violations"]), "approved": r["approved"],
+             "status_label": r["status_label"]}
+            for r in sorted(rows, key=lambda r: (-r["severity"], r["number"]))]
+
+
 def _per_account(entries: list[Entry]) -> list[dict]:
     counts = Counter(e.account.label if e.account else f"{PLATFORMS.get(e.platform, e.platform)} (no account)"
                      for e in entries)
@@ -171,6 +273,17 @@ def _per_account(entries: list[Entry]) -> list[dict]:
         label = e.account.label if e.account else f"{PLATFORMS.get(e.platform, e.platform)} (no account)"
         if e.posted_at:
             spans.setdefault(label, []).append(e.posted_at)
+    requests: dict[str, dict[str, list[int]]] = {}  # label -> request -> entry numbers
+    for e in entries:
+        label = e.account.label if e.account else f"{PLATFORMS.get(e.platform, e.platform)} (no account)"
+        requests.setdefault(label, {}).setdefault(e.request_label or "no action stated", []).append(e.number)
+    order = [*REQUESTED_ACTIONS.values(), "no action stated"]  # the strongest request first
+
+    def rank(request: str) -> int:
+        return next(i for i, s in enumerate(order) if request.startswith(s))
+
     return [{"label": label, "count": n, "first": utc(min(spans[label]), "%Y-%m-%d") if label in spans else "—",
-             "last": utc(max(spans[label]), "%Y-%m-%d") if label in spans else "—"}
+             "last": utc(max(spans[label]), "%Y-%m-%d") if label in spans else "—",
+             "requests": [{"request": r, "numbers": number_ranges(nums), "count": len(nums)}
+                          for r, nums in sorted(requests[label].items(), key=lambda kv: rank(kv[0]))]}
             for label, n in counts.most_common()]

@@ -18,7 +18,7 @@ from ...models._common import utcnow
 from ..custody import anchor_head, current_head, record
 from ..signing import SigningConfig, sign_pdf
 from ..storage import EvidenceStore, private_temp_dir, temp_root
-from .data import missing_for_dsa, select_entries, snapshot
+from .data import missing_for_dsa, select_entries, selection, snapshot
 from .options import DossierOptions
 from ..evidence import remove_unused_bytes
 from .pipeline import default_workers, render_dossier
@@ -64,8 +64,9 @@ def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = Non
         dossier.status = "running"
         progress("collecting entries", 2)
         options = DossierOptions.from_json(dossier.options)
-        entries = select_entries(dossier.case, options)
-        data = snapshot(dossier.case, entries, options, dossier.document_id, dossier.created_at, evidence_dir)
+        chosen = selection(dossier.case, options)
+        data = snapshot(dossier.case, chosen.entries, options, dossier.document_id, dossier.created_at, evidence_dir,
+                        chosen.left_out)
         data["chain"] = {**current_head(dossier.case_id), "case_id": dossier.case_id}  # printed on the cover: an
         # anchor that leaves the tool (`reportkit verify --anchor dossier.pdf`)
         if attachment:  # an evidence package's manifest: carried inside the PDF, its hash printed

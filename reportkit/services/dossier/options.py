@@ -6,6 +6,11 @@ from datetime import date
 from ..search import EntryFilter
 
 PAPERS = {"A4": "A4", "Letter": "letter"}
+# Never printed, whatever the options: a reviewer turned them down or found them twice (withdrawn entries are
+# out of every list already).
+NEVER_PRINTED = ("rejected", "duplicate")
+NOT_YET_APPROVED = ("draft", "ready", "changes_requested")
+DOSSIER_LANGUAGE = "en"  # what a dossier is written in; user text in another script gets a warning
 
 
 @dataclass
@@ -19,14 +24,17 @@ class DossierOptions:
     date_from: date | None = None
     date_to: date | None = None
     entry_numbers: list[int] = field(default_factory=list)  # empty = all that match
-    approved_only: bool = False
+    # Approved entries only, unless the person chose "include entries not yet approved" (each is then marked).
+    approved_only: bool = True
     # An evidence package carries the unredacted originals (with their metadata) only when the owner asks:
     # services/package.check_originals.
     include_originals: bool = False
 
     def entry_filter(self) -> EntryFilter:
+        """Every entry the filters match, whatever its status: data.select_entries decides what is printed (and
+        counts what it leaves out)."""
         return EntryFilter(account_id=self.account_id, clause=self.clause, tag=self.tag, date_from=self.date_from,
-                           date_to=self.date_to, sort="number_asc", status="approved" if self.approved_only else "")
+                           date_to=self.date_to, sort="number_asc")
 
     def to_json(self) -> dict:
         data = asdict(self)

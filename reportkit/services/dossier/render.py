@@ -8,7 +8,7 @@ from markupsafe import Markup
 from weasyprint import HTML
 
 from ... import ROOT
-from ...bidi import ltr_urls
+from ...bidi import ltr_urls, paragraphs
 from .fetcher import EvidenceFetcher
 
 
@@ -18,6 +18,7 @@ def environment() -> Environment:
     # Only for HTML we made ourselves: Markdown already cleaned by nh3, and the chart's SVG (its text escaped).
     env.filters["safe_html"] = Markup
     env.filters["ltr_urls"] = ltr_urls
+    env.filters["paragraphs"] = paragraphs  # each line of user text with the direction of its own first letter
     return env
 
 
