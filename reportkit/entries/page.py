@@ -12,6 +12,7 @@ from ..models import PERMISSIONS, PLATFORMS, Clause, Platform, Policy
 from ..reviews.forms import AnnotationForm, RegionForm, TransitionForm
 from ..services import access
 from ..services import reviews as review_ops
+from ..services.activity import describe_events
 from ..services.custody import entry_history
 from ..services.duplicates import findings_for
 from ..services.policies import RULES_FOR
@@ -52,6 +53,7 @@ def render_entry(entry, status: int = 200, **forms):
     context = {name: forms.get(name) or make(formdata=None) for name, make in blank.items()}
     context["violation_form"] = forms.get("violation_form") or violation_form(entry, blank=True)
     can_edit = "edit" in rights and not entry.sealed
+    history = entry_history(entry.id)
     return render_template(
         "entries/view.html", entry=entry, case=entry.case, role=role, can_edit=can_edit,
         can_annotate="annotate" in rights, can_review="review" in rights,
@@ -59,6 +61,6 @@ def render_entry(entry, status: int = 200, **forms):
         platform_name=PLATFORMS.get(entry.platform, entry.platform),
         own_rules=RULES_FOR.get(entry.platform, entry.platform),
         duplicates=findings_for(entry), retire=RetireForm(formdata=None),
-        history=entry_history(entry.id), upload_limit=upload_limit(), upload_accept=UPLOAD_ACCEPT,
+        history=history, history_lines=describe_events(history), upload_limit=upload_limit(), upload_accept=UPLOAD_ACCEPT,
         upload_types=ALLOWED_LABEL, todo_first=can_edit and (not entry.evidence or not entry.violations),
         upload_errors=forms.get("upload_errors", []), **context), status

@@ -240,7 +240,6 @@ document.addEventListener("DOMContentLoaded", () => {
       mark(-1);
     };
     input.addEventListener("input", render);
-    input.addEventListener("focus", () => { if (input.value && !clauses.some((c) => c.key === input.value)) render(); });
     input.addEventListener("blur", () => setTimeout(close, 100));
     input.addEventListener("keydown", (e) => {
       if (list.hidden) { if (e.key === "ArrowDown" && input.value) { render(); e.preventDefault(); } return; }
@@ -256,5 +255,41 @@ document.addEventListener("DOMContentLoaded", () => {
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("details[data-fold-small]").forEach((box) => {
     if (window.matchMedia("(max-width: 760px)").matches && !box.hasAttribute("data-active")) box.open = false;
+  });
+});
+
+// A page sent back with an error opens at the field. Its form's address ends in #section (without script the
+// page opens there), and browsers skip autofocus on a page opened at a #fragment and focus the fragment's
+// target once loaded: focus the field after that, with its label in view.
+window.addEventListener("load", () => setTimeout(() => {
+  const field = document.querySelector("[autofocus]");
+  if (!field || document.activeElement === field) return;
+  field.focus({ preventScroll: true });
+  (field.closest(".field") || field).scrollIntoView({ block: "center" });
+}, 0));
+
+// The language field fills itself from the original text (services/language.py) while it is empty or still
+// holds the last guess; what a person typed in it is never replaced.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("input[data-guess-url]").forEach((field) => {
+    const form = field.form;
+    const text = form && form.elements.namedItem("text");
+    const token = form && form.elements.namedItem("csrf_token");
+    if (!text) return;
+    let guessed = "", timer = null;
+    const guess = async () => {
+      if (field.value.trim() && field.value !== guessed) return;
+      const body = new FormData();
+      body.append("text", text.value.slice(0, 50000));
+      if (token) body.append("csrf_token", token.value);
+      try {
+        const resp = await fetch(field.dataset.guessUrl, { method: "POST", body, headers: { Accept: "application/json" } });
+        if (!resp.ok) return;
+        const { language } = await resp.json();
+        if (field.value.trim() && field.value !== guessed) return;  // typed meanwhile
+        field.value = guessed = language || "";
+      } catch (e) { /* offline: the server guesses on save */ }
+    };
+    text.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(guess, 600); });
   });
 });
