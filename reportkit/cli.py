@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from . import create_app
 from .auth.accounts import Client, create_reset_link, find_user, reset_valid_for
 from .auth.passwords import password_problem
+from .auth import twofactor
+from . import mail
 from .extensions import db
 from .models import ROLES, ApiToken, Case, Import, User
 from .services.backup import BackupError, backup, restore
@@ -27,6 +29,7 @@ from .services.package import chain_summary as package_chain_summary
 from .services.package import originals_exposure, package_stamps, verify_package, write_package
 from .services.timestamps import TimestampError, load_root, urls_from
 from .services.policies import seed_policies
+from .services.policies import PolicyError, add_server_rules
 from .services.storage import EvidenceStore, StoredFileError, temp_root
 
 
@@ -82,12 +85,24 @@ def add_member_command(case_id: int, email: str, role: str) -> None:
 
 @click.command("reset-password")
 @click.argument("email")
-def reset_password_command(email: str) -> None:
+@click.option("--send", is_flag=True, help="Mail the link to the user (when MAIL_SERVER is set) instead of printing it.")
+def reset_password_command(email: str, send: bool) -> None:
     """Print a one-time password reset link for a user (works once, for RESET_LINK_MINUTES); give it to them
-    by a channel you trust. Using it ends every session of the account."""
+    by a channel you trust. Using it ends every session of the account. With --send and mail configured, mail it."""
     user = find_user(email)
     if user is None:
         raise click.ClickException(f"No user with the email {email}.")
+    if send and mail.configured():
+        try:
+            mail.send_reset_link(user, Client("command line"))
+        except mail.MailError as exc:
+            raise click.ClickException(f"The mail could not be sent ({exc}); run this again without --send to "
+                                       "print a link instead.") from exc
+        click.echo(f"Mailed a reset link to {user.email}; it works once, within "
+                   f"{current_app.config['RESET_LINK_MINUTES']} minutes.")
+        return
+    if send:
+        click.echo("Mail is not configured (MAIL_SERVER): give the user this link yourself.")
     secret = create_reset_link(user, reset_valid_for(current_app.config), Client("command line"))
     path = f"/auth/reset/{secret}"
     base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
@@ -95,11 +110,41 @@ def reset_password_command(email: str) -> None:
     click.echo(f"It works once, within {current_app.config['RESET_LINK_MINUTES']} minutes.")
 
 
+@click.command("disable-two-factor")
+@click.argument("email")
+def disable_two_factor_command(email: str) -> None:
+    """Turn off a user's two-factor sign-in, for someone who lost both the phone and the recovery codes. Make
+    sure first, by a channel you trust, that it is them asking: this leaves the password alone guarding the account."""
+    user = find_user(email)
+    if user is None or not twofactor.is_enabled(user):
+        raise click.ClickException(f"No user with the email {email} has two-factor sign-in on.")
+    twofactor.disable(user, Client("command line"))
+    click.echo(f"Two-factor sign-in is off for {user.email} (their security log says so); they can turn it on again "
+               "in Settings.")
+
+
 @click.command("seed-policies")
 def seed_policies_command() -> None:
     """Load the shipped policy catalogue (safe to run again: it updates by key)."""
     counts = seed_policies()
     click.echo("Policy catalogue: {platforms} platforms, {policies} policies, {clauses} clauses.".format(**counts))
+
+
+@click.command("add-server-rules")
+@click.argument("host")
+@click.option("--url", default="", help="The rules page, https://HOST/... (default https://HOST/about).")
+@click.option("--checked-on", default=None, help="The day the rules were read, YYYY-MM-DD (default today, UTC).")
+@click.option("--rule", "rules", multiple=True, required=True, help='"Heading: summary"; repeat for each rule.')
+def add_server_rules_command(host: str, url: str, checked_on: str | None, rules: tuple[str, ...]) -> None:
+    """Add a Mastodon server's rules to the policy catalogue (logged as done from the command line)."""
+    from datetime import datetime, timezone
+    try:
+        policy = add_server_rules(None, host, url, checked_on or datetime.now(timezone.utc).date().isoformat(),
+                                  list(rules))
+    except PolicyError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"Added {len(policy.clauses)} rule(s) of {policy.server_host}: {policy.key}/1 ... "
+               f"{policy.key}/{len(policy.clauses)}")
 
 
 def dossier_options(command):
@@ -111,7 +156,9 @@ def dossier_options(command):
         click.option("--account", "account_id", type=int, help="Only entries of this account id."),
         click.option("--clause", default="", help="Only entries mapped to this clause key."),
         click.option("--tag", default="", help="Only entries with this tag."),
-        click.option("--approved-only", is_flag=True, help="Only approved entries."),
+        click.option("--approved-only", is_flag=True, help="Only approved entries (the default; kept for scripts)."),
+        click.option("--include-unapproved", is_flag=True,
+                     help="Also entries not yet approved (each marked); rejected and duplicate ones never."),
         click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Posted on or after (UTC)."),
         click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Posted on or before (UTC)."),
     ]
@@ -121,9 +168,11 @@ def dossier_options(command):
 
 
 def options_from(mode, paper, no_translations, account_id, clause, tag, approved_only, date_from,
-                 date_to) -> DossierOptions:
+                 date_to, include_unapproved=False) -> DossierOptions:
+    if approved_only and include_unapproved:
+        raise click.UsageError("--approved-only and --include-unapproved contradict each other.")
     return DossierOptions(mode=mode, paper=paper, include_translations=not no_translations, account_id=account_id,
-                          clause=clause, tag=tag.lower(), approved_only=approved_only,
+                          clause=clause, tag=tag.lower(), approved_only=not include_unapproved,
                           date_from=date_from.date() if date_from else None,
                           date_to=date_to.date() if date_to else None)
 
@@ -191,8 +240,12 @@ def demo(reset: bool, owner_email: str | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="Map a column (repeat); guessed if left out.")
 @click.option("--timezone", default="UTC", show_default=True, help="For times written without a zone.")
+@click.option("--calendar", type=click.Choice(["auto", "gregorian", "solar_hijri"]), default="auto", show_default=True,
+              help="The calendar of the file's dates; auto reads years 1300-1499 as Solar Hijri.")
 @click.option("--as", "as_email", help="The user recorded as the entries' author (default: the case's first owner).")
-def import_command(case_id, file, maps, timezone, as_email):
+@click.option("--allow-other", is_flag=True, help="Add addresses that are not posts of a known platform (news "
+                                                  "articles, web pages) as platform 'other' instead of reporting them.")
+def import_command(case_id, file, maps, timezone, calendar, as_email, allow_other):
     """Import a CSV or JSON file into a case, with a progress bar and a summary of every row's result."""
     case = case_or_fail(case_id)
     actor = (db.session.scalar(select(User).where(func.lower(User.email) == as_email.lower())) if as_email else
@@ -215,7 +268,7 @@ def import_command(case_id, file, maps, timezone, as_email):
         raise click.ClickException(f"Which column holds the URL? Use --map url=COLUMN (columns: {headers}).")
     sha, _ = EvidenceStore(current_app.config["EVIDENCE_DIR"]).put_bytes(data)
     job = Import(case_id=case.id, kind="csv", filename=Path(file).name, file_sha256=sha, mapping=mapping,
-                 timezone=timezone, created_by_id=actor.id)
+                 timezone=timezone, calendar=calendar, created_by_id=actor.id, allow_other=allow_other)
     db.session.add(job)
     with click.progressbar(length=len(rows), label="Importing") as bar:
         import_rows(actor, case, job, headers, rows, lambda done: bar.update(done - bar.pos))
@@ -363,6 +416,8 @@ def init_app(app: Flask) -> None:
     for command in (create_user, create_token, reset_password_command, add_member_command, seed_policies_command, export_dossier, demo, import_command, verify,
                     export_package, verify_package_command, backup_command, restore_command, gc_command):
         app.cli.add_command(command)
+    app.cli.add_command(add_server_rules_command)
+    app.cli.add_command(disable_two_factor_command)
 
 
 main = FlaskGroup(create_app=create_app, help="reportkit: evidence catalogue and dossiers.")

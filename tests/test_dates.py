@@ -176,6 +176,20 @@ def test_api_import_takes_the_calendar(setup, app, token_for):
     assert entry.posted_at == datetime(2024, 5, 28, 7, tzinfo=timezone.utc)
 
 
+def test_cli_import_takes_the_calendar(setup, runner, tmp_path):
+    user, case = setup
+    path = tmp_path / "rows.csv"
+    path.write_text("url,posted_at\nhttps://t.me/leader_fa/21,1403/03/08 10:30\n", encoding="utf-8")
+    told = runner.invoke(args=["import", str(case.id), str(path), "--calendar", "gregorian"])
+    assert "0 created" in told.output and "before Telegram existed" in told.output
+    result = runner.invoke(args=["import", str(case.id), str(path), "--calendar", "solar_hijri",
+                                 "--timezone", "Asia/Tehran"])
+    assert result.exit_code == 0 and "1 created" in result.output, result.output
+    entry = db.session.scalar(select(Entry).where(Entry.post_id == "21"))
+    assert entry.posted_at == datetime(2024, 5, 28, 7, tzinfo=timezone.utc)
+    assert runner.invoke(args=["import", str(case.id), str(path), "--calendar", "julian"]).exit_code != 0
+
+
 # --- the post id's time against a typed one ----------------------------------------------------------------
 
 def test_id_time_wins_over_a_typed_time_unless_confirmed(setup):
