@@ -337,3 +337,14 @@ def test_the_setting_reads_yes_and_no():
         assert config["REQUIRE_TWO_FACTOR"] is value
     with pytest.raises(ConfigError, match="REQUIRE_TWO_FACTOR"):
         check_settings({**DEFAULTS, "REQUIRE_TWO_FACTOR": "maybe"})
+
+
+def test_an_admin_turns_it_off_for_someone_who_lost_phone_and_codes(app, ana, runner):
+    _enrolled(ana)
+    result = runner.invoke(args=["disable-two-factor", "ana@example.org"])
+    assert result.exit_code == 0, result.output
+    assert not twofactor.is_enabled(ana)
+    assert _actions(ana)[-1] == "two_factor_disabled"
+    again = runner.invoke(args=["disable-two-factor", "ana@example.org"])
+    assert again.exit_code != 0 and "has two-factor sign-in on" in again.output
+    assert _login(app.test_client()).headers["Location"].endswith("/cases/")
