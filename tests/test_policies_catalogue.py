@@ -15,7 +15,7 @@ from reportkit.extensions import db
 from reportkit.models import PLATFORMS, Clause, Platform, Policy, Violation
 from reportkit.models.policies import CatalogueEvent
 from reportkit.services.entries import EntryError, add_violation
-from reportkit.services.policies import (PolicyError, PolicyInUse, add_custom_clause, add_server_rules,
+from reportkit.services.policies import (PolicyError, add_custom_clause, add_server_rules,
                                          clause_misfit, clauses_for, delete_server_rules, edit_server_rules,
                                          load_catalogue, seed_policies)
 

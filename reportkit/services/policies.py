@@ -108,19 +108,20 @@ def clause_misfit(clause: Clause, post_platform: str, post_host: str = "") -> st
     if platform.kind == "legal_basis":
         return None
     post_name = PLATFORM_NAMES.get(post_platform, post_platform)
+    server = policy.server_host or "(no server named)"
     if platform.key == MASTODON and post_platform == MASTODON:
         host = _comparable_host(post_host)
         if not host:
-            return (f"“{clause.heading}” is a rule of the Mastodon server {policy.server_host}; this post's server "
+            return (f"“{clause.heading}” is a rule of the Mastodon server {server}; this post's server "
                     f"is not known. Enter the post's address first.")
         if _comparable_host(policy.server_host or "") == host:
             return None
-        return (f"“{clause.heading}” is a rule of the Mastodon server {policy.server_host}; this post is on "
-                f"{host}. Choose a rule of the post's own server (add its rules to the catalogue if they are "
+        return (f"“{clause.heading}” is a rule of the Mastodon server {server}; this post is on "
+                f"{post_host.strip().lower()}. Choose a rule of the post's own server (add its rules to the catalogue if they are "
                 f"missing), or a legal ground.")
     if platform.key == RULES_FOR.get(post_platform, post_platform):
         return None
-    owner = f"the Mastodon server {policy.server_host}" if platform.key == MASTODON else platform.name
+    owner = f"the Mastodon server {server}" if platform.key == MASTODON else platform.name
     return (f"“{clause.heading}” is a rule of {owner}; this post is on {post_name}. "
             f"Choose a clause of the post's own platform.")
 
