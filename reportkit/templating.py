@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from .bidi import ltr_urls, markdown_dirs, paragraphs
 from .services import dates
+from .services.urls import URLError, parse_post_url
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "code", "pre", "a", "h3",
                 "h4", "hr"}
@@ -37,6 +38,22 @@ def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return dates.zone_text(value, viewer_zone(), fmt)
 
 
+def id_time_note(entry) -> str:
+    """On an entry whose typed post time a person confirmed against the time in its post id: how far apart
+    they are, in the reader's zone ("" when they agree, or nothing was confirmed)."""
+    if entry.posted_at_source != "person" or entry.posted_at is None:
+        return ""
+    try:
+        derived = parse_post_url(entry.canonical_url).posted_at
+    except URLError:
+        return ""
+    gap = dates.disagreement(entry.posted_at, derived)
+    if gap is None:
+        return ""
+    return (f"The post id says {dates.zone_text(derived, viewer_zone())}, {dates.gap_text(gap)} away; a person "
+            "confirmed the typed time.")
+
+
 def viewer_zone() -> tzinfo:
     """The signed-in user's zone; UTC outside a request, for nobody signed in, or for a name not known here."""
     if not has_request_context() or not getattr(current_user, "is_authenticated", False):
@@ -62,3 +79,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(markdown=render_markdown, utc=utc, local=local, filesize=filesize, ltr_urls=ltr_urls)
     app.jinja_env.filters.update(paragraphs=paragraphs, markdown_dirs=markdown_dirs)  # bidi: a direction a paragraph
     app.jinja_env.globals.update(statuses=STATUSES, kinds=ANNOTATION_KINDS)
+    app.jinja_env.globals.update(id_time_note=id_time_note)

@@ -53,6 +53,10 @@ def test_calendar_choice_and_the_auto_rule():
         dates.parse_time("1402/12/30", "solar_hijri")  # 1402 is not a leap year
     with pytest.raises(dates.DateError, match="cannot be read"):
         dates.parse_time("1403 Khordad", "solar_hijri")
+    with pytest.raises(dates.DateError, match="out of range"):
+        dates.parse_time("۱۴۰۳/۰۳/۰۸ ۱۰:۳۰ +99:99", "auto")
+    with pytest.raises(dates.DateError, match="out of range"):
+        dates.parse_time("9999-12-31 23:59 -12:00", "gregorian")
     with pytest.raises(dates.DateError, match="Unknown calendar"):
         dates.parse_time("2024-01-01", "julian")
 
@@ -225,6 +229,8 @@ def test_entry_form_and_api_warn_and_take_the_confirmation(setup, client, login,
                                                    "account_id": 0})
     db.session.refresh(entry)
     assert entry.posted_at == datetime(2021, 10, 27, 20, tzinfo=timezone.utc) and entry.posted_at_source == "person"
+    assert "The post id says 2021-10-27 13:05 UTC, 6 h 54 min away; a person confirmed" in client.get(
+        f"/entries/{entry.id}").data.decode()
     api, headers = client.application.test_client(), token_for(user)
     url2 = "https://x.com/leader_en/status/1453347171011694598"
     made = api.post(f"/api/v1/cases/{case.id}/entries", headers=headers,

@@ -133,16 +133,16 @@ def parse_time(value: str, calendar: str = "auto", zone: tzinfo = timezone.utc) 
         return ParsedTime(instant, "gregorian", f"{shown} (Unix time) → {utc_text(instant)}")
     if calendar == "auto":
         calendar = "solar_hijri" if 1300 <= (_year(text) or 0) <= 1499 else "gregorian"
-    if calendar == "solar_hijri":
-        local, explicit = _solar_hijri(text, shown)
-    else:
-        local, explicit = _gregorian(text, shown)
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=zone)
     try:
+        local, explicit = (_solar_hijri if calendar == "solar_hijri" else _gregorian)(text, shown)
+        if local.tzinfo is None:
+            local = local.replace(tzinfo=zone)
         instant = local.astimezone(timezone.utc)
-    except OverflowError as exc:
-        raise DateError(f"The date “{shown[:80]}” is out of range.") from exc
+    except DateError:
+        raise
+    except (ValueError, OverflowError) as exc:  # an offset past 24 h, a year past 9999 once converted
+        raise DateError(f"The date “{shown[:80]}” cannot be read: its year or its zone offset is out of range.") \
+            from exc
     where = "zone as written" if explicit else getattr(zone, "key", None) or str(zone)
     label = ", ".join(x for x in (CALENDAR_NAMES[calendar] if calendar == "solar_hijri" else "", where) if x)
     return ParsedTime(instant, calendar, f"{shown} ({label}) → {utc_text(instant)}")
