@@ -71,7 +71,7 @@ def test_paste_reports_every_line(setup):
     job = paste_urls(user, case, "https://t.me/leader_fa/1\njust words\njavascript:alert(1) https://x.com/leader_en\n")
     statuses = [(r["line"], r["status"]) for r in job.results]
     assert statuses == [(1, "created"), (2, "invalid"), (3, "invalid")]
-    assert "not the address of one post" in job.results[2]["reason"]
+    assert "a profile or page on X" in job.results[2]["reason"]
     assert job.total == 3
 
 

@@ -12,14 +12,24 @@ from ..services.intake.tables import zone
 from .base import APIError, bp
 
 
+def _allow_other(value) -> bool:
+    """`allow_other`: add addresses that are not posts of a known platform as "other" (true/false)."""
+    if value in (True, "true", "1", "yes", "on"):
+        return True
+    if value in (False, "false", "0", "no", "off", ""):
+        return False
+    raise APIError(422, "validation_error", "allow_other is true or false.", {"allow_other": ["true or false."]})
+
+
 @bp.post("/cases/<int:case_id>/imports")
 def create_import(case_id: int):
     case = access.case_for(g.api_user, case_id, "edit")
     if request.is_json:
         data = request.get_json(silent=True)
+        allow_other = _allow_other(data.get("allow_other", False) if isinstance(data, dict) else False)
         if isinstance(data, dict) and isinstance(data.get("urls"), list):
             try:
-                job = paste_urls(g.api_user, case, "\n".join(str(u) for u in data["urls"]))
+                job = paste_urls(g.api_user, case, "\n".join(str(u) for u in data["urls"]), allow_other)
             except TableError as exc:
                 raise APIError(422, "validation_error", str(exc), {"urls": [str(exc)]})
             return _state(job), 202
@@ -34,6 +44,7 @@ def create_import(case_id: int):
             raise APIError(400, "bad_request", "Send the file as multipart field 'file'.", {"file": ["Missing."]})
         raw, name, tz = upload.read(), upload.filename, request.form.get("timezone", "UTC")
         calendar = request.form.get("calendar", "auto")
+        allow_other = _allow_other(request.form.get("allow_other", "false").strip().lower())
         try:
             mapping = json.loads(request.form["mapping"]) if request.form.get("mapping") else None
         except (json.JSONDecodeError, RecursionError):  # a mapping nested thousands deep is not a mapping
@@ -53,6 +64,7 @@ def create_import(case_id: int):
     sha, _ = store().put_bytes(raw)
     job = Import(case_id=case.id, kind="json" if raw.lstrip()[:1] in (b"[", b"{") else "csv", filename=name[:255],
                  file_sha256=sha, mapping=mapping, timezone=tz, calendar=calendar, status="queued", total=len(rows),
+                 allow_other=allow_other,
                  created_by_id=g.api_user.id)
     db.session.add(job)
     db.session.commit()

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from ..cases.forms import options
@@ -8,10 +8,17 @@ from ..services.dates import CALENDARS
 from ..services.intake import TARGETS
 
 
+# An address that is not a post of a known platform is reported, not added, unless the person asks for it.
+ALLOW_OTHER = "Add addresses that are not posts as “other”"
+ALLOW_OTHER_HINT = ("Only for web pages you mean to catalogue (a news article, a blog post). Profiles, share "
+                    "buttons and short links of known platforms are never added: they name no post.")
+
+
 class PasteForm(FlaskForm):
     text = TextAreaField("Addresses", validators=[DataRequired(), Length(max=2_000_000)],
                          description="One per line, or mixed with other text: every web address is found. "
                                      "Up to 5,000 at a time.")
+    allow_other = BooleanField(ALLOW_OTHER, description=ALLOW_OTHER_HINT)
     submit = SubmitField("Create entries")
 
 
@@ -21,9 +28,11 @@ class UploadTableForm(FlaskForm):
     submit = SubmitField("Upload and map columns")
 
 
-def mapping_form(headers: list[str], mapping: dict[str, str], tz: str, calendar: str = "auto"):
+def mapping_form(headers: list[str], mapping: dict[str, str], tz: str, calendar: str = "auto",
+                 allow_other: bool = False):
     """A form with one select per entry field, listing the file's columns."""
     chosen_calendar = calendar  # the class body below names a field `calendar`
+    chosen_allow_other = allow_other
 
     class MappingForm(FlaskForm):
         timezone = StringField("Time zone for times written without one", default=tz,
@@ -32,6 +41,7 @@ def mapping_form(headers: list[str], mapping: dict[str, str], tz: str, calendar:
         calendar = SelectField("Dates in this file are", choices=options(list(CALENDARS.items())), default=chosen_calendar,
                                description="Solar Hijri dates (1403/03/08 10:30, also in Persian digits) are "
                                            "converted; the preview shows each conversion.")
+        allow_other = BooleanField(ALLOW_OTHER, default=chosen_allow_other, description=ALLOW_OTHER_HINT)
         preview = SubmitField("Preview")
         submit = SubmitField("Import")
 

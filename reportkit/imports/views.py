@@ -25,7 +25,7 @@ def create(case_id: int):
     paste, upload = PasteForm(prefix="paste"), UploadTableForm(prefix="upload")
     if paste.submit.data and paste.validate_on_submit():
         try:
-            job = paste_urls(current_user, case, paste.text.data)
+            job = paste_urls(current_user, case, paste.text.data, allow_other=paste.allow_other.data)
             return redirect(url_for("imports.view", import_id=job.id))
         except TableError as exc:
             db.session.rollback()
@@ -68,11 +68,12 @@ def map_columns(import_id: int):
         headers, rows = read_table(store().path_for(job.file_sha256).read_bytes())
     except TableError as exc:  # a file stored before today's limits (e.g. more columns than can be mapped)
         abort(422, str(exc))
-    form = mapping_form(headers, job.mapping, job.timezone, job.calendar)
+    form = mapping_form(headers, job.mapping, job.timezone, job.calendar, job.allow_other)
     if form.validate_on_submit():
         job.mapping = {t: form[f"map_{t}"].data for t in TARGETS if form[f"map_{t}"].data in headers}
         job.timezone = form.timezone.data.strip()
         job.calendar = form.calendar.data
+        job.allow_other = bool(form.allow_other.data)
         try:
             zone(job.timezone)
         except TableError as exc:

@@ -7,6 +7,7 @@ whatever is committed carries its event and counts that match the case, and a ru
 a batch boundary: an import from a file is resumed from its first uncommitted row (`resume_import`).
 """
 
+import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -18,10 +19,10 @@ from ...models._common import utcnow
 from ..custody import lock_case, record
 from ..entries import GLOBAL_IDS, DuplicateEntry, EntryError, create_entry, creation_record
 from ..evidence import add_archive_link
-from ..urls import URLError, parse_post_url
+from ..urls import URLError, not_a_post, parse_post_url
 from .extract import extract_urls
 from ..dates import DateError, id_time_warning, plausibility_problem
-from .tables import TableError, read_time, zone
+from .tables import TableError, archiver_hash, read_time, zone
 
 MAX_PASTE = 5000
 BATCH = 500
@@ -77,13 +78,15 @@ class DuplicateIndex:
         return found
 
 
-def paste_urls(actor: User, case: Case, text: str) -> Import:
-    """A pasted list, run at once. Nothing keeps the text, so a paste cut short is reported, not resumed."""
+def paste_urls(actor: User, case: Case, text: str, allow_other: bool = False) -> Import:
+    """A pasted list, run at once. Nothing keeps the text, so a paste cut short is reported, not resumed.
+    `allow_other`: add web pages that are not posts of a known platform (news articles) as platform "other"."""
     lines = extract_urls(text)
     urls = [u for _, _, u in lines if u]
     if len(urls) > MAX_PASTE:
         raise TableError(f"{len(urls)} addresses: paste at most {MAX_PASTE} at a time.")
-    job = Import(case_id=case.id, kind="paste", created_by_id=actor.id, status="queued", total=len(lines))
+    job = Import(case_id=case.id, kind="paste", created_by_id=actor.id, status="queued", total=len(lines),
+                 allow_other=bool(allow_other))
     db.session.add(job)
     db.session.commit()
 
@@ -92,7 +95,7 @@ def paste_urls(actor: User, case: Case, text: str) -> Import:
         row = {"line": number, "input": line[:500], "url": url or ""}
         if url is None:
             return {**row, "status": "invalid", "reason": "No web address on this line."}, None
-        return _create(actor, case, index, url, {}, [], row)
+        return _create(actor, case, index, url, {}, [], row, allow_other=allow_other)
 
     return _run(actor, job, lines, one)
 
@@ -105,6 +108,7 @@ def import_rows(actor: User, case: Case, job: Import, headers: list[str], rows: 
     tz = zone(job.timezone)
     clauses = set(db.session.scalars(select(Clause.key)))
     handles = {a.handle_key: a.id for a in case.accounts}
+    allow_other = bool(job.allow_other)
     if job.id is None:
         db.session.add(job)
     job.total = len(rows)
@@ -118,7 +122,7 @@ def import_rows(actor: User, case: Case, job: Import, headers: list[str], rows: 
             fields, violations, links = _row_fields(get, tz, clauses, handles, job.calendar)
         except (TableError, ValueError, OverflowError) as exc:
             return {**row, "status": "error", "reason": str(exc)}, None
-        return _create(actor, case, index, get("url"), fields, violations, row, links)
+        return _create(actor, case, index, get("url"), fields, violations, row, links, allow_other)
 
     return _run(actor, job, list(enumerate(rows, start=2)), one, progress)  # row 1 holds the headers
 
@@ -237,8 +241,12 @@ def _row_fields(get, tz, clauses: set[str], handles: dict[str, int], calendar: s
         if handle not in handles:
             raise TableError(f"The case has no account @{handle}.")
         fields["account_id"] = handles[handle]
-    archiver = [f"{label}: {get(key)}" for key, label in (("archive_status", "archiver status"),
-                                                            ("hash", "archiver hash")) if get(key)]
+    if get("captured_at"):
+        fields["captured_at"] = _archived_at(get, tz, calendar)
+    links, kept = _archive_links(get)
+    archiver = [f"{label}: {value}" for label, value in (
+        ("title", get("title")), ("archiver status", get("archive_status")),
+        ("archiver hash", archiver_hash(get("hash"))), *kept) if value]
     if archiver:
         fields["notes"] = "\n".join(filter(None, [fields["notes"], *archiver]))
     keys = [k.strip() for k in get("clause").split(";") if k.strip()]
@@ -247,8 +255,47 @@ def _row_fields(get, tz, clauses: set[str], handles: dict[str, int], calendar: s
         raise TableError(f"Unknown clause key {', '.join(unknown)}.")
     if keys and not get("rationale"):
         raise TableError("A clause needs a rationale in the same row.")
-    links = [get(k) for k in ("archive_url", "screenshot_url") if get(k).startswith(("http://", "https://"))]
     return fields, [(k, get("rationale")) for k in keys], links
+
+
+LINK_COLUMNS = (("archive_url", "archive location"), ("wacz_url", "WACZ"), ("replay_url", "replay page"),
+                ("screenshot_url", "screenshot"), ("thumbnail_url", "thumbnail"))
+_IMAGE_FORMULA = re.compile(r'^=IMAGE\(\s*"([^"]+)"', re.IGNORECASE)  # the archiver's sheet shows thumbnails so
+
+
+def _archive_links(get) -> tuple[list[str], list[tuple[str, str]]]:
+    """The row's archive addresses (kept as links, never fetched), each once; what is not a web address, or
+    loses part of itself as a link (a replay page's #fragment), is kept word for word for the notes."""
+    links, kept = [], []
+    for key, label in LINK_COLUMNS:
+        value = get(key)
+        found = _IMAGE_FORMULA.match(value)
+        address = found.group(1) if found else value
+        if not address:
+            continue
+        if not address.lower().startswith(("http://", "https://")):
+            kept.append((f"{label} (not a web address)", value))
+            continue
+        try:
+            canonical = parse_post_url(address).canonical
+        except URLError:
+            canonical = address  # a broken web address: `_create` refuses the row, saying why
+        if canonical not in links:
+            links.append(canonical)
+        if canonical.rstrip("/") != address.rstrip("/") and "#" in address:
+            kept.append((label, address))
+    return links, kept
+
+
+def _archived_at(get, tz, calendar: str):
+    """When the archiver captured the post: the entry's capture time (UTC)."""
+    try:
+        found = read_time(get("captured_at"), tz, calendar)
+    except DateError as exc:
+        raise TableError(f"The archive date: {exc}") from exc
+    except (ValueError, OverflowError) as exc:
+        raise TableError(f"The archive date “{get('captured_at')[:80]}” cannot be read.") from exc
+    return found.utc if found else None
 
 
 def _posted_at(get, tz, calendar: str):
@@ -273,11 +320,15 @@ def _posted_at(get, tz, calendar: str):
     return found.utc
 
 
-def _create(actor, case, index, url, fields, violations, row, links=()) -> tuple[dict, Entry | None]:
+def _create(actor, case, index, url, fields, violations, row, links=(), allow_other=False
+            ) -> tuple[dict, Entry | None]:
     try:
         post = parse_post_url(url)
     except URLError as exc:
         return {**row, "status": "invalid", "reason": str(exc)}, None
+    reason = not_a_post(post)
+    if reason and not (allow_other and post.platform == "other"):
+        return {**row, "status": "invalid", "reason": f"{reason}."}, None  # shown after "Not a post URL: "
     existing = index.find(post)
     if existing is not None:
         return {**row, "status": "duplicate", "reason": "Already in the case."}, existing
@@ -313,8 +364,9 @@ def preview_rows(case: Case, job: Import, headers: list[str], rows: list[list[st
             warning = id_time_warning(fields.get("posted_at"), post.posted_at)
             if index.find(post) is not None:
                 problems.append("already in the case (will be reported as a duplicate)")
-            if post.platform != "other" and not post.is_post:
-                problems.append("not the address of one post")
+            reason = not_a_post(post)
+            if reason and not (job.allow_other and post.platform == "other"):
+                problems.append(f"not a post URL: {reason}")
         except (TableError, URLError, ValueError, OverflowError) as exc:
             fields, violations, post, conversion, warning = {}, [], None, "", ""
             problems.append(str(exc))

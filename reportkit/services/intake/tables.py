@@ -16,7 +16,8 @@ TARGETS = {
     "translation_method": "Translation method", "posted_at": "Posted at", "notes": "Notes", "tags": "Tags",
     "clause": "Clause key(s)", "rationale": "Rationale", "account": "Account handle",
     "archive_url": "Archive location", "screenshot_url": "Screenshot location", "hash": "Archiver's hash",
-    "archive_status": "Archiver's status",
+    "archive_status": "Archiver's status", "title": "Post title", "captured_at": "Archived at (capture time)",
+    "wacz_url": "WACZ location", "replay_url": "Replay page", "thumbnail_url": "Thumbnail location",
 }
 ALIASES = {  # lower-cased header -> target; includes the columns Bellingcat's auto-archiver writes
     "url": "url", "link": "url", "post url": "url", "post_url": "url", "address": "url", "permalink": "url",
@@ -25,13 +26,18 @@ ALIASES = {  # lower-cased header -> target; includes the columns Bellingcat's a
     "translation method": "translation_method", "translation_method": "translation_method",
     "posted_at": "posted_at", "posted at": "posted_at", "date": "posted_at", "timestamp": "posted_at",
     "post date": "posted_at", "created_at": "posted_at", "upload_date": "posted_at", "notes": "notes",
-    "note": "notes", "context": "notes", "title": "notes", "tags": "tags", "tag": "tags", "clause": "clause",
+    "note": "notes", "context": "notes", "title": "title", "tags": "tags", "tag": "tags", "clause": "clause",
     "clauses": "clause", "clause key": "clause", "policy": "clause", "rationale": "rationale", "reason": "rationale",
     "account": "account", "handle": "account", "author": "account", "account handle": "account",
     "archive": "archive_url", "archive location": "archive_url", "archive_location": "archive_url",
-    "archive url": "archive_url", "wacz": "archive_url", "screenshot": "screenshot_url",
+    "archive url": "archive_url", "wacz": "wacz_url", "screenshot": "screenshot_url",
     "screenshot location": "screenshot_url", "hash": "hash", "sha256": "hash", "status": "archive_status",
     "archive status": "archive_status", "archive_status": "archive_status",
+    # the auto-archiver's own names (its spreadsheet's header row), and their snake_case forms
+    "text content": "text", "text_content": "text", "upload timestamp": "posted_at", "upload_timestamp": "posted_at",
+    "upload title": "title", "upload_title": "title", "archive date": "captured_at", "archive_date": "captured_at",
+    "archived at": "captured_at", "replaywebpage": "replay_url", "replay webpage": "replay_url",
+    "replay_webpage": "replay_url", "thumbnail": "thumbnail_url", "thumbnail location": "thumbnail_url",
 }
 
 
@@ -163,6 +169,24 @@ def _cell(value) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+# A hash the auto-archiver wrote: "SHA-256:<hex>" or "SHA3-512:<hex>" (its hash enricher), or a bare hex
+# whose length names the algorithm. Kept as "<algorithm>:<hex>" in lower case.
+HASH_LENGTHS = {32: "md5", 40: "sha1", 64: "sha256"}  # 128 hex digits: SHA-512 or SHA3-512, so not named
+
+
+def archiver_hash(value: str) -> str:
+    """The archiver's hash with its algorithm's name ("sha256:<hex>"); a value of another shape as it was."""
+    value = value.strip()
+    named = re.fullmatch(r"([A-Za-z][A-Za-z0-9_-]{1,15})\s*:\s*([0-9A-Fa-f]{8,})", value)
+    if named:
+        algorithm = named.group(1).lower().replace("_", "-")
+        algorithm = re.sub(r"^sha-(\d+)$", r"sha\1", algorithm)  # SHA-256 -> sha256; SHA3-512 stays sha3-512
+        return f"{algorithm}:{named.group(2).lower()}"
+    if re.fullmatch(r"[0-9A-Fa-f]+", value) and len(value) in HASH_LENGTHS:
+        return f"{HASH_LENGTHS[len(value)]}:{value.lower()}"
+    return value
 
 
 def guess_mapping(headers: list[str]) -> dict[str, str]:
