@@ -2,6 +2,7 @@
 shoulder and typed again, guessing codes, a session left open used to switch the factor off or read new recovery
 codes, a member without a factor opening a case that requires one, and an install that requires it of everyone."""
 
+import io
 import re
 from datetime import timedelta
 
@@ -16,10 +17,13 @@ from reportkit.config import DEFAULTS, ConfigError, check_settings
 from reportkit.extensions import db
 from reportkit.models import Event, RecoveryCode, SecurityEvent, TwoFactor
 from reportkit.models._common import utcnow
+from reportkit.services import reviews
 from reportkit.services.custody import verify_case
+from reportkit.services.entries import add_violation
+from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.storage import EvidenceStore
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, png_bytes
 
 CLIENT = Client("pytest")
 
@@ -348,3 +352,29 @@ def test_an_admin_turns_it_off_for_someone_who_lost_phone_and_codes(app, ana, ru
     again = runner.invoke(args=["disable-two-factor", "ana@example.org"])
     assert again.exit_code != 0 and "has two-factor sign-in on" in again.output
     assert _login(app.test_client()).headers["Location"].endswith("/cases/")
+
+
+def test_lists_across_cases_hide_what_a_closed_case_holds(app, make_user, make_case, make_entry, login, token_for):
+    """The review queue and the API's case list do not go through `access.check`: they leave out (or only name)
+    a case the reviewer may not open yet."""
+    owner, reviewer = make_user("owner@example.org"), make_user("rev@example.org")
+    case = make_case(owner, members=[(reviewer, "reviewer")])
+    entry = make_entry(case, owner, text="A post that only the team may read")
+    add_violation(owner, entry, "x/violent_content/violent_threats", "Threatens to kill.")
+    add_evidence_file(owner, entry, io.BytesIO(png_bytes()), "s.png", EvidenceStore(app.config["EVIDENCE_DIR"]),
+                      Limits.from_config(app.config))
+    reviews.transition(owner, entry, "ready")
+    headers = token_for(reviewer)
+    client = login(app.test_client(), reviewer)
+    assert b"#1" in client.get("/reviews/").data
+    assert [e["id"] for e in client.get("/api/v1/review-queue", headers=headers).get_json()["entries"]] == [entry.id]
+
+    _enrolled(owner)
+    case.require_two_factor = True  # as the edit form does, through the custody log, in the test above
+    db.session.commit()
+    page = client.get("/reviews/")
+    assert page.status_code == 200 and b"Nothing to review" in page.data
+    assert client.get("/api/v1/review-queue", headers=headers).get_json()["entries"] == []
+    listed = client.get("/api/v1/cases", headers=headers).get_json()["cases"]
+    assert listed == [{"id": case.id, "title": case.title, "role": "reviewer", "two_factor_required": True}]
+    assert "summary" in client.get("/api/v1/cases", headers=token_for(owner)).get_json()["cases"][0]

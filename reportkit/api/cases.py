@@ -42,7 +42,9 @@ def create_case():
 def list_cases():
     rows = db.session.execute(select(Case, Membership.role).join(Membership).where(
         Membership.user_id == g.api_user.id).order_by(Case.id)).all()
-    return {"cases": [serialize.case(c, role) for c, role in rows]}
+    closed = set(db.session.scalars(access.closed_case_ids(g.api_user)))  # two-factor required, not on: name only
+    return {"cases": [serialize.case(c, role) if c.id not in closed else
+                      {"id": c.id, "title": c.title, "role": role, "two_factor_required": True} for c, role in rows]}
 
 
 @bp.get("/cases/<int:case_id>")

@@ -1,7 +1,7 @@
 """Who may see and change what. Outsiders get 404 so a case's existence is never revealed; a member of a case
 that requires two-factor sign-in gets `TwoFactorRequired` (403) until they turn it on."""
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from werkzeug.exceptions import Forbidden, NotFound
 
 from ..extensions import db
@@ -23,6 +23,14 @@ def role_in(case_id: int, user) -> str | None:
     return db.session.scalar(
         select(Membership.role).where(Membership.case_id == case_id, Membership.user_id == user.id)
     )
+
+
+def closed_case_ids(user):
+    """The cases `user` may not open now because they require two-factor and the user has none: a subquery for
+    the lists that span cases (review queue, API case list), which `check` does not see."""
+    if has_two_factor(user.id):
+        return select(Case.id).where(false())
+    return select(Case.id).where(Case.require_two_factor.is_(True))
 
 
 def can(user, case_id: int, permission: str) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import PERMISSIONS, Annotation, Approval, Case, Entry, Event, Membership, Region, Transition, User
 from ..models._common import utcnow
-from .access import role_in
+from .access import closed_case_ids, role_in
 from .custody import lock_case, record
 
 # to -> (allowed from, permission needed, reason required)
@@ -283,7 +283,8 @@ def review_queue(user: User) -> list[Entry]:
     reviewer_cases = select(Membership.case_id).where(Membership.user_id == user.id,
                                                       Membership.role.in_(
                                                           [r for r, rights in PERMISSIONS.items() if "review" in rights]))
-    entries = db.session.scalars(select(Entry).where(Entry.case_id.in_(reviewer_cases), Entry.status == "ready")
+    entries = db.session.scalars(select(Entry).where(Entry.case_id.in_(reviewer_cases), Entry.status == "ready",
+                                                     Entry.case_id.not_in(closed_case_ids(user)))
                                  .order_by(Entry.submitted_at.asc(), Entry.id.asc())).all()
     shapers = _shapers(entries)
     return [e for e in entries if user.id not in shapers[e.id] and
