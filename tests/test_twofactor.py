@@ -169,7 +169,8 @@ def test_wrong_codes_are_refused_and_count_against_the_account(make_app, make_us
         client = app.test_client()
         assert _login(client).status_code == 302
         right = _code(secret)
-        wrong = [c for c in ("123456", "654321", "111111", "222222") if c != right and c != _code(secret, 30)]
+        wrong = [c for c in ("123456", "654321", "111111", "222222") if c not in {right, _code(secret, 30),
+                                                                                   _code(secret, -30)}]
         statuses = []
         for guess in wrong[:3]:
             resp = client.post("/auth/two-factor", data={"code": guess})
@@ -378,3 +379,25 @@ def test_lists_across_cases_hide_what_a_closed_case_holds(app, make_user, make_c
     listed = client.get("/api/v1/cases", headers=headers).get_json()["cases"]
     assert listed == [{"id": case.id, "title": case.title, "role": "reviewer", "two_factor_required": True}]
     assert "summary" in client.get("/api/v1/cases", headers=token_for(owner)).get_json()["cases"][0]
+
+
+def test_a_session_left_open_cannot_guess_codes_to_turn_it_off(make_app, make_user):
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="100 per minute", ACCOUNT_LOGIN_RATE_LIMIT="3 per minute")
+    with app.app_context():
+        _fresh_requests(app)
+        ana = make_user("ana@example.org")
+        secret, codes = _enrolled(ana)
+        client = app.test_client()
+        _login(client)
+        assert client.post("/auth/two-factor", data={"code": codes[0]}).status_code == 302
+        near = {_code(secret, s) for s in (-30, 0, 30)}
+        for guess in [c for c in ("123456", "654321", "111111", "222222") if c not in near][:3]:
+            resp = client.post("/auth/two-factor/disable", data={"disable-current": PASSWORD, "disable-code": guess})
+            assert resp.status_code == 422 and b"Wrong code" in resp.data
+        blocked = client.post("/auth/two-factor/disable", data={"disable-current": PASSWORD,
+                                                                "disable-code": _code(secret)})
+        assert blocked.status_code == 422 and b"Too many failed attempts for this account" in blocked.data
+        assert twofactor.is_enabled(ana)
+        assert _actions(ana).count("two_factor_failed") == 3
+        db.session.remove()
+        db.engine.dispose()

@@ -184,6 +184,7 @@ def change_password():
 
 @bp.route("/two-factor/setup", methods=["GET", "POST"])
 @login_required
+@limiter.limit(_login_limit, methods=["POST"])  # a password and a code are checked
 def two_factor_setup():
     """Enrolment: a QR code and the secret as text; the factor is on once the user types a code it made."""
     next_url = _safe_next(request.args.get("next"), url_for("auth.settings"))
@@ -213,6 +214,7 @@ def two_factor_setup():
 
 @bp.route("/two-factor/disable", methods=["POST"])
 @login_required
+@limiter.limit(_login_limit, methods=["POST"])  # a password and a code are checked
 def disable_two_factor():
     form = DisableTwoFactorForm(prefix="disable")
     if form.validate_on_submit() and _reauthenticated(form):
@@ -225,6 +227,7 @@ def disable_two_factor():
 
 @bp.route("/two-factor/recovery-codes", methods=["POST"])
 @login_required
+@limiter.limit(_login_limit, methods=["POST"])  # a password and a code are checked
 def new_recovery_codes():
     form = RecoveryCodesForm(prefix="codes")
     if form.validate_on_submit() and _reauthenticated(form):
