@@ -91,8 +91,9 @@ def test_review_journey(live_server, browser, shot, tmp_path):
     reviewer.get_by_text("Region saved").wait_for()
     assert reviewer.locator(".region-highlight").count() == 1
 
+    reviewer.get_by_text("Request changes…").click()  # the reason box opens for the move chosen
     reviewer.get_by_label("What should change (required)").fill("Add the translation of the second sentence.")
-    reviewer.get_by_role("button", name="Request changes").click()
+    reviewer.get_by_role("button", name="Request changes", exact=True).click()
     reviewer.get_by_text("Entry #1: changes requested.").wait_for()
     shot(reviewer, "11-changes-requested")
 
@@ -118,7 +119,7 @@ def test_review_journey(live_server, browser, shot, tmp_path):
     shot(reviewer, "13-export-name")
 
     reviewer.goto(f"{base}/dossiers/new/{case_id}")
-    reviewer.get_by_label("Only approved entries").check()
+    assert not reviewer.get_by_label("Include entries not yet approved").is_checked()  # approved only: the default
     reviewer.get_by_role("button", name="Export dossier").click()
     reviewer.get_by_role("link", name="Download the PDF").wait_for(timeout=60_000)
     with reviewer.expect_download() as download:
