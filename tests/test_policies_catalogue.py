@@ -2,6 +2,7 @@
 clauses that fit only posts of their own platform (or server)."""
 
 import re
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import Forbidden
 
 from reportkit.extensions import db
-from reportkit.models import PLATFORMS, Clause, Platform, Policy, Violation
+from reportkit.models import PLATFORMS, Clause, Platform, Policy, User, Violation
 from reportkit.models.policies import CatalogueEvent
 from reportkit.services.entries import EntryError, add_violation
 from reportkit.services.policies import (PolicyError, add_custom_clause, add_server_rules,
@@ -222,6 +223,35 @@ def test_idna_host_is_stored_in_ascii_and_a_second_copy_is_refused(app, people):
     assert clause_misfit(rule, "mastodon", "bücher.social") is None
     assert clause_misfit(rule, "mastodon", "buecher.social") is not None
     assert [c.key for c in clauses_for("mastodon", "BÜCHER.social")][:1] == ["mastodon/xn--bcher-kva.social/1"]
+
+
+def test_two_people_add_the_same_server_at_once(app, people):
+    """The adversary: an owner and an admin submit mastodon.social in the same instant. One wins; the other gets
+    a clear refusal (not a 500, not a second copy)."""
+    barrier, results = threading.Barrier(2), []
+
+    def add(user_id: int) -> None:
+        with app.app_context():
+            try:
+                user = db.session.get(User, user_id)
+                barrier.wait(timeout=10)
+                add_server_rules(user, "mastodon.social", "", TODAY, [f"Rule of {user_id}: x"])
+                results.append("added")
+            except PolicyError as exc:
+                results.append(str(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=add, args=(u.id,)) for u in (people["owner"], people["admin"])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(results) == sorted(["added", "The rules of mastodon.social are already in the catalogue; edit "
+                                      "them there."])
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Clause.id)).where(Clause.key.like("mastodon/%"))) == 1
+    assert db.session.scalar(select(func.count(CatalogueEvent.id))) == 1
 
 
 def test_owner_changes_only_what_they_added_and_only_while_unused(app, client, login, people, make_entry):

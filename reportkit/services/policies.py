@@ -274,9 +274,10 @@ def add_server_rules(actor, host: str, url: str, checked_on, rules) -> Policy:
     host = normalise_host(host)
     url, checked_on, rules = check_rules_url(url, host), check_checked_on(checked_on), parse_rules(rules)
     key = f"{MASTODON}/{host}"
+    platform = _mastodon_platform()  # locked: two people adding one server take turns, the second sees the first
     if db.session.scalar(select(Policy.id).where(Policy.key == key)) is not None:
+        db.session.rollback()
         raise PolicyError(f"The rules of {host} are already in the catalogue; edit them there.")
-    platform = _mastodon_platform()
     policy = Policy(key=key, platform=platform, title=f"Server rules of {host}", url=url, checked_on=checked_on,
                     server_host=host, custom=True, former_titles=[], note="")
     db.session.add(policy)
@@ -356,11 +357,14 @@ def _commit_change(host: str) -> None:
 
 
 def _mastodon_platform() -> Platform:
-    platform = db.session.scalar(select(Platform).where(Platform.key == MASTODON))
-    if platform is None:  # the shipped catalogue has it; a database seeded before it gets it here
-        platform = Platform(key=MASTODON, name="Mastodon (each server's own rules)", custom=True)
-        db.session.add(platform)
-    return platform
+    """The Mastodon platform row, write-locked until the commit (an UPDATE: PostgreSQL's row lock, SQLite's write
+    lock), then everything read again under the lock."""
+    lock = update(Platform).where(Platform.key == MASTODON).values(key=Platform.key)
+    if not db.session.execute(lock).rowcount:  # the shipped catalogue has it; one seeded before it gets it here
+        db.session.add(Platform(key=MASTODON, name="Mastodon (each server's own rules)", custom=True))
+        db.session.flush()
+    db.session.expire_all()
+    return db.session.scalar(select(Platform).where(Platform.key == MASTODON))
 
 
 def _state(url: str, checked_on: str, rules) -> dict:
