@@ -3,22 +3,28 @@ clauses that fit only posts of their own platform (or server)."""
 
 import re
 import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 from flask import g
-from sqlalchemy import func, select
+from flask_migrate import upgrade
+from sqlalchemy import func, insert, select
 from werkzeug.exceptions import Forbidden
 
+from reportkit import create_app
 from reportkit.extensions import db
 from reportkit.models import PLATFORMS, Clause, Platform, Policy, User, Violation
 from reportkit.models.policies import CatalogueEvent
-from reportkit.services.entries import EntryError, add_violation
-from reportkit.services.policies import (PolicyError, add_custom_clause, add_server_rules,
+from reportkit.services.cases import create_case
+from reportkit.services.entries import EntryError, add_violation, create_entry
+from reportkit.services.policies import (PolicyError, PolicyInUse, add_custom_clause, add_server_rules,
                                          clause_misfit, clauses_for, delete_server_rules, edit_server_rules,
                                          load_catalogue, seed_policies)
+
+from .postgres import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date.today().isoformat()
@@ -252,6 +258,58 @@ def test_two_people_add_the_same_server_at_once(app, people):
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Clause.id)).where(Clause.key.like("mastodon/%"))) == 1
     assert db.session.scalar(select(func.count(CatalogueEvent.id))) == 1
+
+
+def test_postgres_edit_waits_for_a_violation_being_mapped(tmp_path):
+    """The adversary on PostgreSQL: a violation citing rule 1 is being written (its transaction holds the key-share
+    lock its foreign key takes) while the owner rewrites the rules. The edit must wait for it, then refuse."""
+    pg = Server().start()
+    try:
+        app = create_app({"SECRET_KEY": "test", "TESTING": True, "DATABASE_URL": pg.create_database("rk_rules"),
+                          "EVIDENCE_DIR": str(tmp_path / "evidence"), "DOSSIER_WORKERS": 0,
+                          "INSTANCE_PATH": str(tmp_path / "instance")})
+        with app.app_context():
+            upgrade()
+            seed_policies()
+            owner = User(email="owner@example.org", name="Owner", password_hash="unused")
+            db.session.add(owner)
+            db.session.commit()
+            case = create_case(owner, "Case", "A. Leader", "", [{"platform": "mastodon", "handle": "alice"}])
+            entry = create_entry(owner, case, MASTO_URL, {})
+            policy = add_server_rules(owner, "mastodon.social", "", TODAY, ["No hate: a"])
+            owner_id, policy_id, entry_id, rule_id = owner.id, policy.id, entry.id, policy.clauses[0].id
+            db.session.remove()
+
+            mapping = db.engine.connect()  # the other writer, mid-transaction
+            mapping.execute(insert(Violation.__table__).values(entry_id=entry_id, clause_id=rule_id,
+                                                               rationale="Attacks a minority.", rationale_en=""))
+            outcome = []
+
+            def rewrite() -> None:
+                with app.app_context():
+                    try:
+                        edit_server_rules(db.session.get(User, owner_id), db.session.get(Policy, policy_id), "",
+                                          TODAY, ["Rewritten: after the fact"])
+                        outcome.append("changed")
+                    except PolicyInUse as exc:
+                        outcome.append(str(exc))
+                    finally:
+                        db.session.remove()
+
+            editor = threading.Thread(target=rewrite)
+            editor.start()
+            time.sleep(1.5)
+            waited = editor.is_alive()
+            mapping.commit()
+            mapping.close()
+            editor.join(timeout=30)
+            assert waited, "the edit did not wait for the violation being written"
+            assert len(outcome) == 1 and "cited by 1 violation" in outcome[0]
+            assert db.session.get(Clause, rule_id).heading == "No hate"
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        pg.stop()
 
 
 def test_owner_changes_only_what_they_added_and_only_while_unused(app, client, login, people, make_entry):

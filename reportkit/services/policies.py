@@ -327,12 +327,15 @@ def delete_server_rules(actor, policy: Policy) -> str:
 
 
 def _lock_for_change(actor, policy: Policy) -> Policy:
-    """Check the right, then take the write lock on the policy row and re-read it and its uses under the lock, so a
+    """Check the right, then lock the policy and its clauses and re-read them and their uses under the lock, so a
     violation mapped a moment ago is seen (on SQLite the UPDATE holds the database's write lock until commit)."""
     if actor is not None and not may_change_server_rules(actor, policy):
         raise Forbidden("Only an admin, or the case owner who added them, may change a server's rules.")
     policy_id = policy.id
     db.session.execute(update(Policy).where(Policy.id == policy_id).values(server_host=Policy.server_host))
+    # PostgreSQL: FOR UPDATE on the rules conflicts with the key-share lock a new violation's foreign key takes,
+    # so a violation citing them now waits for this change, and one committed before it is counted below
+    db.session.execute(select(Clause.id).where(Clause.policy_id == policy_id).with_for_update())
     db.session.expire_all()
     policy = db.session.get(Policy, policy_id)
     if policy is None or policy.server_host is None:
