@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Derivative, Entry, Event, Evidence, User
 from ..models._common import utcnow
+from ..models.entries import CAPTURED_AT_SOURCES
 from ..templating import filesize
 from .images import BadImage, PrintCopy, check_image, look_hash, make_marked_copy, make_print_copy, perceptual_hash
 from .sniff import UnsupportedType, sniff
@@ -101,7 +102,7 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
     return evidence
 
 
-FROM_UPLOAD = "from the first screenshot's upload"
+FROM_UPLOAD = CAPTURED_AT_SOURCES["upload"]  # "from the first screenshot's upload"
 
 
 def default_capture(actor: User, entry: Entry, evidence: Evidence) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import PERMISSIONS, Annotation, Approval, Case, Entry, Event, Membership, Region, Transition, User
 from ..models._common import utcnow
+from ..models.entries import CAPTURED_AT_SOURCES
 from .access import closed_case_ids, role_in
 from .custody import lock_case, record
 
@@ -171,10 +172,12 @@ def _shapers(entries: list[Entry]) -> dict[int, dict[int, list[str]]]:
     found = {e.id: _creator(e) for e in entries}
     if not found:
         return found
-    rows = db.session.execute(select(Event.entry_id, Event.action, Event.actor_id, Event.data).where(
+    rows = db.session.execute(select(Event.entry_id, Event.action, Event.actor_id, Event.data, Event.explanation).where(
         Event.entry_id.in_(list(found)), Event.action.in_([*CONTENT_EVENTS, "status.changed"])).order_by(Event.id))
     creators = {e.id: e for e in entries}
-    for entry_id, action, actor_id, data in rows:
+    for entry_id, action, actor_id, data, explanation in rows:
+        if action == "entry.edited" and explanation == CAPTURED_AT_SOURCES["upload"]:
+            continue  # the capture time an upload filled in: its uploader is counted for the upload itself
         if action == "status.changed":
             if (data or {}).get("to") == "approved":
                 found[entry_id] = _creator(creators[entry_id])  # sealed: approved by others up to here
