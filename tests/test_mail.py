@@ -358,3 +358,12 @@ def test_the_forgot_form_needs_its_csrf_token(make_app, smtp, make_user):
         assert [m["To"] for m in smtp.inbox.messages] == ["ana@example.org"]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_used_link_offers_a_new_one_by_mail(app, smtp, ana, runner):
+    result = runner.invoke(args=["reset-password", "ana@example.org"])
+    path = re.search(r"/auth/reset/[\w-]+", result.output).group(0)
+    client = app.test_client()
+    assert client.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    dead = client.get(path)
+    assert dead.status_code == 404 and b'href="/auth/forgot">Ask for a new one by mail' in dead.data
