@@ -6,6 +6,8 @@ queues the address for the mail thread (`mail.run_later`), which looks it up, cr
 Routes are added to the `auth` blueprint of views.py.
 """
 
+import hashlib
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SubmitField
@@ -36,8 +38,10 @@ def _email_limit() -> str:
 
 
 def _asked_email() -> str:
-    """The per-email bucket: someone asking for one address from many addresses is slowed down too."""
-    return "forgot-email:" + request.form.get("email", "").strip().lower()[:254]
+    """The per-email bucket: someone asking for one address from many addresses is slowed down too. Hashed, as
+    the log-in's per-account key is: the limiter's store need not hold the addresses people typed."""
+    email = request.form.get("email", "").strip().lower()[:254]
+    return "forgot-email:" + hashlib.sha256(email.encode("utf-8", "replace")).hexdigest()
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
