@@ -76,7 +76,8 @@ def build_case(root: Path, count: int):
                    f"https://t.me/leader_fa/{n + 1}")
             entry = create_entry(user, case, url, {"text": PERSIAN, "language": "fa", "translation": ENGLISH,
                                                    "translation_method": "human", "translator": "Bench"})
-            add_violation(user, entry, "x/violent_content/violent_threats", "Threatens to destroy a named group.")
+            add_violation(user, entry, "x/violent_content/violent_threats" if n % 2 else  # the post's own platform
+                          "telegram/terms_of_service/promote_violence_public", "Threatens to destroy a named group.")
             add_evidence_file(user, entry, io.BytesIO(screenshot(n, rng)), f"post-{n}.png", store, limits)
         return app.config["SQLALCHEMY_DATABASE_URI"], app.config["EVIDENCE_DIR"], case.id
 
@@ -92,7 +93,7 @@ def _snapshot(db_uri: str, evidence_dir: str, case_id: int, size: int) -> dict:
     app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": db_uri, "EVIDENCE_DIR": evidence_dir})
     with app.app_context():
         case = db.session.get(Case, case_id)
-        options = DossierOptions(entry_numbers=list(range(1, size + 1)))
+        options = DossierOptions(entry_numbers=list(range(1, size + 1)), approved_only=False)  # never reviewed
         return snapshot(case, select_entries(case, options), options, f"RK-BENCH-{size}", utcnow(), evidence_dir)
 
 

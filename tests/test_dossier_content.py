@@ -153,7 +153,7 @@ def test_export_page_defaults_to_approved_and_counts_the_unapproved(app, team, c
     login(client, team["owner"])
     page = client.get(f"/dossiers/new/{team['case'].id}").get_data(as_text=True)
     assert 'name="include_unapproved"' in page and 'name="include_unapproved" type="checkbox" value="y">' in page
-    assert "Include entries not yet approved (1 entry of this selection" in page
+    assert "Include entries not yet approved (1)" in page and "1 entry of this selection is not yet approved" in page
     assert "This selection prints <strong>3</strong> entries" in page
     assert "2 entries rejected or marked as a duplicate" in page
     # the same default through the API and the command line

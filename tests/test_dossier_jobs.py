@@ -23,7 +23,7 @@ def wait_done(get, timeout=60.0) -> dict:
 def test_api_dossier_job(app, case_with_entries, token_for, tmp_path):  # noqa: F811
     user, case, _ = case_with_entries
     client, headers = app.test_client(), token_for(user)
-    resp = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={"paper": "A4"})
+    resp = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={"paper": "A4", "approved_only": False})
     assert resp.status_code == 202 and set(resp.json) >= {"id", "status", "progress"}
     dossier_id = resp.json["id"]
     state = wait_done(lambda: client.get(f"/api/v1/dossiers/{dossier_id}", headers=headers).json)
@@ -60,7 +60,7 @@ def test_page_export_shows_progress_then_history(app, case_with_entries, login):
     form = client.get(f"/dossiers/new/{case.id}").data.decode()
     assert "Export a dossier" in form and "No dossier exported yet" in form
     resp = client.post(f"/dossiers/new/{case.id}", data={"mode": "rules", "paper": "A4", "account": "0",
-                                                         "include_translations": "y"})
+                                                         "include_translations": "y", "include_unapproved": "y"})
     assert resp.status_code == 302
     view_url = resp.headers["Location"]
     assert "<progress" in client.get(view_url).data.decode()
@@ -76,16 +76,16 @@ def test_page_export_shows_progress_then_history(app, case_with_entries, login):
 def test_csv_and_json_downloads(app, case_with_entries, login):  # noqa: F811
     user, case, _ = case_with_entries
     client = login(app.test_client(), user)
-    csv_resp = client.get(f"/dossiers/export/{case.id}.csv?clause=x/violent_content/violent_threats")
+    csv_resp = client.get(f"/dossiers/export/{case.id}.csv?clause=x/violent_content/violent_threats&include_unapproved=y")
     assert csv_resp.data.startswith("\ufeff".encode()) and csv_resp.data.decode("utf-8-sig").count("\n") == 3
-    data = client.get(f"/dossiers/export/{case.id}.json").json
+    data = client.get(f"/dossiers/export/{case.id}.json?include_unapproved=y").json
     assert len(data["entries"]) == 5 and data["case"]["title"] == "Threats by A. Leader"
 
 
 def test_cli_export_dossier(app, case_with_entries, runner, tmp_path):  # noqa: F811
     user, case, _ = case_with_entries
     out = tmp_path / "case.pdf"
-    result = runner.invoke(args=["export-dossier", str(case.id), "-o", str(out), "--paper", "Letter"])
+    result = runner.invoke(args=["export-dossier", str(case.id), "-o", str(out), "--paper", "Letter", "--include-unapproved"])
     assert result.exit_code == 0, result.output
     assert "SHA-256" in result.output and len(PdfReader(str(out)).pages) > 5
     bad = runner.invoke(args=["export-dossier", "999", "-o", str(out)])
@@ -104,7 +104,7 @@ def test_page_export_with_an_evidence_package(app, case_with_entries, login, tmp
     client = login(app.test_client(), user)
     assert "Also make an evidence package" in client.get(f"/dossiers/new/{case.id}").data.decode()
     resp = client.post(f"/dossiers/new/{case.id}", data={"mode": "rules", "paper": "A4", "account": "0",
-                                                         "tag": "", "with_package": "y"})
+                                                         "tag": "", "with_package": "y", "include_unapproved": "y"})
     dossier_id = resp.headers["Location"].rsplit("/", 1)[-1]
     assert client.get(f"/dossiers/{dossier_id}/package").status_code in (409, 200)  # 409 until it is ready
     assert wait_done(lambda: client.get(f"/dossiers/{dossier_id}/status.json").json)["status"] == "done"
@@ -134,7 +134,7 @@ def test_api_dossier_job_with_a_package(app, case_with_entries, token_for, tmp_p
 
     user, case, _ = case_with_entries
     client, headers = app.test_client(), token_for(user)
-    resp = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={"with_package": True})
+    resp = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={"with_package": True, "approved_only": False})
     assert resp.status_code == 202 and resp.json["with_package"] is True and resp.json["package_url"] is None
     state = wait_done(lambda: client.get(f"/api/v1/dossiers/{resp.json['id']}", headers=headers).json)
     assert state["status"] == "done" and len(state["package_sha256"]) == 64
@@ -143,7 +143,7 @@ def test_api_dossier_job_with_a_package(app, case_with_entries, token_for, tmp_p
     out.write_bytes(package.data)
     package.close()
     assert verify_package(out) == [] and out.stat().st_size == state["package_size"]
-    plain = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={})
+    plain = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={"approved_only": False})
     done = wait_done(lambda: client.get(f"/api/v1/dossiers/{plain.json['id']}", headers=headers).json)
     assert done["package_url"] is None
     assert client.get(f"/api/v1/dossiers/{plain.json['id']}/package", headers=headers).status_code == 409

@@ -8,11 +8,16 @@ import zipfile
 import pytest
 from pypdf import PdfReader
 
+from reportkit.services.dossier.options import DossierOptions
+from reportkit.services.entries import add_violation
 from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.package import verify_package, write_package
 from reportkit.services.storage import EvidenceStore
 
 from .conftest import png_bytes
+
+TELEGRAM_RULE = "telegram/terms_of_service/promote_violence_public"  # a clause fits the post's own platform
+UNREVIEWED = DossierOptions(approved_only=False)  # these entries are never reviewed: the package is under test
 
 
 @pytest.fixture
@@ -22,10 +27,11 @@ def package(app, make_user, make_case, make_entry, tmp_path):
     store = EvidenceStore(app.config["EVIDENCE_DIR"])
     for n in (1, 2):
         entry = make_entry(case, user, url=f"https://t.me/leader_fa/{n}", text=f"post {n}")
+        add_violation(user, entry, TELEGRAM_RULE, "Calls for violence.")
         add_evidence_file(user, entry, io.BytesIO(png_bytes(200 + n, 100)), f"s{n}.png", store,
                           Limits.from_config(app.config))
     out = tmp_path / "package.zip"
-    result = write_package(user, case, out, app.config["EVIDENCE_DIR"], workers=0)
+    result = write_package(user, case, out, app.config["EVIDENCE_DIR"], workers=0, options=UNREVIEWED)
     return out, result
 
 
@@ -123,9 +129,12 @@ def test_package_of_a_selection_and_its_cli(app, make_user, make_case, make_entr
     user = make_user()
     case = make_case(user)
     for n in (1, 2, 3):
-        make_entry(case, user, url=f"https://t.me/leader_fa/{n}", text=f"post {n}", tags=["keep"] if n != 2 else [])
+        entry = make_entry(case, user, url=f"https://t.me/leader_fa/{n}", text=f"post {n}",
+                           tags=["keep"] if n != 2 else [])
+        add_violation(user, entry, TELEGRAM_RULE, "Calls for violence.")
     out = tmp_path / "selection.zip"
-    made = runner.invoke(args=["export-package", str(case.id), "-o", str(out), "--tag", "keep"])
+    made = runner.invoke(args=["export-package", str(case.id), "-o", str(out), "--tag", "keep",
+                                   "--include-unapproved"])
     assert made.exit_code == 0, made.output
     assert verify_package(out) == []
     with zipfile.ZipFile(out) as zf:
@@ -264,11 +273,12 @@ def test_export_refuses_a_stored_file_changed_on_disk(app, make_user, make_case,
     user = make_user()
     case = make_case(user)
     store = EvidenceStore(app.config["EVIDENCE_DIR"])
-    ev = add_evidence_file(user, make_entry(case, user), io.BytesIO(png_bytes()), "s.png", store,
-                           Limits.from_config(app.config))
+    entry = make_entry(case, user)
+    add_violation(user, entry, "x/violent_content/violent_threats", "A threat.")
+    ev = add_evidence_file(user, entry, io.BytesIO(png_bytes()), "s.png", store, Limits.from_config(app.config))
     path = store.path_for(ev.sha256)
     os.chmod(path, 0o644)
     path.write_bytes(png_bytes(color=(1, 2, 3)))
     with pytest.raises(DossierRefused, match="no longer matches its recorded hash"):
-        write_package(user, case, tmp_path / "p.zip", app.config["EVIDENCE_DIR"], workers=0)
+        write_package(user, case, tmp_path / "p.zip", app.config["EVIDENCE_DIR"], workers=0, options=UNREVIEWED)
     assert not (tmp_path / "p.zip").exists() and not (tmp_path / "p.zip.partial").exists()

@@ -30,9 +30,11 @@ class DossierForm(FlaskForm):
 
     def count_unapproved(self, count: int) -> None:
         """Say on the option how many entries it would add (each is marked in the PDF)."""
-        self.include_unapproved.label.text = (
-            f"Include entries not yet approved ({count} entr{'y' if count == 1 else 'ies'} of this selection; "
-            "each is marked “not yet approved” in the dossier)")
+        self.include_unapproved.label.text = f"Include entries not yet approved ({count})"
+        self.include_unapproved.description = (
+            f"{count} entr{'y' if count == 1 else 'ies'} of this selection {'is' if count == 1 else 'are'} not yet "
+            "approved; when included, each is marked “not yet approved” in the dossier. Rejected and duplicate "
+            "entries are never printed.")
 
     def set_accounts(self, accounts) -> None:
         self.account.choices = options([(0, "All accounts")] + [(a.id, a.label) for a in accounts])

@@ -186,8 +186,6 @@ class ViolationForm(FlaskForm):
     rationale = TextAreaField("Rationale", validators=[DataRequired(), Length(max=MAX_TEXT)],
                               description="Why this post breaks this clause, in words a reviewer at the platform "
                                           "can check against the post.")
-    rationale_en = TextAreaField("English version (optional)", validators=[Optional(), Length(max=MAX_TEXT)],
-                                 description="When the rationale is in another language: the dossier prints both.")
     submit = SubmitField("Map clause")
 
     def __init__(self, *args, clauses=(), platform_name: str = "", **kwargs):

@@ -11,7 +11,8 @@ from ...models import Case, Entry
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ["number", "platform", "account", "canonical_url", "submitted_url", "post_id", "posted_at",
            "posted_at_source", "language", "text", "translation", "translation_method", "translator", "clauses",
-           "rationales", "legal_ground", "captured_at", "captured_by", "capture_method", "tags", "evidence_sha256"]
+           "rationales", "legal_ground", "captured_at", "captured_by", "capture_method", "tags", "evidence_sha256",
+           "requested_action", "action_countries", "severity", "status"]
 
 
 def safe_cell(value) -> str:
@@ -34,7 +35,8 @@ def entries_csv(entries: list[Entry]) -> str:
             " | ".join(v.rationale for v in e.violations),
             " ".join(x for x in (e.legal_country, e.legal_law, e.legal_article) if x), row["capture"]["captured_at"],
             e.captured_by, e.capture_method, ", ".join(e.tag_names),
-            " ".join(ev.sha256 for ev in e.evidence if ev.sha256))])
+            " ".join(ev.sha256 for ev in e.evidence if ev.sha256), e.requested_action, e.action_countries,
+            e.severity or "", e.status)])
     return out.getvalue()
 
 
