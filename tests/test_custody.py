@@ -47,9 +47,10 @@ def test_changes_are_recorded_in_a_valid_chain(world, client, login):
     client.get(f"/evidence/{world['evidence'].id}/original").close()
     got = actions(world["case"].id)
     assert got[:4] == ["case.created", "member.added", "member.added", "entry.created"]
-    assert got[4:] == ["evidence.uploaded", "entry.edited", "clause.mapped", "annotation.added", "status.changed",
-                       "entry.approved", "status.changed", "evidence.downloaded"]
-    edited = db.session.scalar(select(Event).where(Event.action == "entry.edited"))
+    assert got[4:] == ["evidence.uploaded", "entry.edited", "entry.edited", "clause.mapped", "annotation.added",
+                       "status.changed", "entry.approved", "status.changed", "evidence.downloaded"]
+    captured, edited = db.session.scalars(select(Event).where(Event.action == "entry.edited").order_by(Event.id))
+    assert captured.explanation == "from the first screenshot's upload"  # the capture time taken from the upload
     assert edited.data["text"] == ["", "new text"] and edited.data["language"] == ["", "fa"]
     assert edited.actor_id == editor.id and edited.entry_id == entry.id
     uploaded = db.session.scalar(select(Event).where(Event.action == "evidence.uploaded"))
@@ -63,7 +64,7 @@ def test_api_changes_name_the_token(world, token_for, app):
     headers = token_for(world["editor"])
     resp = app.test_client().patch(f"/api/v1/entries/{world['entry'].id}", headers=headers, json={"notes": "n"})
     assert resp.status_code == 200
-    event = db.session.scalar(select(Event).where(Event.action == "entry.edited"))
+    event = db.session.scalar(select(Event).where(Event.action == "entry.edited").order_by(Event.id.desc()))
     assert event.token_id is not None and event.actor_id == world["editor"].id
 
 
@@ -110,7 +111,7 @@ def test_verification_catches_a_removed_event(world):
     target = db.session.scalar(select(Event).where(Event.action == "member.added"))
     behind_the_apps_back(f"DELETE FROM event WHERE id = {target.id}")
     problems = verify_case(world["case"].id, world["store"]).problems
-    assert "the chain is broken" in problems[0] and "head row says 5 events" in problems[1]
+    assert "the chain is broken" in problems[0] and "head row says 6 events" in problems[1]
     assert problems[2:] == ["the case's members or their roles differ from its history"]  # replay sees it too
 
 
