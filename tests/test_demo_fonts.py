@@ -3,6 +3,7 @@
 from datetime import datetime, timezone
 from io import BytesIO
 
+import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from reportkit.services.demo import _screenshot, draws_all, font_for
@@ -30,3 +31,12 @@ def test_a_drawn_persian_name_is_not_a_row_of_boxes():
     ImageDraw.Draw(as_boxes).text((185, 70), NAME, font=latin_only, fill=0, direction="rtl")
     assert sum(name_area.point(lambda v: 1 if v < 128 else 0).histogram()[1:]) > 300  # ink where the name is
     assert name_area.tobytes() != as_boxes.crop((185, 60, 700, 125)).tobytes()
+
+
+def test_a_missing_font_is_said_not_drawn_as_boxes():
+    from reportkit.services.demo import MissingFont, font_file
+
+    assert font_file("No Such Family Sans") is None  # fontconfig's stand-in for another family is not taken
+    assert font_file("Noto Sans Arabic", bold=True).name == "NotoSansArabic-Bold.ttf"
+    with pytest.raises(MissingFont, match="fonts-noto-core"):
+        font_for("สวัสดีครับ", 30)  # Thai: neither Noto Sans nor DejaVu Sans has it: refused, not drawn as boxes

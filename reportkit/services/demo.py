@@ -227,7 +227,8 @@ def font_file(family: str, bold: bool = False) -> Path | None:
             if (FONTS / folder / name).exists():
                 return FONTS / folder / name
     try:
-        found = subprocess.run(["fc-match", "-f", "%{file}\n%{family}", f"{family}:style={'Bold' if bold else 'Regular'}"],
+        pattern = f"{family}:style={'Bold' if bold else 'Regular'}"
+        found = subprocess.run(["fc-match", "-f", "%{file}\n%{family}", pattern],
                                capture_output=True, text=True, timeout=10, check=False).stdout.split("\n")
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -79,7 +79,8 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
             ensure_open(entry)
             store.commit(staged, added)
             evidence = Evidence(entry=entry, kind=found.kind, sha256=staged.sha256, size=staged.size, mime=found.mime,
-                                original_name=_safe_name(filename), uploaded_by_id=actor.id, phash=phash, look_hash=look,
+                                original_name=_safe_name(filename), uploaded_by_id=actor.id, phash=phash,
+                                look_hash=look,
                                 uploaded_at=utcnow())
             if copy:
                 evidence.width, evidence.height = size

@@ -133,7 +133,8 @@ def _trim(grey: Image.Image, tolerance: int = 16) -> Image.Image:
 
     for _ in range(2):
         corner = grey.getpixel((0, 0))
-        mask = ImageChops.difference(grey, Image.new("L", grey.size, corner)).point(lambda v: 255 if v > tolerance else 0)
+        mask = ImageChops.difference(grey, Image.new("L", grey.size, corner))
+        mask = mask.point(lambda v: 255 if v > tolerance else 0)
         box = mask.getbbox()
         if not box or (box[2] - box[0]) * (box[3] - box[1]) < 0.05 * grey.width * grey.height:
             break
