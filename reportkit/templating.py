@@ -54,6 +54,12 @@ def id_time_note(entry) -> str:
             "confirmed the typed time.")
 
 
+def posted_at_problem(entry) -> str:
+    """An impossible post time stored before imports checked (a Solar Hijri year read as Gregorian, say)."""
+    problem = dates.plausibility_problem(entry.posted_at, entry.platform)
+    return f"This time cannot be right: {problem} Edit the entry to correct it." if problem else ""
+
+
 def viewer_zone() -> tzinfo:
     """The signed-in user's zone; UTC outside a request, for nobody signed in, or for a name not known here."""
     if not has_request_context() or not getattr(current_user, "is_authenticated", False):
@@ -79,4 +85,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(markdown=render_markdown, utc=utc, local=local, filesize=filesize, ltr_urls=ltr_urls)
     app.jinja_env.filters.update(paragraphs=paragraphs, markdown_dirs=markdown_dirs)  # bidi: a direction a paragraph
     app.jinja_env.globals.update(statuses=STATUSES, kinds=ANNOTATION_KINDS)
-    app.jinja_env.globals.update(id_time_note=id_time_note)
+    app.jinja_env.globals.update(id_time_note=id_time_note, posted_at_problem=posted_at_problem)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from reportkit.extensions import db
 from reportkit.models import Entry, Event, Import, User
@@ -350,3 +350,14 @@ def test_a_typed_capture_time_is_kept_when_the_screenshot_arrives(setup, app):
     add_evidence_file(user, entry, io.BytesIO(png_bytes()), "shot.png", store, limits)
     db.session.refresh(entry)
     assert (entry.captured_at, entry.captured_by, entry.captured_at_source) == (typed, "Sara", "person")
+
+
+def test_an_impossible_time_stored_before_the_checks_is_flagged_on_the_entry_page(setup, client, login):
+    user, case = setup
+    entry = create_entry(user, case, "https://t.me/leader_fa/30", {})
+    db.session.execute(update(Entry).where(Entry.id == entry.id).values(  # as an earlier import stored it
+        posted_at=datetime(1403, 3, 8, 10, 30, tzinfo=timezone.utc)))
+    db.session.commit()
+    login(client, user)
+    page = client.get(f"/entries/{entry.id}").data.decode()
+    assert "This time cannot be right: 1403-03-08 is before Telegram existed (2013-08-14). Is it a Solar Hijri" in page
