@@ -259,6 +259,8 @@ def test_settings_time_zone(setup, client, login):
     resp = client.post("/auth/settings/time-zone", data={"time_zone": "Asia/Tehran"}, follow_redirects=True)
     assert "Time zone saved: Tehran time (UTC+03:30)" in resp.data.decode()
     assert db.session.get(User, user.id).time_zone == "Asia/Tehran"
+    client.post("/auth/settings/time-zone", data={"time_zone": "Iran"})  # a browser's older name for it
+    assert db.session.get(User, user.id).time_zone == "Iran"
 
 
 def test_registration_keeps_the_browsers_zone(app, client):

@@ -17,9 +17,10 @@ from .views import bp
 
 
 def zone_choices() -> list[tuple[str, str]]:
-    """Every zone of the tz database, "UTC" first, each with its offset now: "Asia/Tehran (UTC+03:30)"."""
+    """Every zone this server knows (a browser may report "Iran" as well as "Asia/Tehran"), "UTC" first, each
+    with its offset now: "Asia/Tehran (UTC+03:30)"."""
     now = datetime.now(timezone.utc)
-    names = sorted(z for z in dates.valid_zones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    names = sorted(dates.valid_zones() - {"UTC"})
     return [("UTC", "UTC")] + [(z, f"{z.replace('_', ' ')} (UTC{dates.offset_text(dates.zone_named(z), now)})")
                                for z in names]
 
