@@ -184,4 +184,5 @@ def test_the_single_entry_form_takes_a_web_page_on_purpose_but_never_a_profile(s
     assert resp.status_code in (200, 422) and "not the address of one post" in resp.data.decode()
     resp = client.post(f"/entries/new/{case.id}", data={"url": "https://news.example.org/a", "account_id": 0})
     assert resp.status_code == 302
+    assert "it was added as “other”" in client.get(resp.headers["Location"]).data.decode()
     assert db.session.scalar(select(Entry.platform).where(Entry.case_id == case.id)) == "other"

@@ -34,6 +34,8 @@ def create(case_id: int):
             form[exc.field or "url"].errors.append(str(exc))
         else:
             flash(f"Entry #{entry.number} added. Now upload the screenshot and map the clause.", "success")
+            if entry.platform == "other":  # typed on purpose, one at a time: kept, and said
+                flash("This address is not a post of a platform reportkit knows: it was added as “other”.", "info")
             if entry.posted_at_conflict:
                 flash(id_time_warning(*entry.posted_at_conflict, user_zone()), "warning")
             return redirect(url_for("entries.view", entry_id=entry.id))
