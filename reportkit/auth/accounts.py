@@ -199,6 +199,19 @@ def change_password(user: User, new_password: str, client: Client, current_sessi
     return ended
 
 
+def revoke_token(user: User, token_id: int, client: Client) -> ApiToken | None:
+    """Revoke one of the user's own API tokens (Settings and the API); None when it is not theirs or does not
+    exist, which callers answer with the same 404. Revoking a revoked token keeps its first time."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        return None
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record(user.id, "token_revoked", client)
+    db.session.commit()
+    return token
+
+
 def _revoke_tokens(user_id: int) -> None:
     db.session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
                        .values(revoked_at=utcnow()).execution_options(synchronize_session=False))

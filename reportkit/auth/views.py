@@ -8,7 +8,6 @@ from sqlalchemy import select
 from ..errors import json_error, wants_json
 from ..extensions import db, limiter
 from ..models import ApiToken
-from ..models._common import utcnow
 from ..services.access import TwoFactorRequired
 from . import accounts, signin, twofactor
 from .forms import (DisableTwoFactorForm, EnrolForm, LoginForm, PasswordForm, RecoveryCodesForm, RegisterForm,
@@ -312,12 +311,9 @@ def end_all_sessions():
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != current_user.id:
+    token = accounts.revoke_token(current_user, token_id, signin.client())
+    if token is None:
         abort(404)
-    token.revoked_at = token.revoked_at or utcnow()
-    accounts.record(current_user.id, "token_revoked", signin.client())
-    db.session.commit()
     flash(f"Token “{token.name}” revoked.", "info")
     return redirect(url_for("auth.settings"))
 

@@ -126,9 +126,8 @@ def add_account(case_id: int):
     form = AccountForm()
     if form.validate_on_submit():
         try:
-            case_ops.add_account(case, form.platform.data, form.handle.data, form.display_name.data,
-                                 form.profile_url.data, form.platform_account_id.data)
-            db.session.commit()
+            case_ops.add_case_account(current_user, case, form.platform.data, form.handle.data,
+                                      form.display_name.data, form.profile_url.data, form.platform_account_id.data)
             flash("Account added.", "success")
         except case_ops.CaseError as exc:
             db.session.rollback()

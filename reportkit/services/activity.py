@@ -256,7 +256,8 @@ def _package(c):
 
 def _verification(c):
     problems = c.data.get("problems") or []
-    result = "everything checked out" if c.data.get("ok", not problems) else f"{_plural(len(problems), 'problem')} found"
+    ok = c.data.get("ok", not problems)
+    result = "everything checked out" if ok else f"{_plural(len(problems), 'problem')} found"
     return [f"{c.who} verified the case's files and history: {result}."]
 
 
@@ -296,6 +297,10 @@ SENTENCES = {
     "member.role_changed": _role_changed,
     "member.export_name": _export_name,
     "member.removed": lambda c: [f"{c.who} removed {c.user()} (who was {role_label(c.data.get('role')).lower()})."],
+    "account.added": lambda c: [f"{c.who} added the account "
+                                f"{PLATFORMS.get(c.data.get('platform'), c.data.get('platform', ''))} "
+                                f"@{c.data.get('handle', '')} to the case."],
+    "account.edited": lambda c: [f"{c.who} changed an account's {_fields(c.data)}."],
     "entry.created": _entry_created,
     "entry.edited": lambda c: [f"{c.who} edited ", c.entry(), f": {_fields(c.data)}."],
     "entry.withdrawn": lambda c: [f"{c.who} withdrew ", c.entry(), " (it stays in the history)."],

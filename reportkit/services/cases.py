@@ -53,6 +53,60 @@ def add_account(case: Case, platform: str, handle: str, display_name: str = "", 
     return account
 
 
+def add_case_account(actor: User | None, case: Case, platform: str, handle: str, display_name: str = "",
+                     profile_url: str = "", platform_account_id: str = "") -> Account:
+    """An owner adds an account of the case's subject (page and API): recorded as `account.added`. (`add_account`
+    is the bare step inside `create_case` and entry creation, whose own events name the accounts.)"""
+    lock_case(case.id)  # two adds of one handle at once: the second is told, not a 500 on the unique index
+    db.session.refresh(case, ["accounts"])  # the accounts as committed now
+    account = add_account(case, platform, handle, display_name, profile_url, platform_account_id)
+    db.session.flush()
+    record(actor, case.id, "account.added", f"account:{account.id}", _account_data(account))
+    db.session.commit()
+    return account
+
+
+ACCOUNT_FIELDS = ("handle", "display_name", "profile_url", "platform_account_id")
+
+
+def edit_account(actor: User | None, case: Case, account: Account, **fields) -> Account:
+    """Change an account's handle, display name, profile address or stable id (its platform stays: entries point at
+    it). Recorded as `account.edited` with the old and new values; nothing changed records nothing."""
+    unknown = set(fields) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise CaseError(f"These fields of an account cannot be changed: {', '.join(sorted(unknown))}.")
+    lock_case(case.id)
+    account = reloaded(account)
+    db.session.refresh(case, ["accounts"])
+    if account is None or account.case_id != case.id:
+        raise CaseError("This account was removed a moment ago.")
+    if "handle" in fields:
+        handle = (fields["handle"] or "").strip().lstrip("@")
+        if not handle:
+            raise CaseError("An account needs a handle.")
+        key = handle.lower()
+        if any(a.id != account.id and a.platform == account.platform and a.handle_key == key for a in case.accounts):
+            raise CaseError(f"The case already has the account @{handle} on {account.platform}.")
+        fields["handle"] = handle
+    changed = {}
+    for name, value in fields.items():
+        value = value or ""
+        if getattr(account, name) != value:
+            changed[name] = [getattr(account, name), value]
+            setattr(account, name, value)
+    if "handle" in changed:
+        account.handle_key = account.handle.lower()
+    if changed:
+        record(actor, case.id, "account.edited", f"account:{account.id}", changed)
+    db.session.commit()
+    return account
+
+
+def _account_data(account: Account) -> dict:
+    return {"platform": account.platform, "handle": account.handle, "display_name": account.display_name,
+            "profile_url": account.profile_url, "platform_account_id": account.platform_account_id}
+
+
 def update_case(case: Case, actor: User | None = None, **fields) -> Case:
     lock_case(case.id)  # the old values the event records are the ones committed last
     before = {name: getattr(case, name) for name in fields if hasattr(case, name)}
