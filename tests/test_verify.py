@@ -18,6 +18,7 @@ from reportkit.models import Event
 from reportkit.models.events import content_hash
 from reportkit.services import anchors, reviews
 from reportkit.services.custody import anchor_head, run_verification, verify_case
+from reportkit.services.dossier.options import DossierOptions
 from reportkit.services.entries import add_violation, update_entry
 from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.storage import EvidenceStore
@@ -113,7 +114,8 @@ def test_a_rewritten_history_is_caught_by_a_dossier_or_package_that_left_the_too
 
     out = tmp_path / "p.zip"
     with app.test_request_context():
-        write_package(world["editor"], world["case"], out, app.config["EVIDENCE_DIR"], workers=0)
+        write_package(world["editor"], world["case"], out, app.config["EVIDENCE_DIR"], workers=0,
+                      options=DossierOptions(approved_only=False))  # its entry is a draft
     world["log"].unlink()  # the attacker controls the instance folder too: only the copies outside remain
     pdf = tmp_path / "d.pdf"
     with zipfile.ZipFile(out) as zf:
@@ -248,7 +250,8 @@ def test_case_settings_members_file_names_and_notes_edited_directly_are_caught(w
 def test_a_package_records_its_head_and_a_restore_retires_earlier_heads(world, app, tmp_path):
     from reportkit.services.package import write_package
 
-    write_package(world["editor"], world["case"], tmp_path / "p.zip", app.config["EVIDENCE_DIR"], workers=0)
+    write_package(world["editor"], world["case"], tmp_path / "p.zip", app.config["EVIDENCE_DIR"], workers=0,
+                  options=DossierOptions(approved_only=False))  # its entry is a draft
     assert any("package p.zip" in a.source for a in anchors.from_log(world["log"], world["case"].id))
     anchors.append(world["log"], world["case"].id, 10_000, "e" * 64, "a head from before the backup was restored")
     assert any("events at the end were removed" in p for p in problems(world))

@@ -53,7 +53,7 @@ def create(case_id: int):
                            can_export=access.can(current_user, case.id, "annotate"), exposure=exposure,
                            can_include_originals=may_include_originals(current_user, case),
                            printed=len(printed.entries), left_out=left_out_lines(printed.left_out),
-                           warnings=language_warnings(printed.entries),
+                           warnings=language_warnings(with_unapproved.entries),  # before approval seals them
                            can_edit=access.can(current_user, case.id, "edit"))
 
 
