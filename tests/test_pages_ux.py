@@ -228,7 +228,7 @@ def test_every_kind_of_event_in_the_code_has_a_sentence():
 def test_an_unknown_kind_gets_a_readable_sentence(app):
     ev = Event(case_id=1, entry_id=None, actor_id=None, actor_label="command line", action="thing.frobbed",
                target="case:1", data={"x": 1}, explanation="")
-    assert activity.describe(ev).text == "command line recorded “thing frobbed” for case:1."
+    assert activity.describe(ev).text == "Command line recorded “thing frobbed” for case:1."
     odd = Event(case_id=1, entry_id=None, actor_id=None, actor_label="command line", action="status.changed",
                 target="entry:3", data={"unexpected": True}, explanation="")
     assert "recorded “status changed”" in activity.describe(odd).text  # an odd payload: generic, not a 500

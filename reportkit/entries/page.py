@@ -1,21 +1,21 @@
 """The entry page, rendered by its own view and again, with the refused form kept, by the views that post to it
 (a clause mapping, an upload): the user sees the error next to the field, and nothing they typed is lost."""
 
+from urllib.parse import urlsplit
+
 from flask import current_app, render_template
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..cases.forms import ConfirmForm
 from ..evidence.forms import ArchiveLinkForm, RetireForm, UploadForm
-from ..extensions import db
-from ..models import PERMISSIONS, PLATFORMS, Clause, Platform, Policy
+from ..models import PERMISSIONS, PLATFORMS, Clause
 from ..reviews.forms import AnnotationForm, RegionForm, TransitionForm
 from ..services import access
 from ..services import reviews as review_ops
 from ..services.activity import describe_events
 from ..services.custody import entry_history
 from ..services.duplicates import findings_for
-from ..services.policies import RULES_FOR
+from ..services.policies import clauses_for
 from ..services.sniff import ALLOWED, ALLOWED_LABEL
 from .forms import ViolationForm
 
@@ -25,12 +25,9 @@ UPLOAD_ACCEPT = ",".join(sorted(ALLOWED) + [".html", ".htm", ".mhtml", ".mht", "
 
 
 def fitting_clauses(entry) -> list[Clause]:
-    """The clauses that may be mapped onto this post: its platform's rules first, then legal grounds."""
-    own = RULES_FOR.get(entry.platform, entry.platform)
-    rows = db.session.scalars(select(Clause).join(Policy).join(Platform)
-                              .where((Platform.key == own) | (Platform.kind == "legal_basis"))
-                              .order_by(Clause.id)).all()
-    return sorted(rows, key=lambda c: c.policy.platform.kind == "legal_basis")
+    """The clauses that may be mapped onto this post: its platform's (a Mastodon post: its server's) rules first,
+    then legal grounds; the same rule the service applies when the mapping is saved."""
+    return clauses_for(entry.platform, urlsplit(entry.canonical_url or "").hostname or "")
 
 
 def violation_form(entry, blank: bool = False) -> ViolationForm:
@@ -47,7 +44,6 @@ def render_entry(entry, status: int = 200, **forms):
     """The entry page; `forms` replaces a blank form with the one the user sent (errors and values kept)."""
     role = access.role_in(entry.case_id, current_user)
     rights = PERMISSIONS[role]
-    clauses = forms.pop("clauses", None) or fitting_clauses(entry)
     blank = {"upload_form": UploadForm, "link_form": ArchiveLinkForm, "transition_form": TransitionForm,
              "note_form": AnnotationForm, "region_form": RegionForm}
     context = {name: forms.get(name) or make(formdata=None) for name, make in blank.items()}
@@ -57,10 +53,10 @@ def render_entry(entry, status: int = 200, **forms):
     return render_template(
         "entries/view.html", entry=entry, case=entry.case, role=role, can_edit=can_edit,
         can_annotate="annotate" in rights, can_review="review" in rights,
-        moves=review_ops.allowed_moves(current_user, entry), confirm=ConfirmForm(formdata=None), clauses=clauses,
+        moves=review_ops.allowed_moves(current_user, entry), confirm=ConfirmForm(formdata=None),
+        clauses=context["violation_form"].clauses,
         platform_name=PLATFORMS.get(entry.platform, entry.platform),
-        own_rules=RULES_FOR.get(entry.platform, entry.platform),
         duplicates=findings_for(entry), retire=RetireForm(formdata=None),
-        history=history, history_lines=describe_events(history), upload_limit=upload_limit(), upload_accept=UPLOAD_ACCEPT,
-        upload_types=ALLOWED_LABEL, todo_first=can_edit and (not entry.evidence or not entry.violations),
-        upload_errors=forms.get("upload_errors", []), **context), status
+        history=history, history_lines=describe_events(history), upload_limit=upload_limit(),
+        upload_accept=UPLOAD_ACCEPT, upload_types=ALLOWED_LABEL,
+        todo_first=can_edit and (not entry.evidence or not entry.violations), **context), status

@@ -66,7 +66,10 @@ def describe(event: Event, names: _Names | None = None) -> Described:
             parts = None  # an older or odd payload: the generic sentence, never an error page
     if parts is None:
         parts = _generic(_Ctx(event, data, names))
-    return Described(event, [p for p in parts if p != ""], event.explanation or "")
+    parts = [p for p in parts if p != ""]
+    if parts and isinstance(parts[0], str) and parts[0].startswith(("command line", "a former member")):
+        parts[0] = parts[0][0].upper() + parts[0][1:]  # a sentence starts with a capital; people's names stay as typed
+    return Described(event, parts, event.explanation or "")
 
 
 class _Ctx:
