@@ -407,11 +407,18 @@ def test_a_rationale_in_another_script_is_warned_and_an_english_version_printed(
     event = db.session.scalar(db.select(Event).where(Event.action == "clause.rationale_en"))
     assert event.data["rationale_en"] == ["", "It threatens journalists with death."]
     assert language_warnings([persian]) == []
+    from reportkit.services.replay import replay_case
+    assert replay_case(team["case"].id).problems == []  # verify replays the English version from its event
     assert persian.status == "ready"  # reopened: its reviewers approve it again
     reviews.transition(team["reviewer"], persian, "approved")
     _, reader, _ = export(app, team)
     full = "\n".join(p.extract_text() for p in reader.pages)
     assert "Rationale in English:" in full and "It threatens journalists with death." in full
+    # changed behind the application (a database edit): verify's replay says so
+    db.session.execute(db.text("UPDATE violation SET rationale_en = 'It is fine.' WHERE id = :id"), {"id": violation.id})
+    db.session.commit()
+    db.session.expire_all()
+    assert any("English rationale" in p for p in replay_case(team["case"].id).problems)
 
 
 def test_the_english_version_page_is_for_editors_of_the_case_only(app, team, catalogue, client, login, make_user):

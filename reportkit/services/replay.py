@@ -33,6 +33,7 @@ class History:
     fields: dict = field(default_factory=dict)
     complete: bool = False  # the creation event held every field
     clauses: dict = field(default_factory=dict)  # key -> rationale (None: not recorded)
+    rationales_en: dict = field(default_factory=dict)  # key -> English version of the rationale ("" none)
     files: Counter = field(default_factory=Counter)  # sha256 of uploaded originals
     prints: Counter = field(default_factory=Counter)
     links: Counter = field(default_factory=Counter)
@@ -93,8 +94,12 @@ def _apply(h: History, ev: Event) -> None:
         h.fields.update({k: after for k, (_before, after) in d.items()})
     elif ev.action == "clause.mapped":
         h.clauses[d.get("clause")] = d.get("rationale")
+        h.rationales_en[d.get("clause")] = d.get("rationale_en", "")
+    elif ev.action == "clause.rationale_en":
+        h.rationales_en[d.get("clause")] = (d.get("rationale_en") or ["", ""])[1]
     elif ev.action == "clause.unmapped":
         h.clauses.pop(d.get("clause"), None)
+        h.rationales_en.pop(d.get("clause"), None)
     elif ev.action == "evidence.uploaded":
         h.files[d.get("sha256")] += 1
         h.file_meta[(d.get("sha256"), d.get("name"), d.get("size"), d.get("mime"))] += 1
@@ -134,6 +139,7 @@ def _created(h: History, d: dict, number: int | None) -> None:
         h.fields, h.complete = dict(d["fields"]), True
     rationales = d.get("rationales") or {}
     h.clauses = {k: rationales.get(k) for k in d.get("clauses") or []}
+    h.rationales_en = {k: (d.get("rationales_en") or {}).get(k, "") for k in d.get("clauses") or []}
     h.links.update(d.get("links") or [])
 
 
@@ -154,6 +160,10 @@ def _compare(entry: Entry, h: History) -> list[str]:
         for key, rationale in h.clauses.items():
             if rationale is not None and key in have and have[key] != rationale:
                 problems.append(f"the rationale for {key} differs from its history")
+        english = {v.clause.key: v.rationale_en for v in entry.violations}
+        for key, text in h.rationales_en.items():
+            if key in english and english[key] != text:
+                problems.append(f"the English rationale for {key} differs from its history")
     files = [e for e in entry.evidence if e.sha256]
     if Counter(e.sha256 for e in files) != h.files and (h.created or h.files):
         problems.append("its evidence files differ from its upload events (a file added, removed or repointed)")
