@@ -12,6 +12,7 @@ from reportkit.models import Region, User
 from reportkit.services.cases import add_member, create_case
 from reportkit.services.entries import add_violation, create_entry
 from reportkit.services.evidence import Limits, add_evidence_file
+from reportkit.services.intake.run import paste_urls
 from reportkit.services.reviews import transition
 from reportkit.services.storage import EvidenceStore
 
@@ -46,7 +47,10 @@ def setup(app) -> dict:
         add_evidence_file(eda, queued, io.BytesIO(png_bytes(800, 500, (90, 30, 30))), "other.png", store, limits)
         add_violation(eda, queued, "x/violent_content/violent_threats", "Threatens a named journalist.")
         transition(eda, queued, "ready")  # in Rana's review queue
-        ids = {"case": case.id, "entry": fresh.id, "evidence": fresh.evidence[0].id}
+        job = paste_urls(rana, case, "\n".join([  # the intake history and an import's line-by-line table
+            "https://t.me/s/leader_fa/1402?" + "utm_source=averyveryverylongtrackingparameter" * 3,
+            "not an address at all, just words: " + "بدون‌فاصله" * 12, LONG_URL]))
+        ids = {"case": case.id, "entry": fresh.id, "evidence": fresh.evidence[0].id, "import": job.id}
         db.session.remove()
     return ids
 
@@ -79,7 +83,7 @@ def pages_of(ids) -> dict:
     return {"entry": f"/entries/{ids['entry']}", "case": f"/cases/{ids['case']}",
             "activity": f"/cases/{ids['case']}/activity", "activity-raw": f"/cases/{ids['case']}/activity?raw=1",
             "members": f"/cases/{ids['case']}/members", "queue": "/reviews/", "intake": f"/imports/new/{ids['case']}",
-            "dossier": f"/dossiers/new/{ids['case']}"}
+            "dossier": f"/dossiers/new/{ids['case']}", "import": f"/imports/{ids['import']}"}
 
 
 def test_phone_layout_and_touch_region(live_server, browser, shot):
@@ -95,8 +99,8 @@ def test_phone_layout_and_touch_region(live_server, browser, shot):
         assert fits(page), name
         shot(page, f"ux-phone-{name}-390")
     page.goto(base + pages["case"])
-    filters = page.locator("details.filters-box")
-    assert filters.get_attribute("open") is None  # folded: the entries come first
+    for folded in ("details.filters-box", "details.bulk-box"):  # folded: the entries come first
+        assert page.locator(folded).get_attribute("open") is None, folded
     assert page.locator("table.entries").bounding_box()["y"] < 844 * 1.5
 
     # draw a region with a finger: a real touch sequence (touch-action:none keeps it from scrolling the page)
