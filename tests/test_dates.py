@@ -40,6 +40,16 @@ def test_solar_hijri_in_any_digits_is_converted_and_described(typed):
     assert found.description == f"{typed} (Solar Hijri, Asia/Tehran) → 2024-05-28 07:00 UTC"
 
 
+@pytest.mark.parametrize("typed", ["۸ خرداد ۱۴۰۳ - ۱۰:۳۰", "چهارشنبه ۸ خرداد ۱۴۰۳ ساعت ۱۰:۳۰", "8 Khordad 1403 10:30",
+                                   "8 khordad 1403, 10:30"])
+def test_solar_month_names_say_the_calendar(typed):
+    for calendar in ("auto", "gregorian"):  # the name is unambiguous, and the description says how it was read
+        found = dates.parse_time(typed, calendar, TEHRAN)
+        assert found.utc == datetime(2024, 5, 28, 7, 0, tzinfo=timezone.utc) and found.calendar == "solar_hijri"
+    assert dates.parse_time("۱ دي ۱۴۰۲", "auto").utc == datetime(2023, 12, 22, tzinfo=timezone.utc)  # Arabic yeh
+    assert dates.parse_time("8 May 2024", "auto").calendar == "gregorian"
+
+
 def test_calendar_choice_and_the_auto_rule():
     assert dates.parse_time("1403/03/08", "solar_hijri").utc == datetime(2024, 5, 28, tzinfo=timezone.utc)
     assert dates.parse_time("1403/03/08", "gregorian").utc.year == 1403  # as told: the plausibility check catches it

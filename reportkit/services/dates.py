@@ -39,13 +39,21 @@ FOUNDED = {
 }
 FUTURE_TOLERANCE = timedelta(minutes=10)  # clocks differ a little; more than this is a wrong time or zone
 
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩يك", "01234567890123456789یک")  # and Arabic yeh, kaf
 # Persian and Arabic separators that appear in dates typed on Persian keyboards: ٫ (decimal), ، (comma).
 _SEPARATORS = str.maketrans({"٫": "/", "،": ",", "\u200c": " ", "\u200f": "", "\u200e": ""})
 _TIME = r"(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?"
 _YMD = re.compile(r"(\d{4})[/\-.](\d{1,2})[/\-.](\d{1,2})" + _TIME)
 _DMY = re.compile(r"(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4})" + _TIME)
 _LEADING_YEAR = re.compile(r"\D*?(\d{4})\b")
+# Solar Hijri month names, in Persian and as they are written in Latin letters: "۸ خرداد ۱۴۰۳ - ۱۰:۳۰",
+# "8 Khordad 1403". A date written with one is Solar Hijri whatever the chosen calendar.
+SOLAR_MONTHS = (("فروردین", "farvardin"), ("اردیبهشت", "ordibehesht"), ("خرداد", "khordad"), ("تیر", "tir"),
+                ("مرداد", "امرداد", "mordad", "amordad"), ("شهریور", "shahrivar"), ("مهر", "mehr"),
+                ("آبان", "aban"), ("آذر", "azar"), ("دی", "dey", "dei"), ("بهمن", "bahman"), ("اسفند", "esfand"))
+_MONTH_NUMBER = {name: n for n, names in enumerate(SOLAR_MONTHS, start=1) for name in names}
+_NAMED = re.compile(r"(?:.*?\s)?(\d{1,2})\s+(" + "|".join(sorted(_MONTH_NUMBER, key=len, reverse=True)) +
+                    r")\s+(\d{4})(?:\s*(?:[-–,،]|ساعت|at)\s*)*(.*)", re.IGNORECASE)
 _TRAILING_YEAR = re.compile(r"\d{1,2}[/\-.]\d{1,2}[/\-.](\d{4})\b")
 
 
@@ -120,7 +128,8 @@ def parse_time(value: str, calendar: str = "auto", zone: tzinfo = timezone.utc) 
 
     `calendar` is "gregorian", "solar_hijri" or "auto". The rule of "auto": a date whose year is 1300 to 1499
     is Solar Hijri (1300 SH is 1921 CE, 1499 SH is 2120 CE; no post has a Gregorian year in that range), any
-    other year is Gregorian. Ten-digit numbers are Unix seconds whatever the calendar.
+    other year is Gregorian. A date written with a Solar Hijri month's name ("۸ خرداد ۱۴۰۳", "8 Khordad 1403")
+    is Solar Hijri whatever the calendar, and ten-digit numbers are Unix seconds whatever the calendar.
     """
     if calendar not in CALENDARS:
         raise DateError(f"Unknown calendar “{str(calendar)[:40]}”: choose one of {', '.join(CALENDARS)}.")
@@ -131,6 +140,9 @@ def parse_time(value: str, calendar: str = "auto", zone: tzinfo = timezone.utc) 
     if re.fullmatch(r"\d{10}(\.\d+)?", text):  # Unix seconds
         instant = datetime.fromtimestamp(float(text), tz=timezone.utc)
         return ParsedTime(instant, "gregorian", f"{shown} (Unix time) → {utc_text(instant)}")
+    named = _named_month(text)
+    if named:
+        text, calendar = named, "solar_hijri"  # the month's name says the calendar
     if calendar == "auto":
         calendar = "solar_hijri" if 1300 <= (_year(text) or 0) <= 1499 else "gregorian"
     try:
@@ -148,13 +160,22 @@ def parse_time(value: str, calendar: str = "auto", zone: tzinfo = timezone.utc) 
     return ParsedTime(instant, calendar, f"{shown} ({label}) → {utc_text(instant)}")
 
 
+def _named_month(text: str) -> str | None:
+    """"۸ خرداد ۱۴۰۳ - ۱۰:۳۰" (digits already Latin) as "1403/3/8 10:30"; None without a Solar month's name."""
+    found = _NAMED.fullmatch(text.strip())
+    if not found:
+        return None
+    day, month, year, rest = found.groups()
+    return f"{year}/{_MONTH_NUMBER[month.lower()]}/{day} {rest}".strip()
+
+
 def _year(text: str) -> int | None:
     found = _TRAILING_YEAR.match(text) or _LEADING_YEAR.match(text)
     return int(found.group(1)) if found else None
 
 
 def _solar_hijri(text: str, shown: str) -> tuple[datetime, bool]:
-    """"1403/03/08 10:30", "1403-3-8", "08/03/1403 10:30:15 +03:30": numbers only (no month names)."""
+    """"1403/03/08 10:30", "1403-3-8", "08/03/1403 10:30:15 +03:30" (month names are read by `_named_month`)."""
     found = _YMD.fullmatch(text.strip())
     if found:
         year, month, day = (int(found.group(i)) for i in (1, 2, 3))
