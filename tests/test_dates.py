@@ -306,6 +306,11 @@ def test_forms_take_and_pages_show_local_time_while_storage_and_dossier_stay_utc
     assert entry.posted_at == datetime(2024, 5, 28, 7, tzinfo=timezone.utc)  # saved unchanged: no drift
     case_page = client.get(f"/cases/{case.id}").data.decode()
     assert "Tehran (UTC+03:30)" in case_page
+    late = create_entry(user, case, "https://t.me/leader_fa/6", {"posted_at": datetime(2024, 5, 27, 21, 30,
+                                                                                           tzinfo=timezone.utc)})
+    day = client.get(f"/cases/{case.id}?date_from=2024-05-28&date_to=2024-05-28").data.decode()
+    assert f"entries/{late.id}\"" in day  # 01:00 on the 28th in Tehran: the reader's day, not UTC's
+    assert f"entries/{late.id}\"" not in client.get(f"/cases/{case.id}?date_to=2024-05-27").data.decode()
     warned = client.post(f"/entries/new/{case.id}", data={"url": X_URL, "posted_at": "2021-10-27T20:00",
                                                           "account_id": 0}, follow_redirects=True).data.decode()
     assert "The typed time 2021-10-27 20:00 Tehran (UTC+03:30) differs from the time in the post id" in warned

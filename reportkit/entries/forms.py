@@ -151,7 +151,7 @@ class EntryFilterForm(FlaskForm):
             account_id=self.account.data or None, platform=self.platform.data or "", clause=self.clause.data or "",
             tag=self.tag.data or "", language=(self.language.data or "").strip(), date_from=self.date_from.data,
             date_to=self.date_to.data, q=self.q.data or "", status=self.status.data or "",
-            sort=self.sort.data if self.sort.data in SORTS else "number_desc")
+            sort=self.sort.data if self.sort.data in SORTS else "number_desc", zone=user_zone())
 
 
 def _words(text: str) -> list[str]:

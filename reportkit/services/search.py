@@ -1,7 +1,7 @@
 """The entries of a case, filtered and sorted as on the case page and in the API (one query for both)."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -30,6 +30,7 @@ class EntryFilter:
     q: str = ""
     status: str = ""
     sort: str = "number_desc"
+    zone: tzinfo = timezone.utc  # the days of date_from/date_to are the reader's days (dossiers: UTC)
 
 
 def entry_query(case_id: int, f: EntryFilter) -> Select:
@@ -48,9 +49,9 @@ def entry_query(case_id: int, f: EntryFilter) -> Select:
         query = query.where(Entry.id.in_(
             select(Violation.entry_id).join(Clause).where(Clause.key == f.clause)))
     if f.date_from:
-        query = query.where(Entry.posted_at >= _utc(f.date_from))
+        query = query.where(Entry.posted_at >= _utc(f.date_from, f.zone))
     if f.date_to:
-        query = query.where(Entry.posted_at < _utc(f.date_to + timedelta(days=1)))
+        query = query.where(Entry.posted_at < _utc(f.date_to + timedelta(days=1), f.zone))
     if f.q.strip():
         like = f"%{_escape_like(f.q.strip())}%"
         query = query.where(or_(Entry.text.ilike(like, escape="\\"), Entry.translation.ilike(like, escape="\\"),
@@ -76,8 +77,9 @@ def clause_counts(case_id: int) -> list[tuple[Clause, int]]:
     return [(clause, count) for clause, count in rows]
 
 
-def _utc(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+def _utc(day: date, zone: tzinfo = timezone.utc) -> datetime:
+    """The UTC instant the day begins in `zone`."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
 
 
 def _escape_like(text: str) -> str:
