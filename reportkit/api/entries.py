@@ -1,3 +1,6 @@
+from dataclasses import replace
+from datetime import timezone
+
 from flask import g, request, url_for
 
 from ..entries.forms import EntryCreateForm, EntryFilterForm, EntryForm
@@ -41,7 +44,8 @@ def list_entries(case_id: int):
     filters.set_accounts(case.accounts)
     validate(filters)
     page, per_page = page_args()
-    result = db.paginate(entry_query(case.id, filters.to_filter()), page=page, per_page=per_page, error_out=False)
+    days_in_utc = replace(filters.to_filter(), zone=timezone.utc)  # the API's dates are UTC days, whoever asks
+    result = db.paginate(entry_query(case.id, days_in_utc), page=page, per_page=per_page, error_out=False)
     return {"entries": [serialize.entry(e) for e in result.items], "page": result.page,
             "per_page": result.per_page, "total": result.total, "pages": result.pages}
 
