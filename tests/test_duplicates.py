@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from reportkit.extensions import db
 from reportkit.models import Event, NearDuplicate
 from reportkit.services.custody import verify_case
-from reportkit.services.duplicates import findings_for
+from reportkit.services.duplicates import find_in_earlier_screenshots, findings_for
 from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.images import NEAR_DUPLICATE_BITS, hash_distance, look_hash, make_print_copy
 from reportkit.services.storage import EvidenceStore
@@ -207,3 +207,19 @@ def test_the_demo_screenshots_are_not_taken_for_duplicates(app, make_user):
 
     load_demo(app.config["EVIDENCE_DIR"], Limits.from_config(app.config), posts=12)
     assert db.session.scalar(select(func.count(NearDuplicate.id))) == 0
+
+
+def test_screenshots_stored_before_are_hashed_and_compared_on_demand(world, app):
+    """An install upgraded to this version: its screenshots have no look hash until `reportkit find-duplicates`
+    (services/duplicates.find_in_earlier_screenshots) runs."""
+    first, again, other = world["first"], world["again"], world["other"]
+    db.session.execute(NearDuplicate.__table__.delete())
+    for evidence in (first, again):
+        evidence.look_hash = None
+    db.session.commit()
+    store = EvidenceStore(app.config["EVIDENCE_DIR"])
+    assert find_in_earlier_screenshots(store, world["case"].id) == (2, 1)
+    rows = db.session.scalars(select(NearDuplicate)).all()
+    assert [(r.evidence_id, r.similar_id) for r in rows] == [(again.id, first.id)]
+    assert find_in_earlier_screenshots(store) == (0, 0)  # again: nothing new, nothing twice
+    assert db.session.get(type(other), other.id).look_hash  # hashed at upload, left as it was

@@ -85,3 +85,54 @@ def dismiss_finding(actor: User, entry: Entry, finding_id: int) -> NearDuplicate
         "other_entry": other.entry.number, "distance": row.distance}, entry_id=entry.id)
     db.session.commit()
     return row
+
+
+def find_in_earlier_screenshots(store, case_id: int | None = None) -> tuple[int, int]:
+    """Screenshots stored before near-duplicates were found this way have no look hash: hash their print
+    copies (outside any lock), then, case by case under its lock, store the hashes and the findings among
+    them, oldest first (as if each were uploaded in turn). Returns (screenshots hashed, findings stored).
+    Run it again at any time: what has a hash is left as it is."""
+    from .images import look_hash
+
+    query = select(Evidence).join(Entry).where(Evidence.kind == "screenshot", Evidence.look_hash.is_(None),
+                                               Evidence.purged_at.is_(None)).order_by(Evidence.id)
+    if case_id is not None:
+        query = query.where(Entry.case_id == case_id)
+    hashes: dict[int, dict[int, str]] = {}
+    for evidence in db.session.scalars(query):
+        copy = evidence.print_copy
+        path = store.path_for(copy.sha256) if copy else None
+        if path is not None and path.exists():
+            hashes.setdefault(evidence.entry.case_id, {})[evidence.id] = look_hash(path)
+    db.session.rollback()  # nothing written yet: end the read before taking locks
+    found = 0
+    for case, computed in hashes.items():
+        lock_case(case)
+        for evidence_id in sorted(computed):
+            evidence = db.session.get(Evidence, evidence_id)
+            if evidence is None or evidence.look_hash is not None:
+                continue  # removed, or hashed by another run meanwhile
+            evidence.look_hash = computed[evidence_id]
+            found += len(_note_against_earlier(evidence))
+        db.session.commit()
+    return sum(len(c) for c in hashes.values()), found
+
+
+def _note_against_earlier(evidence: Evidence) -> list[NearDuplicate]:
+    """Like `note_near_duplicates`, against every hashed screenshot of the case's other entries; a pair is
+    stored as (the later, the earlier) and only once."""
+    db.session.flush()
+    rows = db.session.execute(select(Evidence.id, Evidence.look_hash).join(Entry).where(
+        Entry.case_id == evidence.entry.case_id, Evidence.entry_id != evidence.entry_id,
+        Evidence.look_hash.is_not(None), Evidence.purged_at.is_(None)))
+    known = {(later, earlier) for later, earlier in db.session.execute(
+        select(NearDuplicate.evidence_id, NearDuplicate.similar_id).where(
+            or_(NearDuplicate.evidence_id == evidence.id, NearDuplicate.similar_id == evidence.id)))}
+    found = []
+    for other_id, other_hash in rows:
+        distance = hash_distance(evidence.look_hash, other_hash)
+        pair = (max(evidence.id, other_id), min(evidence.id, other_id))
+        if distance <= NEAR_DUPLICATE_BITS and pair not in known:
+            found.append(NearDuplicate(evidence_id=pair[0], similar_id=pair[1], distance=distance))
+    db.session.add_all(found)
+    return found
