@@ -81,6 +81,30 @@ ROUTES = [  # (method, path, permission, body builder)
     ("GET", "/api/v1/dossiers/{dossier}", "read", None),
     ("GET", "/api/v1/dossiers/{dossier}/pdf", "read", None),
     ("GET", "/api/v1/dossiers/{dossier}/package", "read", None),
+    ("GET", "/api/v1/cases/{case}/members", "read", None),
+    ("POST", "/api/v1/cases/{case}/invitations", "manage", lambda w: {"email": "new2@example.org", "role": "viewer"}),
+    ("DELETE", "/api/v1/cases/{case}/invitations/{invitation}", "manage", None),
+    ("PATCH", "/api/v1/cases/{case}/members/{viewer_membership}", "manage", lambda w: {"role": "editor"}),
+    ("DELETE", "/api/v1/cases/{case}/members/{viewer_membership}", "manage", None),
+    ("GET", "/api/v1/cases/{case}/accounts", "read", None),
+    ("POST", "/api/v1/cases/{case}/accounts", "manage", lambda w: {"platform": "telegram", "handle": "leader_tg"}),
+    ("PATCH", "/api/v1/cases/{case}/accounts/{account}", "manage", lambda w: {"display_name": "A. L."}),
+    ("GET", "/api/v1/entries/{entry}/violations", "read", None),
+    ("POST", "/api/v1/entries/{entry}/violations", "edit",
+     lambda w: {"clause": "x/hateful_conduct/dehumanization", "rationale": "Calls them vermin."}),
+    ("PATCH", "/api/v1/entries/{entry}/violations/{violation}", "edit", lambda w: {"rationale_en": "Kill threat."}),
+    ("DELETE", "/api/v1/entries/{entry}/violations/{violation}", "edit", None),
+    ("GET", "/api/v1/entries/{entry}/evidence", "read", None),
+    ("POST", "/api/v1/evidence/{evidence}/withdraw", "edit", lambda w: {"reason": "Not the post."}),
+    ("GET", "/api/v1/evidence/{evidence}/regions", "read", None),
+    ("POST", "/api/v1/evidence/{evidence}/regions", "annotate",
+     lambda w: {"kind": "highlight", "x": 10, "y": 10, "w": 20, "h": 20}),
+    ("DELETE", "/api/v1/regions/{region}", "annotate", None),
+    ("GET", "/api/v1/cases/{case}/events", "read", None),
+    ("GET", "/api/v1/cases/{case}/exports.csv", "read", None),
+    ("GET", "/api/v1/cases/{case}/exports.json", "read", None),
+    ("POST", "/api/v1/cases/{case}/verification", "manage", None),
+    ("GET", "/api/v1/cases/{case}/verification", "read", None),
 ]
 
 
@@ -107,7 +131,8 @@ def world(app, make_user, make_case, make_entry):
     db.session.commit()
     ids = {"case": case.id, "entry": entry.id, "violation": violation.id, "evidence": evidence.id,
            "viewer_membership": viewer_membership.id, "dossier": dossier.id,
-           "note": note.id, "region": region.id, "import": intake.id, "invitation": invitation.id}
+           "note": note.id, "region": region.id, "import": intake.id, "invitation": invitation.id,
+           "account": case.accounts[0].id}
     return users, ids
 
 
