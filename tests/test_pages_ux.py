@@ -263,3 +263,15 @@ def test_the_case_page_folds_its_filters_in_details(client, entry):
     assert re.search(r'<details class="card filters-box" open data-fold-small>', page)
     assert re.search(r'<details class="card filters-box" open data-fold-small data-active>',
                      client.get(f"/cases/{entry.case_id}?tag=x").get_data(as_text=True))
+
+
+def test_a_withdrawn_file_is_no_evidence_for_the_next_step(client, entry, owner):
+    from reportkit.services.evidence import withdraw_evidence
+
+    add_violation(owner, entry, "x/violent_content/violent_threats", RATIONALE)
+    client.post(f"/evidence/upload/{entry.id}", data={"files": (io.BytesIO(png_bytes()), "shot.png")})
+    assert 'aria-label="Next steps"' not in client.get(f"/entries/{entry.id}").get_data(as_text=True)
+    withdraw_evidence(owner, entry.evidence[0], "Wrong post.")
+    page = client.get(f"/entries/{entry.id}").get_data(as_text=True)
+    assert 'aria-label="Next steps"' in page and '<a href="#evidence">Upload the screenshot</a>' in page
+    assert "✔ A clause is mapped" in page and page.index('id="evidence"') < page.index('id="review"')

@@ -50,6 +50,7 @@ def render_entry(entry, status: int = 200, **forms):
     context["violation_form"] = forms.get("violation_form") or violation_form(entry, blank=True)
     can_edit = "edit" in rights and not entry.sealed
     history = entry_history(entry.id)
+    has_evidence = any(ev.active for ev in entry.evidence)  # withdrawn or purged files are no evidence any more
     return render_template(
         "entries/view.html", entry=entry, case=entry.case, role=role, can_edit=can_edit,
         can_annotate="annotate" in rights, can_review="review" in rights,
@@ -59,4 +60,4 @@ def render_entry(entry, status: int = 200, **forms):
         duplicates=findings_for(entry), retire=RetireForm(formdata=None),
         history=history, history_lines=describe_events(history), upload_limit=upload_limit(),
         upload_accept=UPLOAD_ACCEPT, upload_types=ALLOWED_LABEL,
-        todo_first=can_edit and (not entry.evidence or not entry.violations), **context), status
+        has_evidence=has_evidence, todo_first=can_edit and not (has_evidence and entry.violations), **context), status
