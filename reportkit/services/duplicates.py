@@ -81,7 +81,8 @@ def dismiss_finding(actor: User, entry: Entry, finding_id: int) -> NearDuplicate
     row.dismissed_at, row.dismissed_by_id = utcnow(), actor.id
     mine, other = (row.evidence, row.similar) if row.evidence.entry_id == entry.id else (row.similar, row.evidence)
     record(actor, entry.case_id, "evidence.not_duplicate", f"evidence:{mine.id}", {
-        "evidence": mine.id, "sha256": mine.sha256, "other_evidence": other.id, "other_sha256": other.sha256,
+        "evidence": mine.id, "name": mine.original_name, "sha256": mine.sha256, "other_evidence": other.id,
+        "other_name": other.original_name, "other_sha256": other.sha256,
         "other_entry": other.entry.number, "distance": row.distance}, entry_id=entry.id)
     db.session.commit()
     return row
