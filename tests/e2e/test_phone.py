@@ -86,25 +86,37 @@ def pages_of(ids) -> dict:
             "dossier": f"/dossiers/new/{ids['case']}", "import": f"/imports/{ids['import']}"}
 
 
-def test_phone_layout_and_touch_region(live_server, browser, shot):
+def phone(browser):
+    return browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_pages_fit_the_screen(live_server, browser, shot, width):
     base, app = live_server
     ids = setup(app)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                  device_scale_factor=2)
+    context = phone(browser) if width == 390 else browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     login(page, base)
-    pages = pages_of(ids)
-    for name, path in pages.items():
+    for name, path in pages_of(ids).items():
         page.goto(base + path)
-        assert fits(page), name
-        shot(page, f"ux-phone-{name}-390")
-    page.goto(base + pages["case"])
-    for folded in ("details.filters-box", "details.bulk-box"):  # folded: the entries come first
-        assert page.locator(folded).get_attribute("open") is None, folded
-    assert page.locator("table.entries").bounding_box()["y"] < 844 * 1.5
+        assert fits(page), name  # no horizontal scroll: scrollWidth <= clientWidth
+        shot(page, f"ux-{'phone' if width == 390 else 'desktop'}-{name}-{width}")
+    page.goto(base + pages_of(ids)["case"])
+    for folded in ("details.filters-box", "details.bulk-box"):  # on a phone folded: the entries come first
+        assert (page.locator(folded).get_attribute("open") is None) == (width == 390), folded
+    if width == 390:
+        assert page.locator("table.entries").bounding_box()["y"] < 844 * 1.5
+    context.close()
 
+
+def test_touch_region(live_server, browser, shot):
+    base, app = live_server
+    ids = setup(app)
+    context = phone(browser)
+    page = context.new_page()
+    login(page, base)
     # draw a region with a finger: a real touch sequence (touch-action:none keeps it from scrolling the page)
-    page.goto(base + pages["entry"])
+    page.goto(f"{base}/entries/{ids['entry']}")
     img = page.locator(f"#evidence-{ids['evidence']} img")
     img.scroll_into_view_if_needed()
     box = img.bounding_box()
@@ -132,10 +144,6 @@ def test_mouse_and_keyboard_regions(live_server, browser, shot):
     ids = setup(app)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     login(page, base)
-    for name, path in pages_of(ids).items():  # the same pages on a laptop
-        page.goto(base + path)
-        assert fits(page), name
-        shot(page, f"ux-desktop-{name}-1280")
     page.goto(f"{base}/entries/{ids['entry']}")
     img = page.locator(f"#evidence-{ids['evidence']} img")
     img.scroll_into_view_if_needed()
