@@ -186,3 +186,27 @@ def test_the_single_entry_form_takes_a_web_page_on_purpose_but_never_a_profile(s
     assert resp.status_code == 302
     assert "it was added as “other”" in client.get(resp.headers["Location"]).data.decode()
     assert db.session.scalar(select(Entry.platform).where(Entry.case_id == case.id)) == "other"
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("https://www.youtube.com/watch?v=bad", "post id is missing"),
+    ("https://x.com/leader_en/status/abc", "post id is missing"),
+    ("https://x.com/search?q=minister", "a search or list on X"),
+    ("https://x.com", "the home page of X"),
+    ("https://t.me/leader_fa", "a profile or page on Telegram"),
+    ("https://bsky.app/profile/leader.example.org", "a profile or page on Bluesky"),
+    ("https://www.facebook.com/profile.php?id=100004", "a profile or page on Facebook"),
+    ("https://news.example.org/a", "news.example.org is not a platform reportkit knows"),
+])
+def test_why_an_address_is_not_a_post(url, reason):
+    from reportkit.services.urls import not_a_post, parse_post_url
+
+    assert reason in not_a_post(parse_post_url(url))
+
+
+@pytest.mark.parametrize("url", ["https://x.com/leader_en/status/1453347171011694596", "https://t.me/leader_fa/5",
+                                 "https://www.facebook.com/share/p/1AbCdEfGh/", "https://youtu.be/dQw4w9WgXcQ"])
+def test_posts_are_posts(url):
+    from reportkit.services.urls import not_a_post, parse_post_url
+
+    assert not_a_post(parse_post_url(url)) == ""

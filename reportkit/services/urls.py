@@ -316,6 +316,9 @@ def not_a_post(post: PostURL) -> str:
         return "a TikTok short link: open it and paste the address of the video it leads to"
     if not segs:
         return f"the home page of {name}, not a post"
+    if any(s in ("watch", "shorts", "live", "status", "statuses", "p", "reel", "reels", "video", "post", "posts")
+           for s in segs[:3]):
+        return f"an address on {name} whose post id is missing or not one the platform uses"
     if segs[0] in ("search", "explore", "hashtag", "results", "tag", "discover", "feed"):
         return f"a search or list on {name}, not one post"
     if len(segs) == 1 or segs[0] in ("profile", "profile.php", "people", "user", "channel", "c") or \
