@@ -331,7 +331,8 @@ def _pdf_text(app, user, case) -> str:
 
 # --- capture time from the first screenshot ----------------------------------------------------------------
 
-def test_first_screenshot_sets_capture_time_and_person_and_it_can_be_corrected(setup, app, client, login):
+def test_first_screenshot_sets_capture_time_and_person_and_it_can_be_corrected(setup, app, client, login,
+                                                                             token_for):
     user, case = setup
     store, limits = EvidenceStore(app.config["EVIDENCE_DIR"]), Limits.from_config(app.config)
     entry = create_entry(user, case, "https://t.me/leader_fa/7", {})
@@ -347,6 +348,8 @@ def test_first_screenshot_sets_capture_time_and_person_and_it_can_be_corrected(s
     db.session.refresh(entry)
     assert entry.captured_at == first.uploaded_at  # the second changes nothing
     assert verify_case(case.id, store).ok  # the change is in the history that verify replays
+    api = client.application.test_client().get(f"/api/v1/entries/{entry.id}", headers=token_for(user)).json
+    assert api["capture"]["source"] == "first_screenshot_upload" and api["capture"]["captured_by"] == "Owner 1"
     login(client, user)
     page = client.get(f"/entries/{entry.id}").data.decode()
     assert '<span class="chip">from the first screenshot\'s upload' in page

@@ -3,6 +3,7 @@
 from ..models import Account, Case, Entry, Evidence
 
 SOURCES = {"id": "derived_from_id", "person": "typed_by_person", "": None}
+CAPTURE_SOURCES = {"upload": "first_screenshot_upload", "person": "typed_by_person", "": None}
 
 
 def iso(value) -> str | None:
@@ -39,8 +40,8 @@ def entry(e: Entry) -> dict:
         "translation_method": e.translation_method or None, "notes": e.notes, "tags": e.tag_names,
         "sensitivity": {"graphic_violence": e.graphic, "private_information": e.private_info},
         "capture": {"captured_at": iso(e.captured_at), "captured_by": e.captured_by,
-                    "method": e.capture_method or None, "logged_in_as": e.logged_in_as,
-                    "network_route": e.network_route},
+                    "source": CAPTURE_SOURCES.get(e.captured_at_source), "method": e.capture_method or None,
+                    "logged_in_as": e.logged_in_as, "network_route": e.network_route},
         "legal_ground": {"country": e.legal_country, "law": e.legal_law, "article": e.legal_article},
         "requested_action": e.requested_action or None, "action_countries": e.action_countries,
         "severity": e.severity or None,
