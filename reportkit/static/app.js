@@ -127,6 +127,11 @@ document.addEventListener("DOMContentLoaded", () => {
     const form = fig.dataset.draw && document.getElementById(fig.dataset.draw);
     if (!form) return;
     const hidden = () => fig.classList.contains("graphic") && !fig.classList.contains("revealed");
+    // A finger or pen draws only while the region box is open: otherwise a swipe over the screenshot scrolls
+    // the page as usual (touch-action:none is set on the image only then).
+    const box_ = form.closest("details");
+    const arm = () => fig.classList.toggle("draw-on", box_.open);
+    box_.addEventListener("toggle", arm); arm();
     let start = null, box = null, sel = null, pointer = null;
     const show = () => {
       if (!sel) { if (box) { box.remove(); box = null; } return; }
@@ -142,7 +147,7 @@ document.addEventListener("DOMContentLoaded", () => {
     };
     const span = (a, b) => ({ x: Math.min(a[0], b[0]), y: Math.min(a[1], b[1]), w: Math.abs(a[0] - b[0]), h: Math.abs(a[1] - b[1]) });
     img.addEventListener("pointerdown", (e) => {
-      if (hidden() || (e.pointerType === "mouse" && e.button !== 0)) return;
+      if (hidden() || (e.pointerType === "mouse" ? e.button !== 0 : !box_.open)) return;
       e.preventDefault();
       img.setPointerCapture(e.pointerId);
       pointer = e.pointerId; start = rel(e); sel = span(start, start); show();

@@ -118,6 +118,9 @@ def test_touch_region(live_server, browser, shot):
     # draw a region with a finger: a real touch sequence (touch-action:none keeps it from scrolling the page)
     page.goto(f"{base}/entries/{ids['entry']}")
     img = page.locator(f"#evidence-{ids['evidence']} img")
+    assert img.evaluate("i => getComputedStyle(i).touchAction") == "auto"  # a swipe over it scrolls the page
+    page.get_by_text("Mark a region on this screenshot").tap()  # now a finger draws
+    assert img.evaluate("i => getComputedStyle(i).touchAction") == "none"
     img.scroll_into_view_if_needed()
     box = img.bounding_box()
     cdp = context.new_cdp_session(page)
