@@ -275,3 +275,61 @@ def test_a_withdrawn_file_is_no_evidence_for_the_next_step(client, entry, owner)
     page = client.get(f"/entries/{entry.id}").get_data(as_text=True)
     assert 'aria-label="Next steps"' in page and '<a href="#evidence">Upload the screenshot</a>' in page
     assert "✔ A clause is mapped" in page and page.index('id="evidence"') < page.index('id="review"')
+
+
+def test_import_sentences_count_what_was_recorded(app):
+    batch = Event(case_id=1, entry_id=None, actor_id=None, actor_label="command line", action="import.batch",
+                  target="import:7", data={"lines": [1, 3], "created": [4, 5], "duplicates": 1, "problems": 0},
+                  explanation="")
+    assert activity.describe(batch).text == \
+        "Command line imported lines 1–3 in import #7: 2 entries created, 1 duplicate, 0 with problems."
+    run = Event(case_id=1, entry_id=None, actor_id=None, actor_label="command line", action="import.run",
+                target="import:7", data={"kind": "csv", "created": [4], "duplicates": 2, "problems": 1},
+                explanation="")
+    assert activity.describe(run).text == \
+        "Command line finished import #7 (csv): 1 entry created, 2 duplicates, 1 with problems."
+
+
+def test_real_events_of_many_kinds_read_as_their_own_sentences(client, entry, owner, make_user, app):
+    """Payloads as the services write them (not hand-made): none falls back to the generic sentence."""
+    from reportkit.models import Membership
+    from reportkit.services import cases as case_ops
+    from reportkit.services import reviews as review_ops
+    from reportkit.services.custody import case_activity
+    from reportkit.services.entries import remove_violation, update_entry
+    from reportkit.services.evidence import add_archive_link, record_download, withdraw_evidence
+
+    case = entry.case
+    case_ops.update_case(case, owner, title="Renamed case")
+    editor = make_user("ed@example.org", name="Ed")
+    case_ops.add_member(case, editor.email, "editor", actor=owner)
+    membership = db.session.scalar(select(Membership).where(Membership.user_id == editor.id))
+    case_ops.set_role(case, membership, "reviewer", actor=owner)
+    case_ops.set_export_name(case, membership, "Reviewer E", editor)
+    invitation = case_ops.invite_member(owner, case, "new@example.org", "viewer")
+    case_ops.withdraw_invitation(owner, invitation)
+    update_entry(owner, entry, {"notes": "context"})
+    violation = add_violation(owner, entry, "x/violent_content/violent_threats", RATIONALE)
+    remove_violation(entry, violation, owner)
+    add_violation(owner, entry, "x/violent_content/violent_threats", RATIONALE)
+    client.post(f"/evidence/upload/{entry.id}", data={"files": (io.BytesIO(png_bytes()), "shot.png")})
+    evidence = entry.evidence[0]
+    record_download(owner, evidence)
+    region = review_ops.add_region(owner, entry, evidence, "redact", 0.1, 0.1, 0.2, 0.2, "a face")
+    review_ops.remove_region(owner, evidence, region)
+    add_archive_link(owner, entry, "https://web.archive.org/web/2024/https://x.com/a/status/1")
+    note = review_ops.annotate(owner, entry, "Is this the right account?", "change_request")
+    review_ops.resolve(owner, entry, note)
+    review_ops.set_in_dossier(owner, entry, note, True)
+    transition(owner, entry, "ready")
+    review_ops.transition(editor, entry, "changes_requested", "Add the translation.")
+    withdraw_evidence(owner, entry.evidence[0], "Wrong file.")
+    case_ops.remove_member(case, membership, owner)
+    events = db.session.scalars(case_activity(case.id)).all()
+    lines = activity.describe_events(events)
+    generic = [line.text for line in lines if "recorded “" in line.text]
+    assert generic == [] and len({ev.action for ev in events}) >= 20, sorted({ev.action for ev in events})
+    page = client.get(f"/cases/{case.id}/activity").get_data(as_text=True)
+    assert "Rana changed the role of Ed from editor to reviewer." in page
+    assert "Rana withdrew an invitation to join as viewer." in page and "new@example.org" not in page
+    assert "from Ready for review to Changes requested." in page and "Add the translation." in page

@@ -264,18 +264,24 @@ def _verification(c):
     return [f"{c.who} verified the case's files and history: {result}."]
 
 
+def _count(value) -> int:
+    """A count recorded as a number, or as the list of what was counted (entry numbers)."""
+    return len(value) if isinstance(value, list | tuple) else int(value or 0)
+
+
+def _outcome(c) -> str:
+    return (f"{_plural(_count(c.data.get('created')), 'entry')} created, "
+            f"{_plural(_count(c.data.get('duplicates')), 'duplicate')}, "
+            f"{_count(c.data.get('problems'))} with problems")
+
+
 def _batch(c):
     first, last = (c.data.get("lines") or [0, 0])[:2]
-    return [f"{c.who} imported lines {first}–{last} in ", _import(c),
-            f": {_plural(c.data.get('created', 0), 'entry')} created, {c.data.get('duplicates', 0)} duplicate, "
-            f"{c.data.get('problems', 0)} with problems."]
+    return [f"{c.who} imported lines {first}–{last} in ", _import(c), f": {_outcome(c)}."]
 
 
 def _run(c):
-    created = len(c.data.get("created") or [])
-    return [f"{c.who} finished ", _import(c), f" ({c.data.get('kind', 'file')}): "
-            f"{_plural(created, 'entry')} created, {c.data.get('duplicates', 0)} duplicate, "
-            f"{c.data.get('problems', 0)} with problems."]
+    return [f"{c.who} finished ", _import(c), f" ({c.data.get('kind', 'file')}): {_outcome(c)}."]
 
 
 def _not_duplicate(c):
