@@ -115,7 +115,7 @@ BODIES = {
     "RegionCreate": obj({"kind": {"type": "string", "enum": list(REGION_KINDS)}, "label": S, "x": N, "y": N,
                          "w": N, "h": N}, ["x", "y", "w", "h"], description="Percent of the image (0-100)."),
     "Annotation": obj({"body": S, "kind": S, "include_in_dossier": B}, ["body"]),
-    "Transition": obj({"to": {"type": "string", "enum": list(STATUSES)}, "reason": S}, ["to"]),
+    "Transition": obj({"to": {"type": "string", "enum": [*STATUSES, "reopen"]}, "reason": S}, ["to"]),
     "DossierCreate": obj({"mode": {"type": "string", "enum": ["rules", "dsa"]}, "paper": S, "date_from": S,
                           "date_to": S, "entry_numbers": array(I), "account_id": I, "clause": S, "tag": S,
                           "approved_only": B, "include_translations": B, "with_package": B, "include_originals": B}),
