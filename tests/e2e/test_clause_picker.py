@@ -121,4 +121,9 @@ def test_clause_picker_phone(live_server, browser, shot):
     assert field.input_value() == "x/violent_content/violent_threats"
     assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     shot(page, "ux-clause-chosen-390")
+    reason = page.get_by_label("Why reject (required)")
+    assert reason.is_hidden()  # a fresh draft shows no empty reason box
+    page.get_by_text("Reject…").tap()
+    assert reason.is_visible()
+    shot(page, "ux-reject-open-390")
     context.close()
