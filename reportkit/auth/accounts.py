@@ -165,6 +165,13 @@ def _end_sessions(user_id: int, keep: int | None = None) -> int:
                               .execution_options(synchronize_session=False)).rowcount
 
 
+def end_other_sessions(user_id: int, keep: int | None) -> int:
+    """End every session of the user but `keep` (their remember-me tokens with them); committed by the caller.
+    Turning two-factor on calls this: a session or remember-me cookie made with the password alone, perhaps by
+    someone who had the password, must not outlive the new factor."""
+    return _end_sessions(user_id, keep=keep)
+
+
 def end_all_sessions(user: User, client: Client) -> int:
     """Sign out everywhere, this browser included."""
     count = _end_sessions(user.id)
@@ -191,6 +198,7 @@ def change_password(user: User, new_password: str, client: Client, current_sessi
     `revoke_tokens`, the API tokens too. Returns how many sessions were ended."""
     user.password_hash = hash_password(new_password)
     ended = _end_sessions(user.id, keep=current_session)
+    _void_reset_links(user.id)  # a link mailed before the change (to a mailbox someone else reads) stops working
     record(user.id, "password_changed", client)
     if revoke_tokens:
         _revoke_tokens(user.id)
@@ -218,8 +226,10 @@ def _revoke_tokens(user_id: int) -> None:
 
 
 def create_reset_link(user: User, valid_for: timedelta, client: Client) -> str:
-    """A one-time secret for `/auth/reset/<secret>`; only its hash is stored."""
+    """A one-time secret for `/auth/reset/<secret>`; only its hash is stored. A newer link replaces the user's
+    older unused ones: only the link of the last request works."""
     secret = secrets.token_urlsafe(32)
+    _void_reset_links(user.id)
     db.session.add(PasswordReset(user_id=user.id, token_hash=hash_token(secret), expires_at=utcnow() + valid_for))
     record(user.id, "password_reset_link", client)
     db.session.commit()
@@ -246,14 +256,19 @@ def reset_password(secret: str, new_password: str, client: Client) -> User | Non
     if user_id is None:
         db.session.rollback()
         return None
-    db.session.execute(update(PasswordReset).where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
-                       .values(used_at=now).execution_options(synchronize_session=False))
+    _void_reset_links(user_id)
     user = db.session.get(User, user_id)
     user.password_hash = password_hash
     _end_sessions(user_id)
     record(user_id, "password_reset", client)
     db.session.commit()
     return user
+
+
+def _void_reset_links(user_id: int) -> None:
+    """Mark every unused reset link of the user used (committed by the caller)."""
+    db.session.execute(update(PasswordReset).where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+                       .values(used_at=utcnow()).execution_options(synchronize_session=False))
 
 
 def lifetimes_from(config) -> Lifetimes:

@@ -7,6 +7,7 @@ token that is replaced each time it signs a browser in again.
 """
 
 import hashlib
+import hmac
 import time
 
 from flask import current_app, g, request, session
@@ -43,7 +44,15 @@ SECOND_STEP_SECONDS = 300
 
 def start_second_step(user: User, remember: bool, next_url: str) -> None:
     session[SECOND_STEP] = {"user": user.id, "until": int(time.time()) + SECOND_STEP_SECONDS,
-                            "remember": bool(remember), "next": next_url}
+                            "remember": bool(remember), "next": next_url, "password": _password_mark(user)}
+
+
+def _password_mark(user: User) -> str:
+    """Which password the first step checked: a keyed hash of its hash (the session cookie is signed, not
+    secret). Once the password changes or is reset, a waiting second step of the old one is void."""
+    key = current_app.secret_key
+    key = key if isinstance(key, bytes) else str(key).encode()
+    return hmac.new(key, f"second-step:{user.id}:{user.password_hash}".encode(), hashlib.sha256).hexdigest()
 
 
 def second_step() -> tuple[User, bool, str] | None:
@@ -54,7 +63,8 @@ def second_step() -> tuple[User, bool, str] | None:
         session.pop(SECOND_STEP, None)
         return None
     user = db.session.get(User, pending["user"])
-    if user is None:
+    if user is None or not hmac.compare_digest(str(pending.get("password") or ""), _password_mark(user)):
+        session.pop(SECOND_STEP, None)
         return None
     return user, bool(pending.get("remember")), str(pending.get("next") or "/")
 

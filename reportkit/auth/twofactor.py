@@ -25,7 +25,7 @@ from ..extensions import db
 from ..models import RecoveryCode, TwoFactor, User
 from ..models._common import utcnow
 from ..models.twofactor import has_two_factor
-from .accounts import Client, record
+from .accounts import Client, end_other_sessions, record
 
 ISSUER = "reportkit"  # what the authenticator app shows above the code
 RECOVERY_CODES = 10
@@ -87,9 +87,12 @@ def grouped(secret: str) -> str:
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
-def confirm_enrolment(user: User, code: str, client: Client, now: datetime | None = None) -> list[str] | None:
+def confirm_enrolment(user: User, code: str, client: Client, now: datetime | None = None,
+                      keep_session: int | None = None) -> list[str] | None:
     """Switch the factor on if `code` is a current code of the unconfirmed secret; returns the recovery codes
-    (shown once) or None for a wrong code. Of two confirmations at once only one wins (conditional UPDATE)."""
+    (shown once) or None for a wrong code. Of two confirmations at once only one wins (conditional UPDATE).
+    Every session of the user but `keep_session` (the browser that typed the code) ends with its remember-me
+    token: one signed in with the password alone, perhaps a phished one, must not outlive the new factor."""
     factor = factor_of(user)
     if factor is None or factor.confirmed:
         raise TwoFactorError("Start again from Settings: there is no enrolment waiting.")
@@ -103,6 +106,7 @@ def confirm_enrolment(user: User, code: str, client: Client, now: datetime | Non
         db.session.rollback()
         raise TwoFactorError("Two-factor sign-in is on already.")
     codes = _replace_recovery_codes(user.id)
+    end_other_sessions(user.id, keep=keep_session)
     record(user.id, "two_factor_enabled", client)
     db.session.commit()
     db.session.refresh(factor)

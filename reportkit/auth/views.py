@@ -196,13 +196,16 @@ def two_factor_setup():
     if form.validate_on_submit():
         status = 422
         if _password_ok(form.current):
+            here = signin.current_session_id()
+            others = sum(1 for row in accounts.active_sessions(current_user) if row.id != here)
             try:
-                codes = twofactor.confirm_enrolment(current_user, form.code.data, signin.client())
+                codes = twofactor.confirm_enrolment(current_user, form.code.data, signin.client(), keep_session=here)
             except twofactor.TwoFactorError as exc:
                 flash(str(exc), "info")
                 return redirect(url_for("auth.settings"))
             if codes is not None:
-                return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url, first=True)
+                return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url, first=True,
+                                       sessions_ended=others)
             form.code.errors.append("That is not the code the app shows now. Check that the phone's clock is "
                                     "right, wait for the next code and type it.")
     uri = twofactor.provisioning_uri(factor, current_user)

@@ -24,7 +24,7 @@ SECURITY_ACTIONS = {
     "token_created": "Created an API token",
     "token_revoked": "Revoked an API token",
     "tokens_revoked": "Revoked every API token",
-    "two_factor_enabled": "Turned on two-factor sign-in",
+    "two_factor_enabled": "Turned on two-factor sign-in (every other session ended)",
     "two_factor_disabled": "Turned off two-factor sign-in",
     "recovery_codes_created": "Made new recovery codes (the old ones stopped working)",
     "recovery_code_used": "Used a recovery code",
