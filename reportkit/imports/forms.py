@@ -9,7 +9,7 @@ from ..services.intake import TARGETS
 
 
 # An address that is not a post of a known platform is reported, not added, unless the person asks for it.
-ALLOW_OTHER = "Add addresses that are not posts as “other”"
+ALLOW_OTHER = "Add URLs that are not posts as “other”"
 ALLOW_OTHER_HINT = ("Only for web pages you mean to catalogue (a news article, a blog post). Profiles, share "
                     "buttons and short links of known platforms are never added: they name no post.")
 

@@ -61,5 +61,5 @@ def test_duplicate_warning_and_language_guess(live_server, browser, shot):
     shot(page, "62-language-guessed")
 
     page.goto(f"{base}/imports/new/{case_id}")
-    assert page.get_by_label("Add addresses that are not posts as “other”").is_visible()
+    assert page.get_by_label("Add URLs that are not posts as “other”").is_visible()
     shot(page, "63-intake-other-option")
