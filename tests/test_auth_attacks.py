@@ -421,3 +421,65 @@ def test_a_member_without_two_factor_opens_nothing_of_a_case_that_requires_it(ap
                 leaks.append((method, path, resp.status_code))
             resp.close()
     assert leaks == []
+
+
+# --- API tokens: a credential that outlives the session -----------------------------------------------------------
+
+def test_a_stolen_session_cannot_mint_an_api_token_without_the_password(app, ana):
+    """Before: a laptop's cookie alone made a token that kept working after 'sign out everywhere'."""
+    from reportkit.models import ApiToken
+    thief = app.test_client()
+    _login(thief)
+    refused = thief.post("/auth/settings", data={"name": "backup script"})
+    assert refused.status_code == 422 and b'id="token-current"' in refused.data
+    wrong = thief.post("/auth/settings", data={"name": "backup script", "current": "a guess at the password"})
+    assert wrong.status_code == 422 and b"This is not your password" in wrong.data
+    assert db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == ana.id)) is None
+    made = thief.post("/auth/settings", data={"name": "backup script", "current": PASSWORD})
+    assert made.status_code == 200 and b"copy it now" in made.data
+    assert b'value="backup script"' not in made.data  # the form is empty again
+    victim = app.test_client()
+    _login(victim)
+    _secret, done = _enrol_through_the_page(victim)
+    said = " ".join(done.get_data(as_text=True).split())
+    assert "Your 1 API token still works without a code: if you did not make it, revoke it in" in said
+
+
+# --- Invitations --------------------------------------------------------------------------------------------------
+
+def _invite(owner_client, case, email, role="viewer"):
+    resp = owner_client.post(f"/cases/{case.id}/members", data={"email": email, "role": role})
+    assert resp.status_code == 302, resp.data[:300]
+    from reportkit.models import Invitation
+    return db.session.scalar(select(Invitation).where(Invitation.email == email).order_by(Invitation.id.desc()))
+
+
+def test_invitations_are_answered_once_by_their_address_in_their_role(app, make_user, make_case, login):
+    owner, mina, eve = make_user("owner@example.org"), make_user("mina@example.org"), make_user("eve@example.org")
+    editor = make_user("ed@example.org")
+    case = make_case(owner, members=[(editor, "editor")])
+    owner_client = login(app.test_client(), owner)
+    invitation = _invite(owner_client, case, "mina@example.org")
+    attacker = login(app.test_client(), eve)  # her own account on the same install
+    for answer in ("accept", "decline"):
+        assert attacker.post(f"/cases/invitations/{invitation.id}", data={answer: "y"}).status_code == 404
+    assert attacker.get(f"/cases/{case.id}").status_code == 404
+    # An editor cannot invite anyone, let alone an owner (role escalation through an accomplice's address).
+    ed_client = login(app.test_client(), editor)
+    escalated = ed_client.post(f"/cases/{case.id}/members", data={"email": "eve@example.org", "role": "owner"})
+    assert escalated.status_code in (403, 404)
+    assert owner_client.post(f"/cases/{case.id}/members", data={"email": "eve@example.org", "role": "god"}
+                             ).status_code in (200, 422)
+    from reportkit.models import Invitation
+    assert db.session.scalar(select(Invitation.id).where(Invitation.email == "eve@example.org")) is None
+
+    invitee = login(app.test_client(), mina)
+    assert invitee.post(f"/cases/invitations/{invitation.id}", data={"decline": "y"}).status_code == 302
+    again = invitee.post(f"/cases/invitations/{invitation.id}", data={"accept": "y"}, follow_redirects=True)
+    assert b"declined already" in again.data and invitee.get(f"/cases/{case.id}").status_code == 404
+
+    late = _invite(owner_client, case, "mina@example.org")
+    late.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    expired = invitee.post(f"/cases/invitations/{late.id}", data={"accept": "y"}, follow_redirects=True)
+    assert b"has expired" in expired.data and invitee.get(f"/cases/{case.id}").status_code == 404

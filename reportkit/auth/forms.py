@@ -63,8 +63,12 @@ class ResetForm(NewPasswordMixin, FlaskForm):
 
 
 class TokenForm(FlaskForm):
+    """A new API token: the password too, so that a session left open (a stolen laptop's cookie) cannot make a
+    credential that outlives signing out everywhere."""
+
     name = StringField("Token name", validators=[DataRequired(), Length(max=80)],
                        description="What will use it, e.g. “archiving script”.")
+    current = PasswordField("Your password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
     submit = SubmitField("Create token")
 
 

@@ -3,7 +3,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, logout_user
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..errors import json_error, wants_json
 from ..extensions import db, limiter
@@ -137,15 +137,22 @@ def reset(secret: str):
 
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
+@limiter.limit(_login_limit, methods=["POST"])  # a password is checked
 def settings():
     form = TokenForm()
-    new_secret = None
+    new_secret, status = None, 200
     if form.validate_on_submit():
-        token, new_secret = ApiToken.issue(current_user, form.name.data.strip())
-        db.session.add(token)
-        accounts.record(current_user.id, "token_created", signin.client())
-        db.session.commit()
-    return _settings_page(form, PasswordForm(current_user, formdata=None), new_secret)
+        if _password_ok(form.current):
+            token, new_secret = ApiToken.issue(current_user, form.name.data.strip())
+            db.session.add(token)
+            accounts.record(current_user.id, "token_created", signin.client())
+            db.session.commit()
+            form = TokenForm(formdata=None)
+        else:
+            status = 422
+    elif form.is_submitted():
+        status = 422
+    return _settings_page(form, PasswordForm(current_user, formdata=None), new_secret, status=status)
 
 
 def _settings_page(form, password_form, new_secret=None, status=200, disable_form=None, codes_form=None):
@@ -204,8 +211,10 @@ def two_factor_setup():
                 flash(str(exc), "info")
                 return redirect(url_for("auth.settings"))
             if codes is not None:
+                tokens = db.session.scalar(select(func.count(ApiToken.id)).where(
+                    ApiToken.user_id == current_user.id, ApiToken.revoked_at.is_(None)))
                 return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url, first=True,
-                                       sessions_ended=others)
+                                       sessions_ended=others, tokens_active=tokens)
             form.code.errors.append("That is not the code the app shows now. Check that the phone's clock is "
                                     "right, wait for the next code and type it.")
     uri = twofactor.provisioning_uri(factor, current_user)
