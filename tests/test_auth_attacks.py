@@ -182,6 +182,8 @@ def test_a_pending_second_step_is_void_once_the_password_changes(app, ana, runne
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/auth/login")
     assert not _signed_in(attacker)
     assert twofactor.recovery_codes_left(ana) == 10  # the code was not even tried
+    # Whoever reads the mail and resets the password still meets the second step.
+    assert _login(app.test_client(), password=NEW_PASSWORD).headers["Location"].endswith("/auth/two-factor")
 
 
 def test_a_replayed_pending_cookie_cannot_reuse_the_code(app, ana):
