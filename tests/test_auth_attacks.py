@@ -485,3 +485,26 @@ def test_invitations_are_answered_once_by_their_address_in_their_role(app, make_
     db.session.commit()
     expired = invitee.post(f"/cases/invitations/{late.id}", data={"accept": "y"}, follow_redirects=True)
     assert b"has expired" in expired.data and invitee.get(f"/cases/{case.id}").status_code == 404
+
+
+def test_a_copy_of_the_very_browser_that_changes_the_password_or_turns_on_two_factor_stops_working(app, ana):
+    """The thief copied this laptop's own cookies (same session); the owner then acts on the laptop. Before the
+    fix the kept session's secret stayed the same, so the copy stayed signed in."""
+    for act in ("password", "two-factor"):
+        password = PASSWORD if act == "password" else NEW_PASSWORD
+        laptop = app.test_client()
+        assert _login(laptop, password=password, remember="y").status_code == 302
+        thief = _copy(laptop, app, "session")
+        thief_remembered = _copy(laptop, app, REMEMBER_COOKIE)
+        if act == "password":
+            assert laptop.post("/auth/password", data={"current": PASSWORD, "password": NEW_PASSWORD,
+                                                       "confirm": NEW_PASSWORD}).status_code == 302
+        else:
+            page = laptop.get("/auth/two-factor/setup").get_data(as_text=True)
+            secret = re.search(r'id="two-factor-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+            assert b"recovery codes" in laptop.post("/auth/two-factor/setup", data={"code": _code(secret),
+                                                                                   "current": NEW_PASSWORD}).data
+        assert _signed_in(laptop), act
+        assert not _signed_in(thief) and not _signed_in(thief_remembered), act
+        remembered = _copy(laptop, app, REMEMBER_COOKIE)  # the laptop's new remember-me cookie works
+        assert _signed_in(remembered), act

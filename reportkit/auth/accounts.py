@@ -165,6 +165,22 @@ def _end_sessions(user_id: int, keep: int | None = None) -> int:
                               .execution_options(synchronize_session=False)).rowcount
 
 
+def renew_session(user: User, session_id: int) -> tuple[str, str | None] | None:
+    """A new secret for one live session of the user's (and a new remember-me token if it has one): the browser
+    that changed the password or turned two-factor on stays signed in, but a copy of its cookies taken before
+    (the same session, stolen) stops working. Returns the secret and token, or None when the session is gone."""
+    row = db.session.get(UserSession, session_id)
+    if row is None or row.user_id != user.id or not row.alive(utcnow()):
+        return None
+    secret = secrets.token_urlsafe(32)
+    token = secrets.token_urlsafe(32) if row.remember_hash else None
+    row.secret_hash = hash_token(secret)
+    if token:
+        row.remember_hash = hash_token(token)
+    db.session.commit()
+    return secret, token
+
+
 def end_other_sessions(user_id: int, keep: int | None) -> int:
     """End every session of the user but `keep` (their remember-me tokens with them); committed by the caller.
     Turning two-factor on calls this: a session or remember-me cookie made with the password alone, perhaps by

@@ -78,6 +78,21 @@ def current_session_id() -> int | None:
     return row.id if row is not None else None
 
 
+def renew_session() -> None:
+    """New secrets for this browser's session (accounts.renew_session), written to its cookies in this response."""
+    row = g.get("user_session")
+    if row is None or not current_user.is_authenticated:
+        return
+    renewed = accounts.renew_session(current_user, row.id)
+    if renewed is None:
+        return
+    secret, token = renewed
+    current_user.session_secret = secret
+    session["_user_id"] = current_user.get_id()
+    if token:
+        g.remember_cookie = token
+
+
 def forget_browser() -> None:
     """Drop this browser's remember-me cookie in the response."""
     g.remember_cookie = ""

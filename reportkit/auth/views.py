@@ -181,6 +181,7 @@ def change_password():
         if verify_password(current_user.password_hash, form.current.data):
             ended = accounts.change_password(current_user, form.password.data, signin.client(),
                                              signin.current_session_id(), form.revoke_tokens.data)
+            signin.renew_session()  # a copy of this browser's cookies, taken before, stops working too
             flash(f"Password changed. {ended} other session{'s' if ended != 1 else ''} ended"
                   f"{'; your API tokens are revoked' if form.revoke_tokens.data else ''}.", "success")
             return redirect(url_for("auth.settings"))
@@ -211,6 +212,7 @@ def two_factor_setup():
                 flash(str(exc), "info")
                 return redirect(url_for("auth.settings"))
             if codes is not None:
+                signin.renew_session()
                 tokens = db.session.scalar(select(func.count(ApiToken.id)).where(
                     ApiToken.user_id == current_user.id, ApiToken.revoked_at.is_(None)))
                 return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url, first=True,
