@@ -38,7 +38,8 @@ def list_events(case_id: int):
             raise APIError(422, "validation_error", "Invalid kind.",
                            {"kind": ["An action such as status.changed, or a family such as entry."]})
         family = kind.rstrip(".")
-        query = query.where(Event.action == kind if "." in family else Event.action.like(f"{family}.%"))
+        query = query.where(Event.action == kind if "." in family
+                            else Event.action.startswith(f"{family}.", autoescape=True))
     for name, column in (("entry", Event.entry_id), ("actor", Event.actor_id)):
         value = _whole(name)
         if value is not None:
