@@ -1,11 +1,14 @@
 # The two commands of the README: `make run` (add DEMO=1 for the demo case) and `make test`.
+# `make run` serves with gunicorn (WEB_WORKERS of them) and one job consumer next to it (`reportkit serve`);
+# `make dev` is Flask's development server with the debugger (jobs in a thread of it).
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+WEB_WORKERS ?= 2
 
-.PHONY: run test install install-test bench
+.PHONY: run dev test install install-test bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +31,12 @@ run: install
 	@echo "Create the first account in the browser (Register), or from another shell:"
 	@echo "    $(BIN)/reportkit create-user you@example.org --admin"
 	@echo ""
-	$(BIN)/reportkit run --host $(HOST) --port $(PORT)
+	$(BIN)/reportkit serve --host $(HOST) --port $(PORT) --workers $(WEB_WORKERS)
+
+dev: install
+	$(BIN)/reportkit db upgrade
+	$(BIN)/reportkit seed-policies
+	$(BIN)/reportkit run --debug --host $(HOST) --port $(PORT)
 
 test: install-test
 	$(BIN)/python -m pytest
@@ -38,3 +46,4 @@ bench: install-test
 	$(BIN)/python bench/dossier.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/concurrency.py
+	$(BIN)/python bench/worker_death.py

@@ -412,12 +412,104 @@ def gc_command(dry_run: bool, grace: float) -> None:
                f"{'would be freed (dry run: nothing removed)' if dry_run else 'freed'}.")
 
 
+@click.command("find-duplicates")
+@click.argument("case_id", type=int, required=False)
+def find_duplicates_command(case_id: int | None) -> None:
+    """Look for near-duplicate screenshots among those stored before this version (they have no look hash
+    yet), in one case or all; their warnings then show on the entry pages. Safe to run again."""
+    from .services.duplicates import find_in_earlier_screenshots
+
+    if case_id is not None:
+        case_or_fail(case_id)
+    hashed, found = find_in_earlier_screenshots(EvidenceStore(current_app.config["EVIDENCE_DIR"]), case_id)
+    click.echo(f"{hashed} screenshot(s) hashed, {found} possible duplicate(s) found.")
+
+
+@click.command("worker")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Jobs run at once (threads; a dossier also uses its own render processes).")
+def worker_command(workers: int) -> None:
+    """Run the job queue's consumer: dossiers, packages, imports, verifications and the periodic sweeps.
+    Ctrl-C (SIGINT) lets running jobs finish; SIGTERM stops now (the sweeper then reports them)."""
+    from .services.queue import describe, jobs_url, start_consumer
+
+    app = current_app._get_current_object()
+    click.echo(f"reportkit worker: {workers} worker(s) on {describe(jobs_url(app))}")
+    start_consumer(app, workers).run()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=5000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="gunicorn web workers.")
+def serve_command(host: str, port: int, workers: int) -> None:
+    """Serve with gunicorn; with JOBS_IN_PROCESS (the default) also start one job consumer next to it (a child
+    process: reloading or restarting web workers never touches a running job)."""
+    import os
+    import signal
+    import subprocess
+
+    app = current_app._get_current_object()
+    env = {**os.environ, "REPORTKIT_INSTANCE_PATH": app.instance_path}
+    consumer = None
+    if app.config["JOBS_IN_PROCESS"]:
+        consumer = subprocess.Popen([sys.executable, "-c", "from reportkit.cli import main; main()", "worker",
+                                     "--workers", "1"], env=env)
+    web_env = {**env, "REPORTKIT_JOBS_IN_PROCESS": "false"}  # the web workers only queue jobs
+    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
+                            "--threads", "4", "--timeout", "120", "--graceful-timeout", "30", "--no-control-socket",
+                            "--bind", f"{host}:{port}", "reportkit:create_app()"], env=web_env)
+
+    def forward(signum, frame):
+        web.send_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)  # SIGHUP: gunicorn reloads its workers; the consumer goes on
+    try:
+        code = web.wait()
+    except KeyboardInterrupt:
+        code = web.wait()
+    finally:
+        if consumer is not None:
+            if consumer.poll() is None:
+                consumer.send_signal(signal.SIGINT)  # running jobs finish first
+            consumer.wait()
+    sys.exit(code)
+
+
+@click.command("doctor")
+def doctor_command() -> None:
+    """Print what is configured (no secrets) and whether each part can be reached."""
+    from .services.health import readiness
+    from .services.queue import describe, jobs_url
+
+    app = current_app._get_current_object()
+    config = app.config
+    click.echo(f"instance folder:  {app.instance_path}")
+    click.echo(f"database:         {describe(str(db.engine.url.render_as_string(hide_password=True)))}")
+    click.echo(f"job queue:        {describe(jobs_url(app))}")
+    click.echo(f"jobs in process:  {'yes (the web process runs a consumer)' if config['JOBS_IN_PROCESS'] else 'no (run reportkit worker)'}")
+    click.echo(f"job heartbeat:    every {config['JOBS_HEARTBEAT']} s; a job is lost after {config['JOBS_STALLED_AFTER']} s without one")
+    click.echo(f"evidence store:   {config['EVIDENCE_DIR']}")
+    click.echo(f"secret key:       {'set' if config.get('SECRET_KEY') else 'missing'}")
+    click.echo(f"mail:             {config['MAIL_SERVER'] or 'not configured'}")
+    details: dict = {}
+    checks = readiness(app, details)
+    for name, state in checks.items():
+        click.echo(f"{name + ':':17} {'reachable' if state == 'ok' else 'NOT reachable: ' + details.get(name, '')}")
+    if any(state != "ok" for state in checks.values()):
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     for command in (create_user, create_token, reset_password_command, add_member_command, seed_policies_command, export_dossier, demo, import_command, verify,
                     export_package, verify_package_command, backup_command, restore_command, gc_command):
         app.cli.add_command(command)
     app.cli.add_command(add_server_rules_command)
     app.cli.add_command(disable_two_factor_command)
+    app.cli.add_command(find_duplicates_command)
+    for command in (worker_command, serve_command, doctor_command):
+        app.cli.add_command(command)
 
 
 main = FlaskGroup(create_app=create_app, help="reportkit: evidence catalogue and dossiers.")

@@ -50,6 +50,12 @@ DEFAULTS = {
     "SIGNING_KEY": None,  # its PEM private key
     "SIGNING_KEY_PASSPHRASE": None,
     "SIGNING_CHAIN": [],  # PEM files of intermediate certificates to embed
+    # The job queue (services/queue.py, Huey): its storage, default sqlite:///<instance>/jobs.db; or redis://...
+    "JOBS_URL": None,
+    "JOBS_IN_PROCESS": True,  # the web process runs a consumer itself; false when `reportkit worker`s run them
+    "JOBS_HEARTBEAT": 5,  # seconds between a worker's heartbeats on the jobs it holds
+    "JOBS_STALLED_AFTER": 30,  # seconds without a heartbeat before a running job counts as lost with its worker
+    "JOBS_HOLD_FILE": None,  # tests only: a dossier job waits while this file exists (services/jobs._test_hold)
 }
 
 
@@ -79,10 +85,12 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 BOOLEANS = ("REGISTRATION_OPEN", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_SECURE",
             "REMEMBER_COOKIE_HTTPONLY", "RATELIMIT_ENABLED", "WTF_CSRF_ENABLED", "SESSION_KEEP_ADDRESSES", "TESTING", "DEBUG",
             "MAIL_USE_TLS", "MAIL_USE_SSL", "REQUIRE_TWO_FACTOR")
+BOOLEANS += ("JOBS_IN_PROCESS",)
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 COUNTS = ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_IMAGE_PIXELS", "PRINT_MAX_WIDTH", "ENTRIES_PER_PAGE",
           "SESSION_IDLE_HOURS", "REMEMBER_DAYS", "RESET_LINK_MINUTES", "MAIL_PORT")
 SECONDS = ("DOSSIER_TIMEOUT", "TIMESTAMP_TIMEOUT", "MAIL_TIMEOUT")
+SECONDS += ("JOBS_HEARTBEAT", "JOBS_STALLED_AFTER")
 LISTS = ("TIMESTAMP_URLS", "SIGNING_CHAIN")
 SAMESITE = ("SESSION_COOKIE_SAMESITE", "REMEMBER_COOKIE_SAMESITE")
 
@@ -118,6 +126,9 @@ def check_settings(config) -> None:
         if config.get(name) not in (None, "Lax", "Strict", "None"):
             _refuse(name, config[name], "Lax, Strict or None")
     _check_mail(config)
+    if "JOBS_STALLED_AFTER" in config and config["JOBS_STALLED_AFTER"] < 2 * config.get("JOBS_HEARTBEAT", 5):
+        _refuse("JOBS_STALLED_AFTER", config["JOBS_STALLED_AFTER"],
+                "at least twice JOBS_HEARTBEAT (a live worker would look dead between two heartbeats)")
 
 
 def _check_mail(config) -> None:
@@ -160,7 +171,19 @@ def _instance_secret(path: Path) -> str:
     """Generate a random secret once, readable only by its owner; never fall back to a fixed one."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
+        # Written whole under another name, then linked into place: several web workers starting at once all
+        # read the one secret that won, never an empty file being written.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process won: use its secret
+        finally:
+            tmp.unlink()
     return path.read_text().strip()

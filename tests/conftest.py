@@ -15,6 +15,7 @@ from reportkit.models import ApiToken, User
 from reportkit.services.cases import create_case
 from reportkit.services.entries import create_entry
 from reportkit.services.policies import seed_policies
+from reportkit.services.queue import stop_consumer
 
 PASSWORD = "correct horse battery"
 
@@ -24,6 +25,7 @@ def _config(tmp_path: Path, db_path: Path, **extra) -> dict:
             "EVIDENCE_DIR": str(tmp_path / "evidence"), "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "DOSSIER_WORKERS": 0,
+            "JOBS_HEARTBEAT": 0.5, "JOBS_STALLED_AFTER": 5,
             **extra}
 
 
@@ -42,11 +44,18 @@ def migrated_db(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def make_app(migrated_db, tmp_path):
+    """Jobs run as in `make run`: a real Huey consumer in threads of the test process, its queue in the test's
+    instance folder (started at the first job, stopped here)."""
+    built = []
+
     def build(**extra):
         db_path = tmp_path / f"test-{len(list(tmp_path.glob('test-*.db')))}.db"
         shutil.copy(migrated_db, db_path)
-        return create_app(_config(tmp_path, db_path, **extra))
-    return build
+        built.append(create_app(_config(tmp_path, db_path, **extra)))
+        return built[-1]
+    yield build
+    for app in built:
+        stop_consumer(app)
 
 
 @pytest.fixture

@@ -175,23 +175,32 @@ def test_a_job_lost_to_a_restart_is_shown_as_interrupted(app, case_with_entries,
     assert api["status"] == "interrupted" and "restarted" in api["error"]
 
 
-def test_queued_jobs_get_a_heartbeat_when_the_queue_moves(app, case_with_entries):  # noqa: F811
+def test_a_heartbeat_belongs_to_the_worker_that_holds_the_job(app, case_with_entries):  # noqa: F811
+    """A worker's heartbeat moves the rows of the jobs it holds and no other: a queued job no worker took, or a
+    running one whose worker died, still ages and is reported (before, any job starting refreshed them all)."""
     from datetime import timedelta
 
     from reportkit.models._common import utcnow
     from reportkit.services import jobs
 
     user, case, _ = case_with_entries
-    waiting = Dossier(case_id=case.id, document_id="RK-WAIT", status="queued")
-    db.session.add(waiting)
+    old = utcnow() - timedelta(hours=2)
+    waiting = Dossier(case_id=case.id, document_id="RK-WAIT", status="queued", created_at=old)
+    held = Dossier(case_id=case.id, document_id="RK-HELD", status="running", created_at=old)
+    orphan = Dossier(case_id=case.id, document_id="RK-ORPHAN", status="running", created_at=old)
+    db.session.add_all([waiting, held, orphan])
     db.session.commit()
-    db.session.execute(Dossier.__table__.update().where(Dossier.id == waiting.id)
-                       .values(updated_at=utcnow() - timedelta(hours=2)))
+    db.session.execute(Dossier.__table__.update().values(updated_at=old))
     db.session.commit()
-    jobs._still_waiting()
-    db.session.refresh(waiting)
-    assert utcnow() - waiting.updated_at < timedelta(minutes=1)
-    assert jobs.expire_stalled(waiting, app.config["DOSSIER_TIMEOUT"]).status == "queued"
+    jobs.beat(app, [("dossier", held.id)])
+    db.session.expire_all()
+    assert utcnow() - held.updated_at < timedelta(minutes=1)
+    assert waiting.updated_at == orphan.updated_at == old
+    assert jobs.expire_stalled(held, app.config["DOSSIER_TIMEOUT"]).status == "running"
+    assert jobs.expire_stalled(waiting, app.config["DOSSIER_TIMEOUT"]).status == "failed"
+    assert "no worker took it" in waiting.error
+    assert jobs.expire_stalled(orphan, app.config["DOSSIER_TIMEOUT"]).status == "failed"
+    assert "no heartbeat" in orphan.error
 
 
 def test_a_job_that_finished_meanwhile_is_never_marked_interrupted(app, case_with_entries):  # noqa: F811

@@ -297,21 +297,26 @@ time.sleep(600)
         time.sleep(0.1)
 
 
-def test_the_job_runner_sweeps_at_its_first_job_then_now_and_then(app, monkeypatch):
+def test_the_job_queue_sweeps_when_a_consumer_starts_and_on_its_schedule(app):
+    from reportkit.services.queue import queue_for, start_consumer, stop_consumer
+
     stale = temp_root(app) / "rk-pdf-from-a-killed-job"
     stale.mkdir(parents=True)
     (stale / "d.pdf").write_bytes(b"%PDF")
     age(stale / "d.pdf", stale)
-    jobs._still_waiting()  # what every job does first
-    jobs._pool().submit(lambda: None).result(timeout=60)  # the sweep queued behind it has run
-    assert not stale.exists()
-
+    consumer = start_consumer(app)  # a consumer that starts queues a sweep of what killed ones left
+    consumer.start()
+    try:
+        deadline = time.monotonic() + 60
+        while stale.exists():
+            assert time.monotonic() < deadline, "the sweep did not run"
+            time.sleep(0.05)
+    finally:
+        stop_consumer(app)
+    periodic = {task.__name__ for task in queue_for(app)._registry._periodic_tasks}
+    assert {"sweep-stalled", "sweep-storage-periodic"} <= set(periodic)
     stale.mkdir()
     age(stale)
-    jobs._still_waiting()
-    jobs._pool().submit(lambda: None).result(timeout=60)
-    assert stale.exists()  # not again so soon
-    monkeypatch.setattr(jobs, "SWEEP_EVERY", 0)
-    jobs._still_waiting()
-    jobs._pool().submit(lambda: None).result(timeout=60)
+    jobs.sweep_storage(app)  # what the periodic task runs
     assert not stale.exists()
+    stop_consumer(app)

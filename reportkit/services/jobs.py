@@ -1,96 +1,141 @@
-"""Background jobs in a thread of the web process: no extra server to run.
+"""Background jobs: dossiers (and evidence packages), imports and verifications, run by the job queue.
 
-One job runs at a time (a dossier already uses both cores through its worker processes). A job's
-progress lives on its database row, so any page or API client can follow it. A row also keeps a
-heartbeat (updated_at): a restart of the server loses the jobs it was running, and a job with no sign
-of life for longer than any job may run is then shown as interrupted, not as a bar that never moves.
+`start_*` put a task on the queue (services/queue.py: Huey); a consumer runs it: `reportkit worker`, or the
+one embedded in the web process (`JOBS_IN_PROCESS`). A job's state and progress live on its database row, so
+any page or API client can follow it, whichever process runs it.
+
+- A task first claims its row with one conditional UPDATE (queued -> running): a task delivered twice, or a
+  job already done, failed or taken by another worker, does nothing.
+- While a worker holds a job, its heartbeat thread moves the row's heartbeat (updated_at) every
+  JOBS_HEARTBEAT seconds; nothing else does. A running job whose heartbeat is older than JOBS_STALLED_AFTER
+  lost its worker (kill -9, a crash, a machine gone): the sweeper marks it failed with the reason (an import:
+  interrupted, resumable) and removes its partial files. A queued job no worker took for longer than any
+  job may run is reported the same way (no worker running?).
 """
 
+import shutil
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, current_app
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, select, update
 
 from ..extensions import db
 from ..models import Dossier, Import
 from ..models._common import utcnow
+from . import queue
 
-GRACE_SECONDS = 120  # on top of DOSSIER_TIMEOUT, the longest a job may go without progress
-SWEEP_EVERY = 6 * 3600  # seconds: the evidence store is swept (`reportkit gc`) at most this often
-
-_executor: ThreadPoolExecutor | None = None
+GRACE_SECONDS = 120  # on top of DOSSIER_TIMEOUT, the longest a queued job may wait for a worker
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reportkit-job")
-    return _executor
+def _stalled_after(app: Flask) -> float:
+    return float(app.config["JOBS_STALLED_AFTER"])
 
 
 def expire_stalled(job: Dossier | Import, timeout: float) -> Dossier | Import:
-    """Mark a queued or running job failed when it has shown no progress for longer than it may run.
+    """Mark a job failed (an import: interrupted) when its worker stopped: running with no heartbeat for
+    JOBS_STALLED_AFTER seconds, or queued for longer than `timeout` + GRACE_SECONDS.
 
     One conditional UPDATE: a page that read the row a moment before the job finished must not overwrite
     "done" with "failed" (a read-modify-write in Python did)."""
+    if job.status not in ("queued", "running"):
+        return job
+    limit = _stalled_after(current_app) if job.status == "running" else timeout + GRACE_SECONDS
+    quiet = (utcnow() - (job.updated_at or job.created_at)).total_seconds()
+    if quiet <= limit:
+        return job
+    if job.status == "running":
+        reason = (f"Interrupted: the worker running it stopped (no heartbeat for {int(quiet)} seconds); the server "
+                  "may have restarted. Start it again.")
+    else:
+        reason = (f"Interrupted: no worker took it in {int(quiet // 60)} minutes (the server may have restarted, "
+                  "or no worker is running). Start it again.")
     if isinstance(job, Import):
-        return _expire_import(job, timeout)
-    if job.status in ("queued", "running"):
-        cutoff = utcnow() - timedelta(seconds=timeout + GRACE_SECONDS)
-        quiet = (utcnow() - (job.updated_at or job.created_at)).total_seconds()
-        db.session.execute(update(Dossier).where(
-            Dossier.id == job.id, Dossier.status.in_(("queued", "running")),
+        from .intake import stop_import
+
+        stop_import(job.id, job.attempt, "interrupted", reason, (job.status,),
+                    before=utcnow() - timedelta(seconds=limit))
+    else:
+        cutoff = utcnow() - timedelta(seconds=limit)
+        stopped = db.session.execute(update(Dossier).where(
+            Dossier.id == job.id, Dossier.status == job.status,
             func.coalesce(Dossier.updated_at, Dossier.created_at) < cutoff).values(
-            status="failed", stage="interrupted",
-            error=(f"Interrupted: no progress for {int(quiet // 60)} minutes; the server may have restarted. "
-                   "Start it again.")).execution_options(synchronize_session=False))
+            status="failed", stage="interrupted", error=reason, finished_at=utcnow())
+            .execution_options(synchronize_session=False)).rowcount
         db.session.commit()
-        db.session.refresh(job)
+        if stopped:
+            remove_partial_files(current_app, job.document_id)
+    db.session.refresh(job)
     return job
 
 
-def _expire_import(job: Import, timeout: float) -> Import:
-    """An import whose run died (kill -9, a restart) is interrupted; its committed batches stay, with their
-    events and counts, and it can be resumed. A running import commits a batch every few seconds, so two
-    minutes without one means it is dead; a queued one may wait behind a dossier for `timeout`.
-    One conditional UPDATE, so a batch committed meanwhile wins."""
-    from .intake import stop_import
+def remove_partial_files(app: Flask, document_id: str) -> list[Path]:
+    """The scratch folders a killed dossier or package job left (named after its document id)."""
+    from .storage import temp_root
 
-    limit = GRACE_SECONDS if job.status == "running" else timeout + GRACE_SECONDS
-    if job.status in ("queued", "running"):
-        quiet = (utcnow() - (job.updated_at or job.created_at)).total_seconds()
-        if quiet > limit:
-            stop_import(job.id, job.attempt, "interrupted",
-                        f"Interrupted: no progress for {int(quiet // 60)} minutes; the server may have restarted.",
-                        ("running",) if job.status == "running" else ("queued",),
-                        before=utcnow() - timedelta(seconds=limit))
-            db.session.refresh(job)
-    return job
+    root, removed = temp_root(app), []
+    for prefix in ("rk-pdf-", "rk-package-"):
+        for path in root.glob(f"{prefix}{document_id}-*") if root.is_dir() else ():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
-def _still_waiting() -> None:
-    """The queue is alive: queued jobs get a heartbeat each time a job starts."""
-    for model in (Dossier, Import):
-        db.session.execute(update(model).where(model.status == "queued").values(updated_at=utcnow()))
-    db.session.commit()
-    _sweep_when_due()
+def sweep_stalled(app: Flask) -> int:
+    """The sweeper (a periodic task, and every heartbeat): expire every job whose worker stopped."""
+    with app.app_context():
+        try:
+            running_cutoff = utcnow() - timedelta(seconds=_stalled_after(app))
+            queued_cutoff = utcnow() - timedelta(seconds=app.config["DOSSIER_TIMEOUT"] + GRACE_SECONDS)
+            count = 0
+            for model in (Dossier, Import):
+                beat = func.coalesce(model.updated_at, model.created_at)
+                for job in db.session.scalars(select(model).where(or_(
+                        (model.status == "running") & (beat < running_cutoff),
+                        (model.status == "queued") & (beat < queued_cutoff)))).all():
+                    if expire_stalled(job, app.config["DOSSIER_TIMEOUT"]).status not in ("queued", "running"):
+                        app.logger.warning("%s %s: %s", model.__name__.lower(), job.id, job.error)
+                        count += 1
+            return count
+        finally:
+            db.session.remove()
 
 
-def _sweep_when_due() -> None:
-    """The periodic sweep: at the first job since the app started, then at most every SWEEP_EVERY seconds,
-    `reportkit gc` runs in the job thread, queued behind the job that is starting."""
-    app = current_app._get_current_object()
-    last = app.extensions.get("reportkit.last_sweep")
-    if last is not None and time.monotonic() - last < SWEEP_EVERY:
+def beat(app: Flask, held: list[tuple[str, int]]) -> None:
+    """The heartbeat of the jobs this worker holds, and of no other row."""
+    if not held:
         return
-    app.extensions["reportkit.last_sweep"] = time.monotonic()
-    _pool().submit(_sweep, app)
+    with app.app_context():
+        try:
+            for kind, model in (("dossier", Dossier), ("import", Import)):
+                ids = [job_id for k, job_id in held if k == kind]
+                if ids:
+                    db.session.execute(update(model).where(model.id.in_(ids), model.status == "running")
+                                       .values(updated_at=utcnow()).execution_options(synchronize_session=False))
+            db.session.commit()
+        finally:
+            db.session.remove()
 
 
-def _sweep(app: Flask) -> None:
+class _Holding:
+    """While a task runs: its job is held by this process's heartbeat."""
+
+    def __init__(self, app: Flask, kind: str, job_id: int):
+        self.heartbeat, self.key = queue.heartbeat_for(app), (kind, job_id)
+
+    def __enter__(self):
+        if self.heartbeat:
+            self.heartbeat.hold(*self.key)
+        return self
+
+    def __exit__(self, *exc):
+        if self.heartbeat:
+            self.heartbeat.release(*self.key)
+
+
+def sweep_storage(app: Flask) -> None:
+    """The periodic sweep of the evidence store (`reportkit gc`): when a consumer starts, then every 6 hours."""
     from .evidence import DEFAULT_GRACE_HOURS, collect_garbage
     from .storage import EvidenceStore, temp_root
 
@@ -105,42 +150,72 @@ def _sweep(app: Flask) -> None:
             db.session.remove()
 
 
-def start_dossier(app: Flask, dossier_id: int) -> Future:
-    return _pool().submit(_build, app, dossier_id)
+def start_dossier(app: Flask, dossier_id: int) -> None:
+    queue.enqueue(app, "dossier", dossier_id)
 
 
-def _build(app: Flask, dossier_id: int) -> None:
+def claim_dossier(dossier_id: int) -> bool:
+    """Take a queued dossier job (queued -> running) in one conditional UPDATE; False: not ours to run."""
+    taken = db.session.execute(update(Dossier).where(Dossier.id == dossier_id, Dossier.status == "queued").values(
+        status="running", stage="starting", updated_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return bool(taken)
+
+
+def run_dossier(app: Flask, dossier_id: int) -> None:
+    """The dossier task (with its evidence package when asked for)."""
     from .dossier.export import build_dossier
     from .package import build_package
 
     with app.app_context():
         try:
-            _still_waiting()
-            dossier = db.session.get(Dossier, dossier_id)
-            if dossier.with_package:
-                build_package(dossier, app.config["EVIDENCE_DIR"], app.config)
-            else:
-                build_dossier(dossier, app.config["EVIDENCE_DIR"], app.config["DOSSIER_WORKERS"],
-                              app.config["DOSSIER_TIMEOUT"])
+            if not claim_dossier(dossier_id):
+                app.logger.info("dossier %s is not queued: nothing to do", dossier_id)
+                return
+            with _Holding(app, "dossier", dossier_id):
+                dossier = db.session.get(Dossier, dossier_id)
+                if dossier.with_package:
+                    build_package(dossier, app.config["EVIDENCE_DIR"], app.config)
+                else:
+                    build_dossier(dossier, app.config["EVIDENCE_DIR"], app.config["DOSSIER_WORKERS"],
+                                  app.config["DOSSIER_TIMEOUT"], on_progress=_test_hold(app))
         except Exception:  # noqa: BLE001 - recorded on the row by build_dossier; log for the operator
             app.logger.exception("dossier %s failed", dossier_id)
         finally:
             db.session.remove()
 
 
-def start_import(app: Flask, import_id: int, actor_id: int) -> Future:
+def _test_hold(app: Flask):
+    """Tests only (JOBS_HOLD_FILE): once rendering has started, write `<file>.reached` and wait while the
+    file exists, so a test can kill the worker at a known point of a job."""
+    hold = app.config.get("JOBS_HOLD_FILE")
+    if not hold:
+        return None
+    hold = Path(hold)
+
+    def wait(stage: str, percent: int) -> None:
+        if stage == "collecting entries":
+            return
+        Path(f"{hold}.reached").write_text(stage)
+        while hold.exists():
+            time.sleep(0.05)
+    return wait
+
+
+def start_import(app: Flask, import_id: int, actor_id: int) -> None:
     """Run a queued import (new or resumed) as the user who started it."""
-    return _pool().submit(_import, app, import_id, actor_id)
+    queue.enqueue(app, "import", import_id, actor_id)
 
 
-def _import(app: Flask, import_id: int, actor_id: int) -> None:
+def run_import_job(app: Flask, import_id: int, actor_id: int) -> None:
+    """The import task: `import_rows` claims the job (queued -> running, a new attempt) or does nothing."""
     from .intake import Superseded
 
     with app.app_context():
         try:
-            _still_waiting()
-            run_import(import_id, actor_id, app.config["EVIDENCE_DIR"])
-        except Superseded as exc:  # another run has the job: nothing to do
+            with _Holding(app, "import", import_id):
+                run_import(import_id, actor_id, app.config["EVIDENCE_DIR"])
+        except Superseded as exc:  # another run has the job, or it is not queued: nothing to do
             app.logger.info("%s", exc)
         except Exception:  # noqa: BLE001 - recorded on the row; log for the operator
             app.logger.exception("import %s failed", import_id)
@@ -150,7 +225,7 @@ def _import(app: Flask, import_id: int, actor_id: int) -> None:
 
 def run_import(import_id: int, actor_id: int, evidence_dir: str, on_progress=None) -> Import:
     """Read the kept file again and import it with the job's mapping from its first row without a result.
-    Each batch commits its entries, event, results and progress together (the heartbeat moves with it)."""
+    Each batch commits its entries, event, results and progress together."""
     from ..models import User
     from .intake import import_rows, read_table, stop_import
     from .storage import EvidenceStore
@@ -166,12 +241,13 @@ def run_import(import_id: int, actor_id: int, evidence_dir: str, on_progress=Non
     return import_rows(db.session.get(User, actor_id), job.case, job, headers, rows, progress)
 
 
-def start_verification(app: Flask, case_id: int, user_id: int | None) -> Future:
+def start_verification(app: Flask, case_id: int, user_id: int | None) -> None:
     """Re-hashing every stored file can take minutes on a large case: never in a request."""
-    return _pool().submit(_verify, app, case_id, user_id)
+    queue.enqueue(app, "verification", case_id, user_id)
 
 
-def _verify(app: Flask, case_id: int, user_id: int | None) -> None:
+def run_verification_job(app: Flask, case_id: int, user_id: int | None) -> None:
+    """The verification task: reading and hashing only, so running it twice records two verifications."""
     from ..models import User
     from .custody import run_verification
     from .storage import EvidenceStore

@@ -285,7 +285,7 @@ def build_package(dossier: Dossier, evidence_dir: str, config) -> Dossier:
     started = time.perf_counter()
     try:
         dossier.status = "running"
-        with private_temp_dir(temp_root(current_app), "rk-package-") as tmp:  # owner-only, in the instance
+        with private_temp_dir(temp_root(current_app), f"rk-package-{dossier.document_id}-") as tmp:  # owner-only, in the instance
             out = tmp / dossier.package_filename
             write_package(dossier.created_by, dossier.case, out, evidence_dir, config["DOSSIER_WORKERS"],
                           urls_from(config["TIMESTAMP_URLS"]), config["TIMESTAMP_TIMEOUT"],

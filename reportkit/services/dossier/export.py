@@ -73,7 +73,7 @@ def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = Non
             data["attachment"] = {"name": attachment[0], "sha256": hashlib.sha256(attachment[1]).hexdigest(),
                                   "data": attachment[1]}
             data["timestamps"] = [{**t, "time_utc": t["time"][:19].replace("T", " ")} for t in timestamps or []]
-        with private_temp_dir(temp_root(current_app), "rk-pdf-") as tmp:  # the PDF: owner-only, never /tmp
+        with private_temp_dir(temp_root(current_app), f"rk-pdf-{dossier.document_id}-") as tmp:  # the PDF: owner-only, never /tmp
             out = tmp / dossier.filename
             result = render_dossier(data, out, default_workers() if workers is None else workers, progress, timeout)
             signing = SigningConfig.from_config(current_app.config)

@@ -1,0 +1,3 @@
+"""/healthz (the process answers) and /readyz (its database, job queue and evidence store are reachable)."""
+
+from .views import bp  # noqa: F401

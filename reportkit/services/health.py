@@ -1,0 +1,39 @@
+"""What is configured and what is reachable: /readyz and `reportkit doctor`."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import text
+
+from ..extensions import db
+from . import queue
+
+
+def check_database() -> None:
+    db.session.execute(text("SELECT 1"))
+    db.session.rollback()
+
+
+def check_store(app: Flask) -> None:
+    path = Path(app.config["EVIDENCE_DIR"])
+    if not (path.is_dir() or path.parent.is_dir()) or not os.access(path if path.is_dir() else path.parent, os.W_OK):
+        raise OSError("the evidence store is not a writable folder")
+
+
+def readiness(app: Flask, details: dict | None = None) -> dict:
+    """"ok" or "failed" for the database, the job queue and the evidence store; the errors go to `details`."""
+    checks = {"database": lambda: check_database(), "queue": lambda: queue.check_queue(app),
+              "store": lambda: check_store(app)}
+    result = {}
+    for name, check in checks.items():
+        try:
+            check()
+            result[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - a probe reports, it never raises
+            result[name] = "failed"
+            if details is not None:
+                details[name] = f"{type(exc).__name__}: {exc}"
+            else:
+                app.logger.warning("readyz: %s failed: %s: %s", name, type(exc).__name__, exc)
+    return result
