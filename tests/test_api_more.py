@@ -110,6 +110,7 @@ def test_members_list_invite_role_remove(world, make_user):
     assert_error(api("DELETE", f"/api/v1/cases/{case}/members/{me}"), 409, "conflict")  # the last owner stays
     assert api("DELETE", f"/api/v1/cases/{case}/members/{viewer_m}").json == {"id": viewer_m, "removed": True}
     assert db.session.get(Membership, viewer_m) is None and len(events("member.removed")) == 1
+    assert_error(world["as_viewer"]("GET", f"/api/v1/cases/{case}"), 404)  # a removed member's token: not found
 
 
 def test_members_of_another_team_are_404(world):
