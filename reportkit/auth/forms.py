@@ -68,7 +68,8 @@ class TokenForm(FlaskForm):
 
     name = StringField("Token name", validators=[DataRequired(), Length(max=80)],
                        description="What will use it, e.g. “archiving script”.")
-    current = PasswordField("Your password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
+    current = PasswordField("Your password", validators=[DataRequired(), Length(max=MAX_LENGTH)],
+                            description="Asked so that a browser left signed in is not enough to make one.")
     submit = SubmitField("Create token")
 
 
