@@ -508,3 +508,21 @@ def test_a_copy_of_the_very_browser_that_changes_the_password_or_turns_on_two_fa
         assert not _signed_in(thief) and not _signed_in(thief_remembered), act
         remembered = _copy(laptop, app, REMEMBER_COOKIE)  # the laptop's new remember-me cookie works
         assert _signed_in(remembered), act
+
+
+def test_an_account_on_the_same_install_cannot_end_or_revoke_what_is_not_its_own(app, make_user, token_for):
+    victim_user = make_user("victim@example.org")
+    make_user("eve@example.org")
+    victim = app.test_client()
+    _login(victim, email="victim@example.org")
+    headers = token_for(victim_user)
+    [row] = accounts.active_sessions(victim_user)
+    from reportkit.models import ApiToken
+    token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == victim_user.id))
+    eve = app.test_client()
+    _login(eve, email="eve@example.org")
+    assert eve.post(f"/auth/sessions/{row.id}/end").status_code == 404
+    assert eve.post(f"/auth/tokens/{token_id}/revoke").status_code == 404
+    assert _signed_in(victim) and victim.get("/api/v1/cases", headers=headers).status_code == 200
+    settings = eve.get("/auth/settings").get_data(as_text=True)
+    assert "victim@example.org" not in settings and "Starts with" not in settings
