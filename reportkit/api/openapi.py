@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from flask import Flask, jsonify
 
 from ..models import EVIDENCE_KINDS, REGION_KINDS, ROLES, STATUSES
+from ..models.entries import EDITABLE
 from .base import bp
 
 PATH = "/api/v1/openapi.json"
@@ -93,14 +94,14 @@ SCHEMAS = {
     "Removed": obj({"id": I, "removed": B}),
 }
 
-ENTRY_FIELDS = {"url": S, "account_id": I, "posted_at": {**S, "format": "date-time"},
-                "captured_at": {**S, "format": "date-time"}, "text": S, "language": S, "translation": S,
-                "notes": S, "tags": array(S), "confirm_posted_at": B}
+EDITABLE_TYPES = {"graphic": B, "private_info": B, "severity": I, "captured_at": {**S, "format": "date-time"}}
+ENTRY_FIELDS = {"url": S, "account_id": I, "posted_at": {**S, "format": "date-time"}, "tags": array(S),
+                "confirm_posted_at": B, **{name: EDITABLE_TYPES.get(name, S) for name in EDITABLE}}
 BODIES = {
     "CaseCreate": obj({"title": S, "subject": S, "summary": S, "allow_new_accounts": B,
                        "accounts": array(obj(ACCOUNT_IN, ["platform", "handle"]))}, ["title", "subject", "accounts"]),
     "EntryCreate": obj({**ENTRY_FIELDS, "violations": array(obj({"clause": S, "rationale": S, "rationale_en": S}))},
-                       ["url"], description="Other entry fields of the form are accepted too (see Entry)."),
+                       ["url"]),
     "EntryPatch": obj({k: v for k, v in ENTRY_FIELDS.items() if k != "url"},
                       description="Only the fields sent change; unknown or read-only fields are a 422."),
     "AccountCreate": obj(ACCOUNT_IN, ["platform", "handle"]),
