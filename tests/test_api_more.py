@@ -409,3 +409,50 @@ def test_own_tokens_listed_without_secrets_and_revoked(app, world, token_for):
     mine = next(t for t in tokens if t["current"])
     assert api("POST", f"/api/v1/tokens/{mine['id']}/revoke").status_code == 200  # may end itself
     assert api("GET", "/api/v1/tokens").status_code == 401
+
+
+# --- two requests at once ----------------------------------------------------------------------------------------
+
+def test_the_same_account_added_by_many_requests_at_once_is_added_once(make_app):
+    """Two server processes, eight threads, one handle: one 201, every other request a 422 naming the handle,
+    never a 500 from the unique index; one account.added event; the chain still verifies."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reportkit.models import Account, ApiToken, User
+    from reportkit.services.cases import create_case
+    from reportkit.services.custody import verify_case
+
+    from .test_concurrency import Servers
+
+    app = make_app()
+    with app.app_context():
+        user = User(email="rana@example.org", name="Rana")
+        user.set_password("correct horse battery")
+        db.session.add(user)
+        db.session.commit()
+        case_id = create_case(user, "Case", "A. Leader", "", [{"platform": "x", "handle": "leader_en"}]).id
+        token, secret = ApiToken.issue(user, "race")
+        db.session.add(token)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    servers = Servers({k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "EVIDENCE_DIR", "SECRET_KEY",
+                                                  "INSTANCE_PATH")} | {"RATELIMIT_ENABLED": False})
+    body = json.dumps({"platform": "telegram", "handle": "leader_tg"}).encode()
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda n: servers.request(n, "POST", f"/api/v1/cases/{case_id}/accounts",
+                                                              secret, body), range(8)))
+    finally:
+        servers.stop()
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [201] + [422] * 7, answers
+    assert all("handle" in json.loads(raw)["error"]["fields"] for status, raw in answers if status == 422)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Account.id)).where(Account.case_id == case_id,
+                                                                      Account.handle == "leader_tg")) == 1
+        assert len(events("account.added")) == 1
+        assert verify_case(case_id, EvidenceStore(app.config["EVIDENCE_DIR"])).ok
+        db.session.remove()
+        db.engine.dispose()
