@@ -526,3 +526,20 @@ def test_an_account_on_the_same_install_cannot_end_or_revoke_what_is_not_its_own
     assert _signed_in(victim) and victim.get("/api/v1/cases", headers=headers).status_code == 200
     settings = eve.get("/auth/settings").get_data(as_text=True)
     assert "victim@example.org" not in settings and "Starts with" not in settings
+
+
+def test_one_pending_log_in_gets_a_few_codes_then_the_password_again(app, ana):
+    from reportkit.auth.signin import SECOND_STEP_TRIES
+    secret, _codes = _enrolled(ana)
+    client = app.test_client()
+    _login(client)
+    near = {_code(secret, s) for s in (-30, 0, 30)}
+    guesses = [f"{n:06d}" for n in range(100, 120) if f"{n:06d}" not in near][:SECOND_STEP_TRIES]
+    for guess in guesses[:-1]:
+        assert b"Wrong code" in client.post("/auth/two-factor", data={"code": guess}).data
+    last = client.post("/auth/two-factor", data={"code": guesses[-1]})
+    assert last.status_code == 302 and last.headers["Location"].endswith("/auth/login")
+    over = client.post("/auth/two-factor", data={"code": _code(secret)})  # even the right code: password first
+    assert over.status_code == 302 and over.headers["Location"].endswith("/auth/login") and not _signed_in(client)
+    assert _login(client).headers["Location"].endswith("/auth/two-factor")
+    assert client.post("/auth/two-factor", data={"code": _code(secret)}).status_code == 302 and _signed_in(client)

@@ -69,6 +69,24 @@ def second_step() -> tuple[User, bool, str] | None:
     return user, bool(pending.get("remember")), str(pending.get("next") or "/")
 
 
+SECOND_STEP_TRIES = 5  # wrong codes one pending log-in may type before the password is asked again
+
+
+def wrong_code() -> bool:
+    """Count a wrong code against this pending log-in; True once it has had its tries (the step is then over).
+    The count lives in the signed cookie, so a copy of an older cookie starts again: the per-account limit
+    (`count_failure`) is what holds across copies and addresses; this one makes a guesser retype the password."""
+    pending = session.get(SECOND_STEP)
+    if not isinstance(pending, dict):
+        return True
+    tries = int(pending.get("tries") or 0) + 1
+    if tries >= SECOND_STEP_TRIES:
+        session.pop(SECOND_STEP, None)
+        return True
+    session[SECOND_STEP] = {**pending, "tries": tries}
+    return False
+
+
 def end_second_step() -> None:
     session.pop(SECOND_STEP, None)
 

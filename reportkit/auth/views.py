@@ -102,6 +102,9 @@ def two_factor():
                       "you are running out, or set up your authenticator again if the phone is lost.", "info")
             return redirect(next_url)
         signin.count_failure(user.email)
+        if signin.wrong_code():
+            flash("Too many wrong codes for this log-in: type your password again, then a new code.", "error")
+            return redirect(url_for("auth.login"))
         form.code.errors.append(WRONG_CODE)
     return render_template("auth/two_factor.html", form=form)
 
