@@ -5,6 +5,7 @@
 set -euo pipefail
 want=(libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-dejavu-core poppler-utils)
 if [ "${1:-}" = "--test" ]; then want+=(chromium postgresql openssl); fi
+if [ "${1:-}" = "--test" ]; then want+=(redis-server); fi  # the job queue's Redis storage (tests/test_queue.py)
 missing=()
 for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

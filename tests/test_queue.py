@@ -18,12 +18,14 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from reportkit.extensions import db
 from reportkit.models import Dossier, Event
 from reportkit.services import jobs
 from reportkit.services.dossier.export import DossierOptions, create_dossier
+from reportkit.services.entries import add_violation, create_entry
 from reportkit.services.storage import temp_root
 
 from .conftest import PASSWORD
@@ -229,3 +231,41 @@ def test_serve_runs_two_gunicorn_workers_sharing_one_secret_key(app, make_user, 
         reader.join(timeout=10)
         server.stdout.close()
     assert server.returncode == 0, "".join(lines)
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A throwaway Debian redis-server on a Unix socket (owner-only), no port, nothing saved."""
+    sock = tmp_path / "redis.sock"
+    server = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
+                               "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not sock.exists():
+        assert server.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+    yield f"unix://{sock}?db=0"
+    server.terminate()
+    server.wait(timeout=20)
+
+
+def test_jobs_run_on_a_redis_queue(make_app, redis_url, make_user, make_case, tmp_path):
+    from reportkit.services.queue import describe, queue_for
+
+    app = make_app(JOBS_URL=redis_url)
+    with app.app_context():
+        assert type(queue_for(app)).__name__ == "RedisHuey" and describe(redis_url) == redis_url
+        resp = app.test_client().get("/readyz")
+        assert resp.status_code == 200 and resp.json["queue"] == "ok"
+        user = make_user()
+        case = make_case(user)
+        entry = create_entry(user, case, "https://x.com/leader_en/status/1453347171011694596", {"text": "t"})
+        add_violation(user, entry, "x/violent_content/violent_threats", "Calls for harm.")
+        dossier = create_dossier(user, case, DossierOptions(approved_only=False))
+        jobs.start_dossier(app, dossier.id)  # the embedded consumer, its queue in Redis
+        wait_for(lambda: db.session.get(Dossier, dossier.id).status in ("done", "failed"), "the dossier")
+        db.session.refresh(dossier)
+        assert dossier.status == "done", dossier.error
+        db.session.remove()
+    broken = make_app(JOBS_URL=f"unix://{tmp_path / 'no-such.sock'}?db=0")
+    assert broken.test_client().get("/readyz").json["queue"] == "failed"

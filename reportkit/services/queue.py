@@ -193,6 +193,9 @@ def stop_consumer(app: Flask, graceful: bool = True) -> None:
     huey = app.extensions.pop("reportkit.queue", None)
     if huey is not None:
         huey.storage.close()
+        pool = getattr(huey.storage, "pool", None)  # Redis: its connection pool
+        if pool is not None:
+            pool.disconnect()
 
 
 def check_queue(app: Flask) -> int:
