@@ -543,3 +543,26 @@ def test_one_pending_log_in_gets_a_few_codes_then_the_password_again(app, ana):
     assert over.status_code == 302 and over.headers["Location"].endswith("/auth/login") and not _signed_in(client)
     assert _login(client).headers["Location"].endswith("/auth/two-factor")
     assert client.post("/auth/two-factor", data={"code": _code(secret)}).status_code == 302 and _signed_in(client)
+
+
+def test_a_stolen_session_cannot_guess_the_password_through_settings(make_app, make_user):
+    """Before: the change-password form checked the current password with no limit at all."""
+    app = make_app(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="100 per minute", ACCOUNT_LOGIN_RATE_LIMIT="3 per hour")
+    with app.app_context():
+        _fresh_requests(app)
+        make_user("ana@example.org")
+        thief = app.test_client()
+        _login(thief)
+        for guess in ("guess number one", "guess number two", "guess number three"):
+            resp = thief.post("/auth/password", data={"current": guess, "password": NEW_PASSWORD,
+                                                      "confirm": NEW_PASSWORD})
+            assert resp.status_code == 422 and b"not your current password" in resp.data
+        blocked = thief.post("/auth/password", data={"current": PASSWORD, "password": NEW_PASSWORD,
+                                                     "confirm": NEW_PASSWORD})
+        assert blocked.status_code == 422 and b"Too many failed attempts for this account" in blocked.data
+        assert thief.post("/auth/settings", data={"name": "x", "current": PASSWORD}).status_code == 422
+        from reportkit.auth.passwords import verify_password
+        user = db.session.scalar(select(User).where(User.email == "ana@example.org"))
+        assert verify_password(user.password_hash, PASSWORD)  # unchanged
+        db.session.remove()
+        db.engine.dispose()

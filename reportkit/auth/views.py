@@ -178,17 +178,18 @@ def _other_forms(**forms):
 
 @bp.route("/password", methods=["POST"])
 @login_required
+@limiter.limit(_login_limit, methods=["POST"])  # a password is checked
 def change_password():
     form = PasswordForm(current_user)
     if form.validate_on_submit():
-        if verify_password(current_user.password_hash, form.current.data):
+        # Under the per-account limit: a stolen session's cookie is no way to guess the password.
+        if _password_ok(form.current, "This is not your current password."):
             ended = accounts.change_password(current_user, form.password.data, signin.client(),
                                              signin.current_session_id(), form.revoke_tokens.data)
             signin.renew_session()  # a copy of this browser's cookies, taken before, stops working too
             flash(f"Password changed. {ended} other session{'s' if ended != 1 else ''} ended"
                   f"{'; your API tokens are revoked' if form.revoke_tokens.data else ''}.", "success")
             return redirect(url_for("auth.settings"))
-        form.current.errors.append("This is not your current password.")
     return _settings_page(TokenForm(formdata=None), form, status=422)
 
 
@@ -257,7 +258,7 @@ def new_recovery_codes():
     return _other_forms(codes_form=form)
 
 
-def _password_ok(field) -> bool:
+def _password_ok(field, wrong: str = "This is not your password.") -> bool:
     """The current user's password, checked under the per-account limit; a wrong one counts against it."""
     wait = signin.account_wait(current_user.email)
     if wait is not None:
@@ -265,7 +266,7 @@ def _password_ok(field) -> bool:
         return False
     if not verify_password(current_user.password_hash, field.data):
         signin.count_failure(current_user.email)
-        field.errors.append("This is not your password.")
+        field.errors.append(wrong)
         return False
     return True
 
