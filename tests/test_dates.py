@@ -273,6 +273,28 @@ def test_settings_time_zone(setup, client, login):
     assert db.session.get(User, user.id).time_zone == "Iran"
 
 
+def test_time_zone_change_needs_the_pages_csrf_token(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        user = User(email="z@example.org")
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        client = app.test_client()
+        page = client.get("/auth/login").data.decode()
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        client.post("/auth/login", data={"email": "z@example.org", "password": PASSWORD, "csrf_token": token})
+        resp = client.post("/auth/settings/time-zone", data={"time_zone": "Asia/Tehran"})
+        assert resp.status_code == 400  # a cross-site form without the page's token
+        assert db.session.get(User, user.id).time_zone == "UTC"
+        settings = client.get("/auth/settings").data.decode().split('id="time-zone"')[1]
+        token = settings.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        client.post("/auth/settings/time-zone", data={"time_zone": "Asia/Tehran", "csrf_token": token})
+        db.session.expire_all()
+        assert db.session.get(User, user.id).time_zone == "Asia/Tehran"
+        db.session.remove()
+
+
 def test_registration_keeps_the_browsers_zone(app, client):
     page = client.get("/auth/register").data.decode()
     assert 'name="time_zone"' in page and "timezone.js" in page
