@@ -72,18 +72,23 @@ def one_round(app, user_id: int, case_id: int, args, root: Path) -> float:
                                  DossierOptions(approved_only=False))
         dossier_id = dossier.id
         jobs.start_dossier(app, dossier_id)
-    log = (root / "worker.log").open("ab")
+    log = (root / "worker.log").open("ab", buffering=0)
     first = subprocess.Popen([*REPORTKIT, "worker"], env=env_for(app, args, JOBS_HOLD_FILE=hold), stdout=log,
                              stderr=subprocess.STDOUT)
-    # The other worker is already running (as on an install with several): the time measured is the
-    # detection, not a worker's start-up.
-    second = subprocess.Popen([*REPORTKIT, "worker"], env=env_for(app, args), stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while not Path(f"{hold}.reached").exists():
         if first.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"the first worker never reached the render: see {root / 'worker.log'}")
         time.sleep(0.02)
-    time.sleep(args.heartbeat * 2)  # the second worker is up and sweeping
+    # The other worker is already running when the first dies (as on an install with several): the time
+    # measured is the detection, not a worker's start-up.
+    banners = (root / "worker.log").read_text().count("worker(s) on")
+    second = subprocess.Popen([*REPORTKIT, "worker"], env=env_for(app, args), stdout=log, stderr=subprocess.STDOUT)
+    while (root / "worker.log").read_text().count("worker(s) on") == banners:
+        if second.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the second worker did not start: see {root / 'worker.log'}")
+        time.sleep(0.05)
+    time.sleep(args.heartbeat)  # its first heartbeat (and sweep) has passed
     first.send_signal(signal.SIGKILL)
     killed = time.monotonic()
     first.wait()

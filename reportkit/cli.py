@@ -270,7 +270,10 @@ def import_command(case_id, file, maps, timezone, calendar, as_email, allow_othe
     job = Import(case_id=case.id, kind="csv", filename=Path(file).name, file_sha256=sha, mapping=mapping,
                  timezone=timezone, calendar=calendar, created_by_id=actor.id, allow_other=allow_other)
     db.session.add(job)
-    with click.progressbar(length=len(rows), label="Importing") as bar:
+    db.session.flush()  # its id: this process beats the job's heartbeat while it runs (services/jobs.holding)
+    from .services.jobs import holding
+    with click.progressbar(length=len(rows), label="Importing") as bar, \
+            holding(current_app._get_current_object(), "import", job.id):
         import_rows(actor, case, job, headers, rows, lambda done: bar.update(done - bar.pos))
         bar.update(len(rows) - bar.pos)
     click.echo(f"{job.created} created, {job.duplicates} duplicates, {job.failed} not imported "

@@ -226,6 +226,19 @@ def test_serve_runs_two_gunicorn_workers_sharing_one_secret_key(app, make_user, 
                 break
         assert len(pids) == 2, "".join(lines)
         assert len((Path(app.instance_path) / "secret_key").read_text().strip()) == 64
+
+        # A reload (a deploy: SIGHUP) replaces the web workers and leaves the job consumer alone.
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        consumer = [pid for pid in children if b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+        assert len(consumer) == 1, children
+        server.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while len(set(re.findall(r"Booting worker with pid: (\d+)", "".join(lines))) - pids) < 2:
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+        with browser.open(f"{base}/cases/", timeout=30) as resp:
+            assert resp.status == 200 and resp.url.endswith("/cases/")
+        assert consumer[0] in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
     finally:
         stop(server, signal.SIGTERM)
         reader.join(timeout=10)

@@ -15,6 +15,7 @@ any page or API client can follow it, whichever process runs it.
 
 import shutil
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -118,20 +119,22 @@ def beat(app: Flask, held: list[tuple[str, int]]) -> None:
             db.session.remove()
 
 
-class _Holding:
-    """While a task runs: its job is held by this process's heartbeat."""
-
-    def __init__(self, app: Flask, kind: str, job_id: int):
-        self.heartbeat, self.key = queue.heartbeat_for(app), (kind, job_id)
-
-    def __enter__(self):
-        if self.heartbeat:
-            self.heartbeat.hold(*self.key)
-        return self
-
-    def __exit__(self, *exc):
-        if self.heartbeat:
-            self.heartbeat.release(*self.key)
+@contextmanager
+def holding(app: Flask, kind: str, job_id: int):
+    """While a job runs here, this process's heartbeat holds its row: a consumer's, or, in a process that is
+    none (`reportkit export-dossier`, `reportkit import`), a heartbeat thread of its own for the while."""
+    heartbeat = queue.heartbeat_for(app)
+    own = heartbeat is None
+    if own:
+        heartbeat = queue.Heartbeat(app, sweep=False)
+        heartbeat.start()
+    heartbeat.hold(kind, job_id)
+    try:
+        yield
+    finally:
+        heartbeat.release(kind, job_id)
+        if own:
+            heartbeat.stop()
 
 
 def sweep_storage(app: Flask) -> None:
@@ -172,7 +175,7 @@ def run_dossier(app: Flask, dossier_id: int) -> None:
             if not claim_dossier(dossier_id):
                 app.logger.info("dossier %s is not queued: nothing to do", dossier_id)
                 return
-            with _Holding(app, "dossier", dossier_id):
+            with holding(app, "dossier", dossier_id):
                 dossier = db.session.get(Dossier, dossier_id)
                 if dossier.with_package:
                     build_package(dossier, app.config["EVIDENCE_DIR"], app.config)
@@ -213,7 +216,7 @@ def run_import_job(app: Flask, import_id: int, actor_id: int) -> None:
 
     with app.app_context():
         try:
-            with _Holding(app, "import", import_id):
+            with holding(app, "import", import_id):
                 run_import(import_id, actor_id, app.config["EVIDENCE_DIR"])
         except Superseded as exc:  # another run has the job, or it is not queued: nothing to do
             app.logger.info("%s", exc)

@@ -117,20 +117,22 @@ class Heartbeat:
     """One per consumer process: every JOBS_HEARTBEAT seconds it moves the heartbeat (updated_at) of the rows
     of the jobs this process holds, and only those, then sweeps jobs whose heartbeat stopped."""
 
-    def __init__(self, app: Flask):
-        self.app = app
-        self.held: set[tuple[str, int]] = set()
+    def __init__(self, app: Flask, sweep: bool = True):
+        self.app, self.sweep = app, sweep
+        self.held: dict[tuple[str, int], int] = {}  # job -> how many holders (a package holds its dossier too)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reportkit-heartbeat", daemon=True)
 
     def hold(self, kind: str, job_id: int) -> None:
         with self._lock:
-            self.held.add((kind, job_id))
+            self.held[kind, job_id] = self.held.get((kind, job_id), 0) + 1
 
     def release(self, kind: str, job_id: int) -> None:
         with self._lock:
-            self.held.discard((kind, job_id))
+            left = self.held.pop((kind, job_id), 1) - 1
+            if left > 0:
+                self.held[kind, job_id] = left
 
     def start(self) -> None:
         self._thread.start()
@@ -149,7 +151,8 @@ class Heartbeat:
                 held = sorted(self.held)
             try:
                 jobs.beat(self.app, held)
-                jobs.sweep_stalled(self.app)
+                if self.sweep:
+                    jobs.sweep_stalled(self.app)
             except Exception:  # noqa: BLE001 - the next beat tries again; a database restart must not end it
                 self.app.logger.exception("job heartbeat failed")
 

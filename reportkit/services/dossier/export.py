@@ -45,10 +45,19 @@ def create_dossier(actor: User | None, case: Case, options: DossierOptions, with
     return dossier
 
 
-def build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = None, timeout: float = 1800,
-                  on_progress: Callable[[str, int], None] | None = None,
-                  attachment: tuple[str, bytes] | None = None, timestamps: list[dict] | None = None,
-                  finish: bool = True) -> Dossier:
+def build_dossier(dossier: Dossier, *args, **kwargs) -> Dossier:
+    """Render the dossier (`_build_dossier`) while this process's heartbeat holds its row (services/jobs.py):
+    from the job queue or the command line, a render no worker beats for is taken for lost."""
+    from ..jobs import holding
+
+    with holding(current_app._get_current_object(), "dossier", dossier.id):
+        return _build_dossier(dossier, *args, **kwargs)
+
+
+def _build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = None, timeout: float = 1800,
+                   on_progress: Callable[[str, int], None] | None = None,
+                   attachment: tuple[str, bytes] | None = None, timestamps: list[dict] | None = None,
+                   finish: bool = True) -> Dossier:
     """Render the PDF, store it by hash next to the evidence, and record pages, size and SHA-256.
     With `finish` False (an evidence package is built around it) the job stays running."""
     started = time.perf_counter()
