@@ -87,7 +87,9 @@ SCHEMAS = {
                   "current": B}),
     "Dossier": obj({"id": I, "case_id": I, "document_id": S, "mode": S, "status": S, "stage": NS, "progress": N,
                     "pages": NI, "size": NI, "sha256": NS, "entries": NI, "error": NS, "options": {"type": "object"},
-                    "pdf_url": NS, "with_package": B, "package_sha256": NS, "package_size": NI, "package_url": NS}),
+                    "pdf_url": NS, "with_package": B, "package_sha256": NS, "package_size": NI, "package_url": NS,
+                    "originals_warning": {**S, "description": "Only when include_originals was asked: what leaves "
+                                                              "the tool."}}),
     "Import": obj({"id": I, "case_id": I, "kind": S, "status": S, "progress": N, "total": I, "rows_done": I,
                    "created": I, "duplicates": I, "failed": I, "resumable": B, "mapping": {"type": ["object", "null"]},
                    "error": NS, "results": array({"type": "object"})}),
@@ -230,7 +232,8 @@ OPERATIONS = [
     Op("GET", "/cases/{case_id}/verification", "verification", "The last verification's result", "read",
        answer=obj({"last": {"oneOf": [ref("Verification"), {"type": "null"}]}})),
     Op("POST", "/cases/{case_id}/dossiers", "dossiers", "Start rendering a dossier", "annotate", "DossierCreate",
-       "Dossier", 202),
+       "Dossier", 202, description="An incomplete DSA notice is a 422 with code dossier_incomplete and "
+                                   "fields.missing; include_originals is for the case's owner only (403)."),
     Op("GET", "/dossiers/{dossier_id}", "dossiers", "A dossier's state", "read", answer="Dossier"),
     Op("GET", "/dossiers/{dossier_id}/pdf", "dossiers", "The dossier's PDF", "read",
        answer={"type": "string", "format": "binary"}, media="application/pdf"),
