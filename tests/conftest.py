@@ -25,7 +25,7 @@ def _config(tmp_path: Path, db_path: Path, **extra) -> dict:
             "EVIDENCE_DIR": str(tmp_path / "evidence"), "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "DOSSIER_WORKERS": 0,
-            "JOBS_HEARTBEAT": 0.5, "JOBS_STALLED_AFTER": 5,
+            "JOBS_HEARTBEAT": 0.5, "JOBS_STALLED_AFTER": 15,  # a busy test machine must not lose a live job
             **extra}
 
 
