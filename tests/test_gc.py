@@ -227,16 +227,16 @@ def test_dossier_and_package_scratch_lives_in_the_instance_owner_only_and_is_rem
             raise RuntimeError("the job died here")
 
     fail = False
-    build_dossier(create_dossier(user, case, DossierOptions()), app.config["EVIDENCE_DIR"], workers=0, on_progress=look)
+    build_dossier(create_dossier(user, case, DossierOptions(approved_only=False)), app.config["EVIDENCE_DIR"], workers=0, on_progress=look)
     assert {mode for _, mode in seen} == {"0o700"}
     assert any(name.startswith("rk-pdf-") and "/parts-" in name for name, _ in seen)
     assert list(root.iterdir()) == []
     fail = True
     with pytest.raises(RuntimeError, match="the job died here"):
-        build_dossier(create_dossier(user, case, DossierOptions()), app.config["EVIDENCE_DIR"], workers=0,
+        build_dossier(create_dossier(user, case, DossierOptions(approved_only=False)), app.config["EVIDENCE_DIR"], workers=0,
                       on_progress=look)
     assert list(root.iterdir()) == []
-    build_package(create_dossier(user, case, DossierOptions(), with_package=True), app.config["EVIDENCE_DIR"],
+    build_package(create_dossier(user, case, DossierOptions(approved_only=False), with_package=True), app.config["EVIDENCE_DIR"],
                   app.config)
     assert list(root.iterdir()) == []
     assert _scratch_in_system_tmp() <= before  # nothing of ours in the shared /tmp

@@ -16,6 +16,7 @@ from reportkit.extensions import db
 from reportkit.models import Derivative, Dossier, Event, Evidence, Import
 from reportkit.services.custody import record, verify_case
 from reportkit.services.dossier.export import DossierOptions, build_dossier, create_dossier
+from reportkit.services.entries import add_violation
 from reportkit.services.byte_uses import hashes_in_use
 from reportkit.services.evidence import Limits, add_evidence_file, purge_evidence
 from reportkit.services.storage import FULL_MESSAGE, EvidenceStore
@@ -194,8 +195,9 @@ def _flashes(page: str) -> list[str]:
 def test_an_outsider_who_purges_a_copy_of_another_teams_dossier_destroys_nothing(two_teams, app, make_entry,
                                                                                  login):
     t = two_teams
-    make_entry(t["theirs"], t["ana"])
-    dossier = create_dossier(t["ana"], t["theirs"], DossierOptions())
+    entry = make_entry(t["theirs"], t["ana"])  # an X post
+    add_violation(t["ana"], entry, "x/violent_content/violent_threats", "Threatens a named person.")
+    dossier = create_dossier(t["ana"], t["theirs"], DossierOptions(approved_only=False))
     build_dossier(dossier, app.config["EVIDENCE_DIR"], workers=0)
     pdf = t["store"].path_for(dossier.sha256).read_bytes()
 

@@ -12,9 +12,16 @@ from pypdf import PdfReader
 
 from reportkit.models import Event
 from reportkit.services.dossier.export import DossierOptions, build_dossier, create_dossier
+from reportkit.services.entries import add_violation
 from reportkit.services.storage import EvidenceStore
 
 from .pki import LocalTSA, issue, root
+
+
+def mapped(user, entry):
+    """A dossier prints only entries with a clause: these tests are about signing and stamps, not content."""
+    add_violation(user, entry, "telegram/terms_of_service/promote_violence_public", "Calls for violence.")
+    return entry
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +37,14 @@ def trust(ca) -> ValidationContext:
 def signed_case(app, make_user, make_case, make_entry, tmp_path, ca):
     user = make_user(name="Rana")
     case = make_case(user)
-    make_entry(case, user, url="https://t.me/leader_fa/1", text="post")
+    mapped(user, make_entry(case, user, url="https://t.me/leader_fa/1", text="post"))
     cert, key = issue("Rana Example (Example Watch)", ca).write(tmp_path, "signer", passphrase=b"s3cret")
     app.config.update(SIGNING_CERT=str(cert), SIGNING_KEY=str(key), SIGNING_KEY_PASSPHRASE="s3cret")
     return user, case
 
 
 def export(app, user, case):
-    dossier = create_dossier(user, case, DossierOptions())
+    dossier = create_dossier(user, case, DossierOptions(approved_only=False))
     build_dossier(dossier, app.config["EVIDENCE_DIR"], workers=0)
     return dossier, EvidenceStore(app.config["EVIDENCE_DIR"]).path_for(dossier.sha256).read_bytes()
 
@@ -78,11 +85,11 @@ def test_signature_carries_a_timestamp_when_an_authority_is_set(app, signed_case
 def test_bad_signing_settings_fail_the_export_with_a_reason(app, signed_case):
     user, case = signed_case
     app.config["SIGNING_KEY_PASSPHRASE"] = "wrong"
-    dossier = create_dossier(user, case, DossierOptions())
+    dossier = create_dossier(user, case, DossierOptions(approved_only=False))
     with pytest.raises(Exception, match="could not be loaded"):
         build_dossier(dossier, app.config["EVIDENCE_DIR"], workers=0)
     assert dossier.status == "failed" and "could not be loaded" in dossier.error
     app.config.update(SIGNING_KEY_PASSPHRASE="s3cret", SIGNING_CERT="/nonexistent.pem")
-    second = create_dossier(user, case, DossierOptions())
+    second = create_dossier(user, case, DossierOptions(approved_only=False))
     with pytest.raises(Exception, match="does not exist"):
         build_dossier(second, app.config["EVIDENCE_DIR"], workers=0)

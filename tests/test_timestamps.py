@@ -14,9 +14,17 @@ from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.package import verify_package, write_package
 from reportkit.services.storage import EvidenceStore
 from reportkit.services.timestamps import TimestampError, check, request_stamps, urls_from
+from reportkit.services.dossier.options import DossierOptions
+from reportkit.services.entries import add_violation
 
 from .conftest import png_bytes
 from .pki import LocalTSA, root
+
+
+def mapped(user, entry):
+    """A dossier prints only entries with a clause: these tests are about signing and stamps, not content."""
+    add_violation(user, entry, "telegram/terms_of_service/promote_violence_public", "Calls for violence.")
+    return entry
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +36,12 @@ def ca():
 def stamped(app, make_user, make_case, make_entry, tmp_path, ca):
     user = make_user(name="Rana")
     case = make_case(user)
-    entry = make_entry(case, user, url="https://t.me/leader_fa/1", text="post")
+    entry = mapped(user, make_entry(case, user, url="https://t.me/leader_fa/1", text="post"))
     add_evidence_file(user, entry, io.BytesIO(png_bytes(200, 100)), "s.png", EvidenceStore(app.config["EVIDENCE_DIR"]),
                       Limits.from_config(app.config))
     out = tmp_path / "package.zip"
     with LocalTSA(ca, "First Test TSA") as first, LocalTSA(ca, "Second Test TSA") as second:
-        result = write_package(user, case, out, app.config["EVIDENCE_DIR"], workers=0,
+        result = write_package(user, case, out, app.config["EVIDENCE_DIR"], workers=0, options=DossierOptions(approved_only=False),
                                timestamp_urls=[first.url, second.url])
         assert first.requests == second.requests == 1
     return out, result, case
@@ -96,9 +104,10 @@ def test_openssl_verifies_the_reply_as_an_ordinary_tool(stamped, ca, tmp_path):
 def test_an_unreachable_authority_stops_the_export_with_its_address(app, make_user, make_case, make_entry, tmp_path):
     user = make_user()
     case = make_case(user)
-    make_entry(case, user, url="https://t.me/leader_fa/1")
+    mapped(user, make_entry(case, user, url="https://t.me/leader_fa/1"))
     with pytest.raises(TimestampError, match="127.0.0.1:9"):
         write_package(user, case, tmp_path / "p.zip", app.config["EVIDENCE_DIR"], workers=0,
+                      options=DossierOptions(approved_only=False),
                       timestamp_urls=["http://127.0.0.1:9/tsa"], timestamp_timeout=2)
     assert not (tmp_path / "p.zip").exists()
 
@@ -114,7 +123,7 @@ def test_cli_export_and_verify_with_timestamps(stamped, runner, ca, tmp_path, ap
     assert "timestamped by" in good.output and "First Test TSA" in good.output
     with LocalTSA(ca, "CLI TSA") as tsa:
         app.config["TIMESTAMP_URLS"] = tsa.url  # a comma-separated string works as well as a list
-        made = runner.invoke(args=["export-package", str(case.id), "-o", str(tmp_path / "cli.zip")])
+        made = runner.invoke(args=["export-package", str(case.id), "-o", str(tmp_path / "cli.zip"), "--include-unapproved"])
     assert made.exit_code == 0, made.output
     assert "CLI TSA" in made.output
 
@@ -130,12 +139,12 @@ def test_package_from_the_browser_is_timestamped_and_says_so(app, make_user, mak
 
     user = make_user(name="Rana")
     case = make_case(user)
-    make_entry(case, user, url="https://t.me/leader_fa/1", text="post")
+    mapped(user, make_entry(case, user, url="https://t.me/leader_fa/1", text="post"))
     client = login(app.test_client(), user)
     with LocalTSA(ca, "Browser Test TSA") as tsa:
         app.config["TIMESTAMP_URLS"] = [tsa.url]
         resp = client.post(f"/dossiers/new/{case.id}", data={"mode": "rules", "paper": "A4", "account": "0",
-                                                             "with_package": "y"})
+                                                             "with_package": "y", "include_unapproved": "y"})
         dossier_id = resp.headers["Location"].rsplit("/", 1)[-1]
         assert wait_done(lambda: client.get(f"/dossiers/{dossier_id}/status.json").json)["status"] == "done"
     page = client.get(f"/dossiers/{dossier_id}").data.decode()
