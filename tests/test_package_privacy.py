@@ -207,7 +207,7 @@ def test_only_the_owner_includes_originals_and_it_is_recorded(app, world, token_
 
 def test_export_page_says_what_leaves_before_the_export(app, world, login):
     case = world["case"]
-    form = {"mode": "rules", "paper": "A4", "account": "0", "approved_only": "y", "with_package": "y",
+    form = {"mode": "rules", "paper": "A4", "account": "0", "include_unapproved": "y", "with_package": "y",
             "include_originals": "y"}
     # (one signed-in client at a time: the test's app context keeps Flask-Login's user between requests)
     reviewer = login(app.test_client(), world["reviewer"])
@@ -229,10 +229,12 @@ def test_export_page_says_what_leaves_before_the_export(app, world, login):
     assert confirmed.status_code == 302
     dossier = db.session.scalars(select(Dossier)).one()
     assert dossier.with_package and dossier.options["include_originals"] is True
+    db.session.rollback()  # the test's own read must not hold SQLite's lock while the job writes
     deadline = time.monotonic() + 90
     while owner.get(f"/dossiers/{dossier.id}/status.json").json["status"] not in ("done", "failed"):
         assert time.monotonic() < deadline, "the package job did not finish"
         time.sleep(0.2)
+        db.session.rollback()  # requests share the test's session here: see the job's commits, not a snapshot
     page = owner.get(f"/dossiers/{dossier.id}").data.decode()
     assert "the unredacted originals (with their metadata)" in page
 
