@@ -2,6 +2,7 @@
 
 import shutil
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -9,16 +10,15 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import func, select
 
-from . import create_app
+from . import create_app, mail
+from .auth import twofactor
 from .auth.accounts import Client, create_reset_link, find_user, reset_valid_for
 from .auth.passwords import password_problem
-from .auth import twofactor
-from . import mail
 from .extensions import db
 from .models import ROLES, ApiToken, Case, Import, User
+from .services import anchors
 from .services.backup import BackupError, backup, restore
 from .services.cases import CaseError, add_member
-from .services import anchors
 from .services.custody import anchor_head, cases_to_verify, run_verification
 from .services.demo import load_demo, reset_demo
 from .services.dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier, select_entries
@@ -27,10 +27,9 @@ from .services.intake import TARGETS, TableError, guess_mapping, import_rows, re
 from .services.intake.tables import zone
 from .services.package import chain_summary as package_chain_summary
 from .services.package import originals_exposure, package_stamps, verify_package, write_package
-from .services.timestamps import TimestampError, load_root, urls_from
-from .services.policies import seed_policies
-from .services.policies import PolicyError, add_server_rules
+from .services.policies import PolicyError, add_server_rules, seed_policies
 from .services.storage import EvidenceStore, StoredFileError, temp_root
+from .services.timestamps import TimestampError, load_root, urls_from
 
 
 @click.command("create-user")
@@ -137,9 +136,9 @@ def seed_policies_command() -> None:
 @click.option("--rule", "rules", multiple=True, required=True, help='"Heading: summary"; repeat for each rule.')
 def add_server_rules_command(host: str, url: str, checked_on: str | None, rules: tuple[str, ...]) -> None:
     """Add a Mastodon server's rules to the policy catalogue (logged as done from the command line)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
     try:
-        policy = add_server_rules(None, host, url, checked_on or datetime.now(timezone.utc).date().isoformat(),
+        policy = add_server_rules(None, host, url, checked_on or datetime.now(UTC).date().isoformat(),
                                   list(rules))
     except PolicyError as exc:
         raise click.ClickException(str(exc))

@@ -1,6 +1,6 @@
 """Jinja filters: sanitised Markdown, times (UTC for exports, the reader's zone for pages), sizes."""
 
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 import markdown as md
 import nh3
@@ -27,7 +27,7 @@ def render_markdown(text: str | None) -> Markup:
 def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
     if value is None:
         return ""
-    return value.astimezone(timezone.utc).strftime(fmt)
+    return value.astimezone(UTC).strftime(fmt)
 
 
 def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -63,11 +63,11 @@ def posted_at_problem(entry) -> str:
 def viewer_zone() -> tzinfo:
     """The signed-in user's zone; UTC outside a request, for nobody signed in, or for a name not known here."""
     if not has_request_context() or not getattr(current_user, "is_authenticated", False):
-        return timezone.utc
+        return UTC
     try:
         return dates.zone_named(current_user.time_zone)
     except dates.DateError:
-        return timezone.utc
+        return UTC
 
 
 def filesize(n: int | None) -> str:

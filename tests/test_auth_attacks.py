@@ -4,7 +4,6 @@ the accounts. Each test is an attack; it passes when the attack fails."""
 
 import io
 import re
-import time
 from datetime import timedelta
 
 import pyotp
@@ -16,7 +15,7 @@ from reportkit.auth import accounts, twofactor
 from reportkit.auth.accounts import Client
 from reportkit.auth.signin import REMEMBER_COOKIE
 from reportkit.extensions import db
-from reportkit.models import Dossier, Import, TwoFactor, User
+from reportkit.models import Dossier, Import, User
 from reportkit.models._common import utcnow
 from reportkit.services import reviews
 from reportkit.services.entries import add_violation

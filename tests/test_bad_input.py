@@ -1,7 +1,9 @@
 """Odd input on the newer forms and API routes: a clear 4xx answer, never a 500."""
 
 import io
+
 from tests.conftest import png_bytes
+
 
 def test_odd_input_never_gives_500(app, make_user, make_case, make_entry, login, client, token_for):
     u = make_user(); case = make_case(u); e = make_entry(case, u); login(client, u); h = token_for(u)

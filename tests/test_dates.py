@@ -4,7 +4,7 @@ the first screenshot's upload."""
 
 import io
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,7 +35,7 @@ X_TIME = parse_post_url(X_URL).posted_at
                                    "08/03/1403 10:30"])
 def test_solar_hijri_in_any_digits_is_converted_and_described(typed):
     found = dates.parse_time(typed, "auto", TEHRAN)
-    assert found.utc == datetime(2024, 5, 28, 7, 0, tzinfo=timezone.utc)
+    assert found.utc == datetime(2024, 5, 28, 7, 0, tzinfo=UTC)
     assert found.calendar == "solar_hijri" and found.converted
     assert found.description == f"{typed} (Solar Hijri, Asia/Tehran) → 2024-05-28 07:00 UTC"
 
@@ -45,18 +45,18 @@ def test_solar_hijri_in_any_digits_is_converted_and_described(typed):
 def test_solar_month_names_say_the_calendar(typed):
     for calendar in ("auto", "gregorian"):  # the name is unambiguous, and the description says how it was read
         found = dates.parse_time(typed, calendar, TEHRAN)
-        assert found.utc == datetime(2024, 5, 28, 7, 0, tzinfo=timezone.utc) and found.calendar == "solar_hijri"
-    assert dates.parse_time("۱ دي ۱۴۰۲", "auto").utc == datetime(2023, 12, 22, tzinfo=timezone.utc)  # Arabic yeh
+        assert found.utc == datetime(2024, 5, 28, 7, 0, tzinfo=UTC) and found.calendar == "solar_hijri"
+    assert dates.parse_time("۱ دي ۱۴۰۲", "auto").utc == datetime(2023, 12, 22, tzinfo=UTC)  # Arabic yeh
     assert dates.parse_time("8 May 2024", "auto").calendar == "gregorian"
 
 
 def test_calendar_choice_and_the_auto_rule():
-    assert dates.parse_time("1403/03/08", "solar_hijri").utc == datetime(2024, 5, 28, tzinfo=timezone.utc)
+    assert dates.parse_time("1403/03/08", "solar_hijri").utc == datetime(2024, 5, 28, tzinfo=UTC)
     assert dates.parse_time("1403/03/08", "gregorian").utc.year == 1403  # as told: the plausibility check catches it
-    assert dates.parse_time("2024/05/28 10:30", "auto", TEHRAN).utc == datetime(2024, 5, 28, 7, tzinfo=timezone.utc)
+    assert dates.parse_time("2024/05/28 10:30", "auto", TEHRAN).utc == datetime(2024, 5, 28, 7, tzinfo=UTC)
     assert dates.parse_time("1499/01/01", "auto").calendar == "solar_hijri"
     assert dates.parse_time("1500/01/01", "auto").calendar == "gregorian"
-    assert dates.parse_time("1403/03/08 10:30 +03:30", "auto").utc == datetime(2024, 5, 28, 7, tzinfo=timezone.utc)
+    assert dates.parse_time("1403/03/08 10:30 +03:30", "auto").utc == datetime(2024, 5, 28, 7, tzinfo=UTC)
     assert dates.parse_time("  ", "auto") is None
     assert not dates.parse_time("2024-05-28 07:00", "auto").converted  # UTC to UTC: nothing to show
     with pytest.raises(dates.DateError, match="not a Solar Hijri date"):
@@ -72,15 +72,15 @@ def test_calendar_choice_and_the_auto_rule():
 
 
 def test_plausibility_per_platform():
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     assert "before X / Twitter existed (2006-03-21). Is it a Solar Hijri date?" in dates.plausibility_problem(
-        datetime(1403, 3, 8, tzinfo=timezone.utc), "x", now)
-    assert dates.plausibility_problem(datetime(2006, 3, 21, 21, tzinfo=timezone.utc), "x", now) is None
-    assert "before Threads existed" in dates.plausibility_problem(datetime(2023, 7, 4, tzinfo=timezone.utc),
+        datetime(1403, 3, 8, tzinfo=UTC), "x", now)
+    assert dates.plausibility_problem(datetime(2006, 3, 21, 21, tzinfo=UTC), "x", now) is None
+    assert "before Threads existed" in dates.plausibility_problem(datetime(2023, 7, 4, tzinfo=UTC),
                                                                     "threads", now)
     assert "in the future" in dates.plausibility_problem(now + timedelta(hours=1), "telegram", now)
     assert dates.plausibility_problem(now + timedelta(minutes=5), "telegram", now) is None  # clocks differ a little
-    assert "before the web existed" in dates.plausibility_problem(datetime(1990, 1, 1, tzinfo=timezone.utc),
+    assert "before the web existed" in dates.plausibility_problem(datetime(1990, 1, 1, tzinfo=UTC),
                                                                     "other", now)
     assert set(dates.FOUNDED) >= {"x", "facebook", "youtube", "instagram", "telegram", "tiktok", "threads",
                                   "bluesky", "mastodon", "other"}
@@ -89,7 +89,7 @@ def test_plausibility_per_platform():
 def test_zone_labels():
     assert dates.zone_label(TEHRAN) == "Tehran time (UTC+03:30)"
     assert dates.zone_label(ZoneInfo("UTC")) == "UTC"
-    winter, summer = datetime(2024, 1, 15, tzinfo=timezone.utc), datetime(2024, 7, 15, tzinfo=timezone.utc)
+    winter, summer = datetime(2024, 1, 15, tzinfo=UTC), datetime(2024, 7, 15, tzinfo=UTC)
     assert dates.zone_label(ZoneInfo("Europe/Berlin"), winter) == "Berlin time (UTC+01:00)"
     assert dates.zone_label(ZoneInfo("Europe/Berlin"), summer) == "Berlin time (UTC+02:00)"
     with pytest.raises(dates.DateError):
@@ -127,7 +127,7 @@ def test_import_converts_solar_hijri_and_refuses_impossible_dates(setup):
     preview = preview_rows(case, job, headers, rows)
     assert preview[0]["conversion"] == "1403/03/08 10:30 (Solar Hijri, Asia/Tehran) → 2024-05-28 07:00 UTC"
     assert preview[0]["problems"] == [] and preview[1]["posted_at"] == datetime(2024, 6, 4, 4, 30,
-                                                                                 tzinfo=timezone.utc)
+                                                                                 tzinfo=UTC)
     assert "differs from the time in the post id" in preview[2]["warnings"][0]  # 18:30 Tehran is 15:00 UTC
     assert "in the future" in preview[3]["problems"][0] and "not imported" in preview[3]["problems"][0]
     job = import_rows(user, case, job, headers, rows)
@@ -135,7 +135,7 @@ def test_import_converts_solar_hijri_and_refuses_impossible_dates(setup):
     assert [by_line[n]["status"] for n in (2, 3, 4, 5)] == ["created", "created", "created", "error"]
     assert "the id's time is kept" in by_line[4]["reason"]
     got = {e.post_id: e for e in db.session.scalars(select(Entry).where(Entry.case_id == case.id))}
-    assert got["1"].posted_at == datetime(2024, 5, 28, 7, tzinfo=timezone.utc)
+    assert got["1"].posted_at == datetime(2024, 5, 28, 7, tzinfo=UTC)
     assert got["1453347171011694596"].posted_at == X_TIME and got["1453347171011694596"].posted_at_source == "id"
     assert "3" not in got  # never stored silently
 
@@ -187,7 +187,7 @@ def test_api_import_takes_the_calendar(setup, app, token_for):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     entry = db.session.scalar(select(Entry).where(Entry.post_id == "9"))
-    assert entry.posted_at == datetime(2024, 5, 28, 7, tzinfo=timezone.utc)
+    assert entry.posted_at == datetime(2024, 5, 28, 7, tzinfo=UTC)
 
 
 def test_cli_import_takes_the_calendar(setup, runner, tmp_path):
@@ -200,7 +200,7 @@ def test_cli_import_takes_the_calendar(setup, runner, tmp_path):
                                  "--timezone", "Asia/Tehran"])
     assert result.exit_code == 0 and "1 created" in result.output, result.output
     entry = db.session.scalar(select(Entry).where(Entry.post_id == "21"))
-    assert entry.posted_at == datetime(2024, 5, 28, 7, tzinfo=timezone.utc)
+    assert entry.posted_at == datetime(2024, 5, 28, 7, tzinfo=UTC)
     assert runner.invoke(args=["import", str(case.id), str(path), "--calendar", "julian"]).exit_code != 0
 
 
@@ -220,7 +220,7 @@ def test_id_time_wins_over_a_typed_time_unless_confirmed(setup):
                          {"posted_at": X_TIME + timedelta(seconds=50)})
     assert close.posted_at_source == "person" and not close.posted_at_warning  # within a minute: agrees
     with pytest.raises(EntryError, match="before X / Twitter existed"):
-        update_entry(user, close, {"posted_at": datetime(1403, 3, 8, tzinfo=timezone.utc), "confirm_posted_at": True})
+        update_entry(user, close, {"posted_at": datetime(1403, 3, 8, tzinfo=UTC), "confirm_posted_at": True})
     db.session.rollback()
 
 
@@ -238,7 +238,7 @@ def test_entry_form_and_api_warn_and_take_the_confirmation(setup, client, login,
     client.post(f"/entries/{entry.id}/edit", data={"posted_at": "2021-10-27T20:00", "confirm_posted_at": "y",
                                                    "account_id": 0})
     db.session.refresh(entry)
-    assert entry.posted_at == datetime(2021, 10, 27, 20, tzinfo=timezone.utc) and entry.posted_at_source == "person"
+    assert entry.posted_at == datetime(2021, 10, 27, 20, tzinfo=UTC) and entry.posted_at_source == "person"
     assert "The post id says 2021-10-27 13:05 UTC, 6 h 54 min away; a person confirmed" in client.get(
         f"/entries/{entry.id}").data.decode()
     api, headers = client.application.test_client(), token_for(user)
@@ -315,8 +315,8 @@ def test_forms_take_and_pages_show_local_time_while_storage_and_dossier_stay_utc
     client.post(f"/entries/new/{case.id}", data={"url": "https://t.me/leader_fa/5", "posted_at": "2024-05-28T10:30",
                                                  "captured_at": "2024-05-29T09:00", "account_id": 0})
     entry = db.session.scalar(select(Entry).where(Entry.post_id == "5"))
-    assert entry.posted_at == datetime(2024, 5, 28, 7, tzinfo=timezone.utc)  # stored UTC
-    assert entry.captured_at == datetime(2024, 5, 29, 5, 30, tzinfo=timezone.utc)
+    assert entry.posted_at == datetime(2024, 5, 28, 7, tzinfo=UTC)  # stored UTC
+    assert entry.captured_at == datetime(2024, 5, 29, 5, 30, tzinfo=UTC)
     assert entry.captured_at_source == "person"
     page = client.get(f"/entries/{entry.id}").data.decode()
     assert "2024-05-28 10:30:00 Tehran (UTC+03:30)" in page and "2024-05-29 09:00 Tehran (UTC+03:30)" in page
@@ -325,11 +325,11 @@ def test_forms_take_and_pages_show_local_time_while_storage_and_dossier_stay_utc
     client.post(f"/entries/{entry.id}/edit", data={"posted_at": "2024-05-28T10:30", "captured_at": "2024-05-29T09:00",
                                                    "account_id": 0})
     db.session.refresh(entry)
-    assert entry.posted_at == datetime(2024, 5, 28, 7, tzinfo=timezone.utc)  # saved unchanged: no drift
+    assert entry.posted_at == datetime(2024, 5, 28, 7, tzinfo=UTC)  # saved unchanged: no drift
     case_page = client.get(f"/cases/{case.id}").data.decode()
     assert "Tehran (UTC+03:30)" in case_page
     late = create_entry(user, case, "https://t.me/leader_fa/6", {"posted_at": datetime(2024, 5, 27, 21, 30,
-                                                                                           tzinfo=timezone.utc)})
+                                                                                           tzinfo=UTC)})
     day = client.get(f"/cases/{case.id}?date_from=2024-05-28&date_to=2024-05-28").data.decode()
     assert f"entries/{late.id}\"" in day  # 01:00 on the 28th in Tehran: the reader's day, not UTC's
     assert f"entries/{late.id}\"" not in client.get(f"/cases/{case.id}?date_to=2024-05-27").data.decode()
@@ -387,7 +387,7 @@ def test_first_screenshot_sets_capture_time_and_person_and_it_can_be_corrected(s
 def test_a_typed_capture_time_is_kept_when_the_screenshot_arrives(setup, app):
     user, case = setup
     store, limits = EvidenceStore(app.config["EVIDENCE_DIR"]), Limits.from_config(app.config)
-    typed = datetime(2024, 5, 1, 9, tzinfo=timezone.utc)
+    typed = datetime(2024, 5, 1, 9, tzinfo=UTC)
     entry = create_entry(user, case, "https://t.me/leader_fa/8", {"captured_at": typed, "captured_by": "Sara"})
     add_evidence_file(user, entry, io.BytesIO(png_bytes()), "shot.png", store, limits)
     db.session.refresh(entry)
@@ -398,7 +398,7 @@ def test_an_impossible_time_stored_before_the_checks_is_flagged_on_the_entry_pag
     user, case = setup
     entry = create_entry(user, case, "https://t.me/leader_fa/30", {})
     db.session.execute(update(Entry).where(Entry.id == entry.id).values(  # as an earlier import stored it
-        posted_at=datetime(1403, 3, 8, 10, 30, tzinfo=timezone.utc)))
+        posted_at=datetime(1403, 3, 8, 10, 30, tzinfo=UTC)))
     db.session.commit()
     login(client, user)
     page = client.get(f"/entries/{entry.id}").data.decode()

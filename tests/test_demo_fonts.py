@@ -1,6 +1,6 @@
 """The demo draws every name and text in a font that has its letters: no empty boxes (.notdef) in screenshots."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from io import BytesIO
 
 import pytest
@@ -24,7 +24,7 @@ def test_a_drawn_persian_name_is_not_a_row_of_boxes():
         display_name, handle = NAME, "nadershahi_fa"
 
     shot = Image.open(BytesIO(_screenshot(Account, "An English post by a Persian-named account.", "en",
-                                          datetime(2024, 1, 8, tzinfo=timezone.utc)))).convert("L")
+                                          datetime(2024, 1, 8, tzinfo=UTC)))).convert("L")
     name_area = shot.crop((185, 60, 700, 125))
     as_boxes = Image.new("L", shot.size, 255)  # the old drawing: the name in a font without Arabic letters
     latin_only = ImageFont.truetype("/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf", 38)

@@ -4,8 +4,8 @@ import io
 import re
 
 import pytest
-from pypdf import PdfReader
 from PIL import Image, ImageDraw
+from pypdf import PdfReader
 
 from reportkit.extensions import db
 from reportkit.services.dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier

@@ -5,7 +5,7 @@ import codecs
 import io
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from PIL import Image, ImageDraw
@@ -132,12 +132,12 @@ def test_import_rows_normalise_dates_and_report_bad_rows(setup):
     assert "needs a rationale" in by_line[8]["reason"] and "no URL" in by_line[9]["reason"]
     assert "no account @nobody" in by_line[11]["reason"]
     got = {e.post_id: e for e in db.session.scalars(select(Entry).where(Entry.case_id == case.id))}
-    assert got["1"].posted_at == datetime(2024, 3, 1, 10, 30, tzinfo=timezone.utc)  # Tehran is UTC+3:30
+    assert got["1"].posted_at == datetime(2024, 3, 1, 10, 30, tzinfo=UTC)  # Tehran is UTC+3:30
     assert got["1"].posted_at_source == "person" and got["1"].tag_names == ["a", "b"]
     assert got["1"].violations[0].clause.key == "telegram/terms_of_service/promote_violence_public"
-    assert got["2"].posted_at == datetime(2024, 3, 1, 13, 0, tzinfo=timezone.utc)
-    assert got["3"].posted_at == datetime(2024, 3, 1, 5, 45, tzinfo=timezone.utc)  # day first, Tehran time
-    assert got["4"].posted_at == datetime(2024, 3, 1, 14, 0, tzinfo=timezone.utc)
+    assert got["2"].posted_at == datetime(2024, 3, 1, 13, 0, tzinfo=UTC)
+    assert got["3"].posted_at == datetime(2024, 3, 1, 5, 45, tzinfo=UTC)  # day first, Tehran time
+    assert got["4"].posted_at == datetime(2024, 3, 1, 14, 0, tzinfo=UTC)
     assert (job.created, job.duplicates, job.failed) == (4, 0, 6)
 
 

@@ -8,9 +8,9 @@ from reportkit.extensions import db
 from reportkit.models import Dossier
 from reportkit.services.cases import invite_member
 from reportkit.services.entries import add_violation
+from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.intake import paste_urls
 from reportkit.services.reviews import add_region, annotate
-from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.storage import EvidenceStore
 
 from .conftest import png_bytes

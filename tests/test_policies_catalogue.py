@@ -20,9 +20,18 @@ from reportkit.models import PLATFORMS, Clause, Platform, Policy, User, Violatio
 from reportkit.models.policies import CatalogueEvent
 from reportkit.services.cases import create_case
 from reportkit.services.entries import EntryError, add_violation, create_entry
-from reportkit.services.policies import (PolicyError, PolicyInUse, add_custom_clause, add_server_rules,
-                                         clause_misfit, clauses_for, delete_server_rules, edit_server_rules,
-                                         load_catalogue, seed_policies)
+from reportkit.services.policies import (
+    PolicyError,
+    PolicyInUse,
+    add_custom_clause,
+    add_server_rules,
+    clause_misfit,
+    clauses_for,
+    delete_server_rules,
+    edit_server_rules,
+    load_catalogue,
+    seed_policies,
+)
 
 from .postgres import Server
 

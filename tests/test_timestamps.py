@@ -10,12 +10,12 @@ import pytest
 from pypdf import PdfReader
 
 from reportkit.models import Event
+from reportkit.services.dossier.options import DossierOptions
+from reportkit.services.entries import add_violation
 from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.package import verify_package, write_package
 from reportkit.services.storage import EvidenceStore
 from reportkit.services.timestamps import TimestampError, check, request_stamps, urls_from
-from reportkit.services.dossier.options import DossierOptions
-from reportkit.services.entries import add_violation
 
 from .conftest import png_bytes
 from .pki import LocalTSA, root

@@ -1,6 +1,6 @@
 """Table-driven tests of post-URL recognition: many real shapes per platform."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -118,17 +118,17 @@ def test_rejects_with_clear_message(url, message):
 
 def test_x_snowflake_gives_post_time():
     post = parse_post_url(f"https://x.com/a/status/{X_ID}")
-    assert post.posted_at == datetime(2021, 10, 27, 13, 5, 42, 110000, tzinfo=timezone.utc)
+    assert post.posted_at == datetime(2021, 10, 27, 13, 5, 42, 110000, tzinfo=UTC)
     assert snowflake_time(20) is None  # pre-snowflake ids carry no time
 
 
 def test_tiktok_id_gives_post_time():
     post = parse_post_url("https://www.tiktok.com/@scout2015/video/6718335390845095173")
-    assert post.posted_at == datetime(2019, 7, 27, 13, 32, 33, tzinfo=timezone.utc)
+    assert post.posted_at == datetime(2019, 7, 27, 13, 32, 33, tzinfo=UTC)
 
 
 def test_bluesky_tid_gives_post_time():
-    assert tid_time("3kdgrrkvnnv2l") == datetime(2023, 11, 5, 11, 21, 7, 270267, tzinfo=timezone.utc)
+    assert tid_time("3kdgrrkvnnv2l") == datetime(2023, 11, 5, 11, 21, 7, 270267, tzinfo=UTC)
     assert tid_time("not-a-tid") is None
 
 

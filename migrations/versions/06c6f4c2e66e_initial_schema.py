@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-25 06:25:17.573588
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '06c6f4c2e66e'

@@ -5,9 +5,8 @@ Revises: 8599cdef0077
 Create Date: 2026-11-25 07:51:39.408940
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '23bc7865ea5b'

@@ -5,9 +5,8 @@ Revises: aac644aa01dc
 Create Date: 2026-11-25 07:31:40.457884
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '8599cdef0077'

@@ -8,7 +8,6 @@ Create Date: 2026-11-25 15:00:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = 'a1b2c3d4e5f6'
 down_revision = 'f9a0b1c2d3e4'
 branch_labels = None

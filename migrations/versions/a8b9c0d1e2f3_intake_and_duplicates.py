@@ -10,7 +10,6 @@ from alembic import op
 
 import reportkit.models._common  # noqa: F401  (custom column types)
 
-
 revision = 'a8b9c0d1e2f3'
 down_revision = 'f7a8b9c0d1e2'
 branch_labels = None

@@ -5,9 +5,8 @@ Revises: d4cbbabac5bf
 Create Date: 2026-11-25 07:19:33.275309
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'aac644aa01dc'

@@ -10,7 +10,6 @@ from alembic import op
 
 import reportkit.models._common  # noqa: F401  (custom column types)
 
-
 revision = 'b2c3d4e5f6a7'
 down_revision = 'a1b2c3d4e5f6'
 branch_labels = None

@@ -8,7 +8,6 @@ Create Date: 2026-11-25 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = 'b7c8d9e0f1a2'
 down_revision = 'f1a2b3c4d5e6'
 branch_labels = None

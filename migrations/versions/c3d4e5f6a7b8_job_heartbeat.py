@@ -8,7 +8,6 @@ Create Date: 2026-11-25 10:40:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = 'c3d4e5f6a7b8'
 down_revision = 'b7c8d9e0f1a2'
 branch_labels = None

@@ -10,7 +10,6 @@ from alembic import op
 
 import reportkit.models._common  # noqa: F401  (custom column types)
 
-
 revision = 'c4d5e6f7a8b9'
 down_revision = 'b2c3d4e5f6a7'
 branch_labels = None

@@ -5,9 +5,8 @@ Revises: 06c6f4c2e66e
 Create Date: 2026-11-25 06:35:10.016958
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd4cbbabac5bf'

@@ -12,7 +12,6 @@ Create Date: 2026-11-25 14:10:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = 'e1f2a3b4c5d6'
 down_revision = 'c3d4e5f6a7b8'
 branch_labels = None

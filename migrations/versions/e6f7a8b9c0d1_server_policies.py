@@ -10,7 +10,6 @@ from alembic import op  # noqa: F401
 
 import reportkit.models._common  # noqa: F401  (custom column types)
 
-
 revision = 'e6f7a8b9c0d1'
 down_revision = 'd5e6f7a8b9c0'
 branch_labels = None

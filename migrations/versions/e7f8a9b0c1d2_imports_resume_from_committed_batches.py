@@ -8,7 +8,6 @@ Create Date: 2026-11-25 15:00:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = 'e7f8a9b0c1d2'
 down_revision = 'e1f2a3b4c5d6'
 branch_labels = None

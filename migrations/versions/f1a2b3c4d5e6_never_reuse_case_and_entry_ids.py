@@ -7,7 +7,6 @@ Create Date: 2026-11-25 08:00:00
 """
 from alembic import op
 
-
 revision = 'f1a2b3c4d5e6'
 down_revision = '23bc7865ea5b'
 branch_labels = None

@@ -10,7 +10,6 @@ from alembic import op
 
 import reportkit.models._common  # noqa: F401  (custom column types)
 
-
 revision = 'f7a8b9c0d1e2'
 down_revision = 'e6f7a8b9c0d1'
 branch_labels = None

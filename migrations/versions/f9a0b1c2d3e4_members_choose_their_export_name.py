@@ -8,7 +8,6 @@ Create Date: 2026-11-25 14:40:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = 'f9a0b1c2d3e4'
 down_revision = 'e7f8a9b0c1d2'
 branch_labels = None

@@ -6,9 +6,8 @@ from flask import g
 from ..cases.forms import AccountFields, AccountForm
 from ..extensions import db
 from ..models import Account
-from ..services import access
+from ..services import access, serialize
 from ..services import cases as case_ops
-from ..services import serialize
 from .base import APIError, bp, form_data, payload
 
 API_NAMES = {"account_id": "platform_account_id"}  # the API's name -> the form's and the model's

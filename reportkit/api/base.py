@@ -1,6 +1,6 @@
 """The v1 API blueprint: bearer-token authentication and the JSON error contract."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, g, request
 from sqlalchemy import select
@@ -115,7 +115,7 @@ def parse_time(data: dict, key: str) -> datetime | None:
         raise APIError(422, "validation_error", "Invalid time.", {key: ["Use ISO 8601, e.g. 2024-05-01T12:00:00Z."]})
     if parsed.tzinfo is None:
         raise APIError(422, "validation_error", "Invalid time.", {key: ["Give a time zone, e.g. Z for UTC."]})
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def page_args() -> tuple[int, int]:

@@ -4,9 +4,8 @@ from sqlalchemy import select
 from ..cases.forms import AccountFields, CaseEditForm
 from ..extensions import db
 from ..models import Case, Membership
-from ..services import access
+from ..services import access, serialize
 from ..services import cases as case_ops
-from ..services import serialize
 from .base import APIError, bp, form_data, payload, validate
 
 

@@ -6,8 +6,7 @@ from ..downloads import send_package, send_pdf
 from ..extensions import db
 from ..models import MODES, Dossier
 from ..services import access, jobs
-from ..services.dossier.export import DossierOptions, DossierRefused, create_dossier
-from ..services.dossier.export import select_entries
+from ..services.dossier.export import DossierOptions, DossierRefused, create_dossier, select_entries
 from ..services.dossier.options import PAPERS
 from ..services.package import OriginalsRefused, check_originals, originals_exposure
 from .base import APIError, bp, payload

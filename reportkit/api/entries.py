@@ -1,15 +1,14 @@
 from dataclasses import replace
-from datetime import timezone
+from datetime import UTC
 
 from flask import g, request, url_for
 
 from ..entries.forms import EntryCreateForm, EntryFilterForm, EntryForm
 from ..extensions import db
-from ..services import access
+from ..services import access, serialize
 from ..services import entries as entry_ops
 from ..services.search import entry_query
 from ..services.urls import URLError
-from ..services import serialize
 from .base import APIError, bp, form_data, page_args, parse_time, payload, validate
 
 TIMES = ("posted_at", "captured_at")
@@ -44,7 +43,7 @@ def list_entries(case_id: int):
     filters.set_accounts(case.accounts)
     validate(filters)
     page, per_page = page_args()
-    days_in_utc = replace(filters.to_filter(), zone=timezone.utc)  # the API's dates are UTC days, whoever asks
+    days_in_utc = replace(filters.to_filter(), zone=UTC)  # the API's dates are UTC days, whoever asks
     result = db.paginate(entry_query(case.id, days_in_utc), page=page, per_page=per_page, error_out=False)
     return {"entries": [serialize.entry(e) for e in result.items], "page": result.page,
             "per_page": result.per_page, "total": result.total, "pages": result.pages}

@@ -3,7 +3,7 @@
 Storage stays UTC and exports (the PDF dossier, CSV, JSON) print UTC; only what a person types and reads is
 local. The zone is guessed from the browser at registration and set here."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import flash, redirect, url_for
 from flask_login import current_user, login_required
@@ -19,7 +19,7 @@ from .views import bp
 def zone_choices() -> list[tuple[str, str]]:
     """Every zone this server knows (a browser may report "Iran" as well as "Asia/Tehran"), "UTC" first, each
     with its offset now: "Asia/Tehran (UTC+03:30)"."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     names = sorted(dates.valid_zones() - {"UTC"})
     return [("UTC", "UTC")] + [(z, f"{z.replace('_', ' ')} (UTC{dates.offset_text(dates.zone_named(z), now)})")
                                for z in names]

@@ -10,8 +10,17 @@ from ..extensions import db, limiter
 from ..models import ApiToken
 from ..services.access import TwoFactorRequired
 from . import accounts, signin, twofactor
-from .forms import (DisableTwoFactorForm, EnrolForm, LoginForm, PasswordForm, RecoveryCodesForm, RegisterForm,
-                    ResetForm, TokenForm, TwoFactorForm)
+from .forms import (
+    DisableTwoFactorForm,
+    EnrolForm,
+    LoginForm,
+    PasswordForm,
+    RecoveryCodesForm,
+    RegisterForm,
+    ResetForm,
+    TokenForm,
+    TwoFactorForm,
+)
 from .passwords import verify_password
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")

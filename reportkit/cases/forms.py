@@ -1,14 +1,23 @@
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, EmailField, FieldList, Form, FormField, SelectField, StringField, SubmitField, \
-    TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from ..models import PLATFORMS, ROLE_INFO
 from ..models.twofactor import has_two_factor
 from ..services.cases import INVITATION_LIFETIME
 from ..services.urls import URLError, parse_post_url
-
 
 
 def options(pairs) -> list[SelectChoice]:

@@ -8,16 +8,24 @@ from ..entries.forms import BulkForm, EntryFilterForm
 from ..extensions import db
 from ..models import PERMISSIONS, ROLE_INFO, Case, Entry, Membership
 from ..models.cases import role_label
-from ..services import access
+from ..services import access, jobs
 from ..services import cases as case_ops
 from ..services import entries as entry_ops
-from ..services import jobs
 from ..services.activity import describe_events
 from ..services.custody import case_activity, last_verification
 from ..services.disclosure import People
 from ..services.search import clause_counts, entry_query, status_counts
-from .forms import AccountForm, AnswerForm, CaseEditForm, CaseForm, ConfirmForm, ExportNameForm, MemberForm, RoleForm, \
-    options
+from .forms import (
+    AccountForm,
+    AnswerForm,
+    CaseEditForm,
+    CaseForm,
+    ConfirmForm,
+    ExportNameForm,
+    MemberForm,
+    RoleForm,
+    options,
+)
 
 bp = members_only(Blueprint("cases", __name__, url_prefix="/cases"))
 

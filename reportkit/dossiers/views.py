@@ -12,9 +12,9 @@ from ..services import access, jobs
 from ..services import entries as entry_ops
 from ..services.dossier.data import language_warnings, left_out_lines, selection
 from ..services.dossier.export import DossierRefused, create_dossier, select_entries
-from ..services.reviews import ReviewError
 from ..services.dossier.exports import entries_csv, entries_json
 from ..services.package import OriginalsRefused, check_originals, may_include_originals, originals_exposure
+from ..services.reviews import ReviewError
 from .forms import DossierForm, RationaleEnglishForm
 
 bp = members_only(Blueprint("dossiers", __name__, url_prefix="/dossiers"))

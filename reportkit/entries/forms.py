@@ -1,11 +1,10 @@
 import re
-from datetime import timezone, tzinfo
+from datetime import UTC, tzinfo
 
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, DateTimeLocalField, SelectField, StringField, SubmitField, \
-    TextAreaField
+from wtforms import BooleanField, DateField, DateTimeLocalField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..cases.forms import options
@@ -108,9 +107,9 @@ class EntryCreateForm(EntryForm):
     submit = SubmitField("Add entry")
 
 
-def _aware(value, zone: tzinfo = timezone.utc):
+def _aware(value, zone: tzinfo = UTC):
     """A naive time typed in `zone`, as an aware UTC time."""
-    return value.replace(tzinfo=zone).astimezone(timezone.utc) if value else None
+    return value.replace(tzinfo=zone).astimezone(UTC) if value else None
 
 
 def user_zone() -> tzinfo:
@@ -118,7 +117,7 @@ def user_zone() -> tzinfo:
     try:
         return dates.zone_named(getattr(current_user, "time_zone", None) or "UTC")
     except dates.DateError:
-        return timezone.utc
+        return UTC
 
 
 def local_naive(value, zone: tzinfo | None = None):

@@ -9,8 +9,16 @@ from ..errors import json_error, wants_json
 from ..extensions import db
 from ..services import access
 from ..services.duplicates import DuplicateError, dismiss_finding
-from ..services.evidence import EvidenceError, Limits, add_archive_link, add_evidence_file, near_duplicates, \
-    purge_evidence, record_download, withdraw_evidence
+from ..services.evidence import (
+    EvidenceError,
+    Limits,
+    add_archive_link,
+    add_evidence_file,
+    near_duplicates,
+    purge_evidence,
+    record_download,
+    withdraw_evidence,
+)
 from ..services.storage import EvidenceStore, StorageFull
 from ..services.urls import URLError
 from ..templating import filesize

@@ -7,7 +7,6 @@ from ..cases.forms import options
 from ..services.dates import CALENDARS
 from ..services.intake import TARGETS
 
-
 # An address that is not a post of a known platform is reported, not added, unless the person asks for it.
 ALLOW_OTHER = "Add URLs that are not posts as “other”"
 ALLOW_OTHER_HINT = ("Only for web pages you mean to catalogue (a news article, a blog post). Profiles, share "

@@ -8,9 +8,9 @@ from .evidence import EVIDENCE_KINDS, Derivative, Evidence, NearDuplicate
 from .imports import Import
 from .invitations import Invitation
 from .policies import Clause, Platform, Policy
+from .reviews import ANNOTATION_KINDS, REGION_KINDS, STATUSES, Annotation, Approval, Region, Transition
 from .sessions import SECURITY_ACTIONS, PasswordReset, SecurityEvent, UserSession
 from .twofactor import RecoveryCode, TwoFactor
-from .reviews import ANNOTATION_KINDS, REGION_KINDS, STATUSES, Annotation, Approval, Region, Transition
 from .users import ApiToken, User
 
 __all__ = [

@@ -1,6 +1,6 @@
 """A catalogued post (entry), the clauses it violates and its tags."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -124,7 +124,7 @@ class Entry(db.Model):
         values = {name: getattr(self, name) for name in EDITABLE}
         values.update(account=self.account.label if self.account else "", posted_at=self.posted_at,
                       tags=", ".join(sorted(self.tag_names)), captured_at_source=self.captured_at_source or "")
-        return {k: v.astimezone(timezone.utc).isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
+        return {k: v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
 
     @property
     def request_label(self) -> str:

@@ -6,8 +6,17 @@ from sqlalchemy.orm import selectinload
 from ..auth.guard import members_only
 from ..extensions import db
 from ..models import Clause, Platform, Policy
-from ..services.policies import (PolicyError, add_custom_clause, add_server_rules, catalogue_log, delete_server_rules,
-                                 edit_server_rules, may_add_server_rules, may_change_server_rules, server_policy)
+from ..services.policies import (
+    PolicyError,
+    add_custom_clause,
+    add_server_rules,
+    catalogue_log,
+    delete_server_rules,
+    edit_server_rules,
+    may_add_server_rules,
+    may_change_server_rules,
+    server_policy,
+)
 from .forms import CustomClauseForm, ServerRulesEditForm, ServerRulesForm
 
 bp = members_only(Blueprint("policies", __name__, url_prefix="/policies"))

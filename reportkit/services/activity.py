@@ -12,8 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ANNOTATION_KINDS, PLATFORMS, REGION_KINDS, STATUSES, Clause, Dossier, Entry, Evidence, Event, \
-    User
+from ..models import ANNOTATION_KINDS, PLATFORMS, REGION_KINDS, STATUSES, Clause, Dossier, Entry, Event, Evidence, User
 from ..models.cases import role_label
 from ..templating import filesize
 

@@ -11,7 +11,7 @@ can show the conversion instead of storing a silently wrong year.
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import jdatetime
@@ -113,17 +113,17 @@ def zone_city(zone: tzinfo) -> str:
 
 
 def offset_text(zone: tzinfo, at: datetime | None = None) -> str:
-    offset = (at or datetime.now(timezone.utc)).astimezone(zone).utcoffset() or timedelta(0)
+    offset = (at or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
     minutes = int(offset.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def utc_text(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def parse_time(value: str, calendar: str = "auto", zone: tzinfo = timezone.utc) -> ParsedTime | None:
+def parse_time(value: str, calendar: str = "auto", zone: tzinfo = UTC) -> ParsedTime | None:
     """Read a time string; None when it is empty. A time without a zone is read in `zone`.
 
     `calendar` is "gregorian", "solar_hijri" or "auto". The rule of "auto": a date whose year is 1300 to 1499
@@ -138,7 +138,7 @@ def parse_time(value: str, calendar: str = "auto", zone: tzinfo = timezone.utc) 
     if not text:
         return None
     if re.fullmatch(r"\d{10}(\.\d+)?", text):  # Unix seconds
-        instant = datetime.fromtimestamp(float(text), tz=timezone.utc)
+        instant = datetime.fromtimestamp(float(text), tz=UTC)
         return ParsedTime(instant, "gregorian", f"{shown} (Unix time) → {utc_text(instant)}")
     named = _named_month(text)
     if named:
@@ -149,7 +149,7 @@ def parse_time(value: str, calendar: str = "auto", zone: tzinfo = timezone.utc) 
         local, explicit = (_solar_hijri if calendar == "solar_hijri" else _gregorian)(text, shown)
         if local.tzinfo is None:
             local = local.replace(tzinfo=zone)
-        instant = local.astimezone(timezone.utc)
+        instant = local.astimezone(UTC)
     except DateError:
         raise
     except (ValueError, OverflowError) as exc:  # an offset past 24 h, a year past 9999 once converted
@@ -198,7 +198,7 @@ def _solar_hijri(text: str, shown: str) -> tuple[datetime, bool]:
 
 def _offset(text: str) -> tzinfo:
     if text in ("Z", "UTC"):
-        return timezone.utc
+        return UTC
     digits = text[1:].replace(":", "")
     delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
     return timezone(delta if text[0] == "+" else -delta)
@@ -218,14 +218,14 @@ def plausibility_problem(when: datetime | None, platform: str, now: datetime | N
     """Why a post on `platform` cannot have been posted at `when`, or None."""
     if when is None:
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if when > now + FUTURE_TOLERANCE:
         return f"{utc_text(when)} is in the future: check the date and its time zone."
     founded = FOUNDED.get(platform, FOUNDED["other"])
-    if when.astimezone(timezone.utc).date() < founded:
+    if when.astimezone(UTC).date() < founded:
         name = PLATFORMS.get(platform, platform) if platform != "other" else "the web"
         hint = " Is it a Solar Hijri date?" if when.year < 1700 else ""
-        return f"{when.astimezone(timezone.utc):%Y-%m-%d} is before {name} existed ({founded:%Y-%m-%d}).{hint}"
+        return f"{when.astimezone(UTC):%Y-%m-%d} is before {name} existed ({founded:%Y-%m-%d}).{hint}"
     return None
 
 
@@ -251,7 +251,7 @@ def gap_text(gap: timedelta) -> str:
     return " ".join(parts) or f"{seconds} s"
 
 
-def id_time_warning(typed: datetime | None, derived: datetime | None, zone: tzinfo = timezone.utc) -> str:
+def id_time_warning(typed: datetime | None, derived: datetime | None, zone: tzinfo = UTC) -> str:
     """The warning when a typed post time disagrees (by more than a minute) with the time in the post id, or "";
     times said in `zone` (the reader's), with the zone named."""
     gap = disagreement(typed, derived)
@@ -262,8 +262,8 @@ def id_time_warning(typed: datetime | None, derived: datetime | None, zone: tzin
             "that the typed time is right.")
 
 
-def zone_text(value: datetime, zone: tzinfo = timezone.utc, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def zone_text(value: datetime, zone: tzinfo = UTC, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """"2024-05-28 10:30 Tehran (UTC+03:30)", or "2024-05-28 07:00 UTC"."""
     if zone_label(zone) == "UTC":
-        return value.astimezone(timezone.utc).strftime(fmt + " UTC")
+        return value.astimezone(UTC).strftime(fmt + " UTC")
     return f"{value.astimezone(zone).strftime(fmt)} {zone_city(zone)} (UTC{offset_text(zone, value)})"

@@ -11,7 +11,7 @@ import random
 import re
 import secrets
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Case, User
-from .custody import record
 from .cases import add_member, create_case, set_export_name, update_case
+from .custody import record
 from .entries import add_violation, create_entry
 from .evidence import Limits, add_evidence_file
 from .reviews import annotate, transition
@@ -144,7 +144,7 @@ def _summary() -> str:
 def _entries(case: Case, users: dict, store: EvidenceStore, limits: Limits, count: int) -> None:
     rng = random.Random(2024)
     accounts = {a.platform: a for a in case.accounts}
-    start = datetime(2024, 1, 8, 9, 30, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 8, 9, 30, tzinfo=UTC)
     for n in range(count):
         platform, lang, text, translation, clause, rationale = _post(n)
         when = start + timedelta(days=n * 19 + rng.randint(0, 6), hours=rng.randint(0, 12))

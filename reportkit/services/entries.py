@@ -4,8 +4,8 @@ import re
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
 from sqlalchemy import event as sa_event
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -15,8 +15,8 @@ from ..models.entries import EDITABLE, REQUESTED_ACTIONS, SEVERITIES
 from . import dates
 from .cases import add_account
 from .custody import lock_case, record, reloaded, transaction_cache
-from .policies import clause_misfit
 from .language import guess_language
+from .policies import clause_misfit
 from .reviews import ensure_open, reset_round
 from .urls import PostURL, parse_post_url
 

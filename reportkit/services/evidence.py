@@ -15,14 +15,14 @@ from ..models import Derivative, Entry, Event, Evidence, User
 from ..models._common import utcnow
 from ..models.entries import CAPTURED_AT_SOURCES
 from ..templating import filesize
-from .images import BadImage, PrintCopy, check_image, look_hash, make_marked_copy, make_print_copy, perceptual_hash
-from .sniff import UnsupportedType, sniff
-from .storage import EvidenceStore, Garbage, StorageFull, TooLarge, storage_full
 from .byte_uses import hashes_in_use
 from .custody import lock_case, record
-from .duplicates import findings_for, note_near_duplicates
 from .disclosure import People
+from .duplicates import findings_for, note_near_duplicates
+from .images import BadImage, PrintCopy, check_image, look_hash, make_marked_copy, make_print_copy, perceptual_hash
 from .reviews import check_open, ensure_open, reset_round
+from .sniff import UnsupportedType, sniff
+from .storage import EvidenceStore, Garbage, StorageFull, TooLarge, storage_full
 from .urls import parse_post_url
 
 

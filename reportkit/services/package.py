@@ -31,10 +31,10 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from .. import offline
 from ..extensions import db
 from ..models import Case, Dossier, Entry, Event, Evidence
 from ..models._common import utcnow
-from .. import offline
 from . import serialize
 from .access import role_in
 from .custody import anchor_head, record

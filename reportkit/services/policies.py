@@ -1,7 +1,7 @@
 """Load the policy catalogue shipped with the package, idempotently, and add custom entries."""
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from urllib.parse import urlsplit
 
@@ -204,7 +204,7 @@ def check_checked_on(value) -> str:
             raise PolicyError("The checked-on date must be a date such as 2026-11-25.") from exc
     if not isinstance(value, date):
         raise PolicyError("Enter the date you read the rules on the server.")
-    tomorrow = (datetime.now(timezone.utc) + timedelta(days=1)).date()  # the reader's time zone may be ahead
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()  # the reader's time zone may be ahead
     if value > tomorrow or value < date(2016, 1, 1):
         raise PolicyError("The checked-on date must be the day you read the rules, not in the future.")
     return value.isoformat()

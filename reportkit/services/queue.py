@@ -40,8 +40,8 @@ def make_queue(app: Flask) -> Huey:
         huey = SqliteHuey(QUEUE_NAME, filename=path, results=False, utc=True)
     elif parts.scheme in ("redis", "rediss", "unix"):
         try:
-            from huey import RedisHuey
             import redis  # noqa: F401 - only needed for this storage
+            from huey import RedisHuey
         except ImportError as exc:
             raise ConfigError(f"REPORTKIT_JOBS_URL is a Redis URL but the redis package is missing "
                               f"(pip install redis): {exc}") from exc

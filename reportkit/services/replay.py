@@ -13,7 +13,7 @@ record (only their later history is compared). Such entries are counted (`Replay
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -253,6 +253,6 @@ def _norm(value, name: str = ""):
             parsed = datetime.fromisoformat(value)
         except ValueError:
             return value
-        return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return value
 

@@ -1,7 +1,7 @@
 """The entries of a case, filtered and sorted as on the case page and in the API (one query for both)."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -30,7 +30,7 @@ class EntryFilter:
     q: str = ""
     status: str = ""
     sort: str = "number_desc"
-    zone: tzinfo = timezone.utc  # the days of date_from/date_to are the reader's days (dossiers: UTC)
+    zone: tzinfo = UTC  # the days of date_from/date_to are the reader's days (dossiers: UTC)
 
 
 def entry_query(case_id: int, f: EntryFilter) -> Select:
@@ -77,9 +77,9 @@ def clause_counts(case_id: int) -> list[tuple[Clause, int]]:
     return [(clause, count) for clause, count in rows]
 
 
-def _utc(day: date, zone: tzinfo = timezone.utc) -> datetime:
+def _utc(day: date, zone: tzinfo = UTC) -> datetime:
     """The UTC instant the day begins in `zone`."""
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def _escape_like(text: str) -> str:

@@ -72,8 +72,7 @@ def read(reply: bytes, url: str = "") -> Stamp:
 
 def check(reply: bytes, data: bytes, trust_roots: list[bytes] | None = None) -> list[str]:
     """Problems with a reply for `data`: status, imprint, the authority's signature, and (given roots) trust."""
-    from pyhanko.sign.validation.generic_cms import TimestampSignatureStatus
-    from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+    from pyhanko.sign.validation.generic_cms import TimestampSignatureStatus, validate_tst_signed_data
     from pyhanko_certvalidator import ValidationContext
 
     try:

@@ -7,7 +7,7 @@ snowflakes, TikTok ids, Bluesky TIDs) the time is derived, so nobody has to type
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from ..models.cases import PLATFORMS
@@ -161,7 +161,7 @@ def _x(host, segs, query):
 def snowflake_time(post_id: int) -> datetime | None:
     if post_id < FIRST_SNOWFLAKE:
         return None
-    return datetime.fromtimestamp(((post_id >> 22) + TWITTER_EPOCH_MS) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(((post_id >> 22) + TWITTER_EPOCH_MS) / 1000, tz=UTC)
 
 
 def _facebook(host, segs, query):
@@ -251,7 +251,7 @@ def _tiktok_time(post_id: int) -> datetime | None:
     seconds = post_id >> 32
     if not 1_451_606_400 <= seconds <= 4_102_444_800:  # 2016 .. 2100: anything else is not a TikTok id
         return None
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def _telegram(host, segs, query):
@@ -281,7 +281,7 @@ def tid_time(rkey: str) -> datetime | None:
     for ch in rkey:
         value = value * 32 + BSKY_ALPHABET.index(ch)
     micros = value >> 10
-    return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)
+    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
 
 
 def _mastodon(host, segs, query):

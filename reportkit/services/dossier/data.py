@@ -5,8 +5,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ...extensions import db
 from ...bidi import markdown_dirs
+from ...extensions import db
 from ...models import PLATFORMS, STATUSES, Case, Entry
 from ...models.entries import CAPTURE_METHODS, POSTED_AT_SOURCES, REQUESTED_ACTIONS, SEVERITIES
 from ...models.evidence import EVIDENCE_KINDS

@@ -16,11 +16,11 @@ from ...extensions import db
 from ...models import Case, Dossier, User
 from ...models._common import utcnow
 from ..custody import anchor_head, current_head, record
+from ..evidence import remove_unused_bytes
 from ..signing import SigningConfig, sign_pdf
 from ..storage import EvidenceStore, private_temp_dir, temp_root
 from .data import missing_for_dsa, select_entries, selection, snapshot
 from .options import DossierOptions
-from ..evidence import remove_unused_bytes
 from .pipeline import default_workers, render_dossier
 
 

@@ -4,9 +4,9 @@ export names and addresses without tracking parameters (services/disclosure.py).
 import csv
 import io
 
+from ...models import Case, Entry
 from .. import serialize
 from ..disclosure import People, case_for_export, entry_for_export, public_url
-from ...models import Case, Entry
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ["number", "platform", "account", "canonical_url", "submitted_url", "post_id", "posted_at",

@@ -17,11 +17,11 @@ from ...extensions import db
 from ...models import Case, Clause, Entry, Import, User
 from ...models._common import utcnow
 from ..custody import lock_case, record
+from ..dates import DateError, id_time_warning, plausibility_problem
 from ..entries import GLOBAL_IDS, DuplicateEntry, EntryError, create_entry, creation_record
 from ..evidence import add_archive_link
 from ..urls import URLError, not_a_post, parse_post_url
 from .extract import extract_urls
-from ..dates import DateError, id_time_warning, plausibility_problem
 from .tables import TableError, archiver_hash, read_time, zone
 
 MAX_PASTE = 5000
