@@ -3,8 +3,7 @@
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .services.entries import EntryError
-from .services.reviews import ReviewError
+from .services.errors import ServiceError
 from .services.storage import FULL_MESSAGE, StoredFileError, StoredFileMissing, storage_full
 from .templating import filesize
 
@@ -46,26 +45,16 @@ def init_app(app: Flask) -> None:
             return json_error(status, exc.name.lower().replace(" ", "_"), message)
         return render_template("errors/error.html", status=status, title=exc.name, message=message), status
 
-    @app.errorhandler(ReviewError)
-    def _workflow(exc: ReviewError):
+    @app.errorhandler(ServiceError)
+    def _refused(exc: ServiceError):
+        """A service refused input or a move where no view re-renders a form: said, nothing saved."""
         from .extensions import db
 
         db.session.rollback()
         if wants_json():
-            return json_error(exc.status, "workflow", str(exc), {exc.field: [str(exc)]} if exc.field else {})
-        return render_template("errors/error.html", status=exc.status, title="Not allowed now",
+            return json_error(exc.status, exc.code, str(exc), {exc.field: [str(exc)]} if exc.field else {})
+        return render_template("errors/error.html", status=exc.status, title=exc.title,
                                message=str(exc)), exc.status
-
-    @app.errorhandler(EntryError)
-    def _refused(exc: EntryError):
-        """Input a service refused where no view catches it (e.g. a bulk action): said, nothing saved."""
-        from .extensions import db
-
-        db.session.rollback()
-        if wants_json():
-            return json_error(422, "validation_error", str(exc), {exc.field: [str(exc)]} if exc.field else {})
-        return render_template("errors/error.html", status=422, title="Nothing was changed",
-                               message=str(exc)), 422
 
     @app.errorhandler(StoredFileError)
     def _stored_file(exc: StoredFileError):

@@ -6,7 +6,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -14,28 +13,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
+from ..forms import options, web_address
 from ..models import PLATFORMS, ROLE_INFO
 from ..models.twofactor import has_two_factor
 from ..services.cases import INVITATION_LIFETIME
-from ..services.urls import URLError, parse_post_url
-
-
-def options(pairs) -> list[SelectChoice]:
-    """(value, label) pairs as WTForms choices."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
 
 PLATFORM_CHOICES = options(PLATFORMS.items())
 ROLE_CHOICES = options((role, label) for role, (label, _does) in ROLE_INFO.items())  # least right first
-
-
-def web_address(form, field):
-    """A profile or archive address: http(s) only, no credentials."""
-    if field.data:
-        try:
-            field.data = parse_post_url(field.data).canonical
-        except URLError as exc:
-            raise ValidationError(str(exc)) from exc
 
 
 class AccountFields(Form):
@@ -127,9 +111,3 @@ class ExportNameForm(FlaskForm):
 class RoleForm(FlaskForm):
     role = SelectField("Role", choices=ROLE_CHOICES)
     submit = SubmitField("Change")
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form: only the CSRF token, for buttons that change or remove something."""
-
-    submit = SubmitField("Confirm")

@@ -6,6 +6,7 @@ from .. import mail
 from ..auth.guard import members_only
 from ..entries.forms import BulkForm, EntryFilterForm
 from ..extensions import db
+from ..forms import ConfirmForm
 from ..models import PERMISSIONS, ROLE_INFO, Case, Entry, Membership
 from ..models.cases import role_label
 from ..services import access, jobs
@@ -20,7 +21,6 @@ from .forms import (
     AnswerForm,
     CaseEditForm,
     CaseForm,
-    ConfirmForm,
     ExportNameForm,
     MemberForm,
     RoleForm,

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from ..cases.forms import options
+from ..forms import options
 from ..models import MODES
 from ..services.dossier.options import PAPERS, DossierOptions
 

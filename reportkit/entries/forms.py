@@ -7,8 +7,8 @@ from sqlalchemy import select
 from wtforms import BooleanField, DateField, DateTimeLocalField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..cases.forms import options
 from ..extensions import db
+from ..forms import options
 from ..models import PLATFORMS, STATUSES, Clause
 from ..models.entries import CAPTURE_METHODS, REQUESTED_ACTIONS, SEVERITIES, TRANSLATION_METHODS
 from ..services import dates

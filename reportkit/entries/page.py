@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 from flask_login import current_user
 
-from ..cases.forms import ConfirmForm
 from ..evidence.forms import ArchiveLinkForm, RetireForm, UploadForm
+from ..forms import ConfirmForm
 from ..models import PERMISSIONS, PLATFORMS, Clause
 from ..reviews.forms import AnnotationForm, RegionForm, TransitionForm
 from ..services import access

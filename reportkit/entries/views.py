@@ -3,9 +3,9 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from ..auth.guard import members_only
-from ..cases.forms import ConfirmForm
 from ..evidence.forms import RetireForm
 from ..extensions import db
+from ..forms import ConfirmForm
 from ..services import access
 from ..services import entries as entry_ops
 from ..services import reviews as review_ops

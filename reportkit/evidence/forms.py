@@ -3,7 +3,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ..cases.forms import options, web_address
+from ..forms import options, web_address
 from ..models import EVIDENCE_KINDS
 
 FILE_KINDS = options([("", "Detect from the file")] + [(k, v) for k, v in EVIDENCE_KINDS.items() if k != "archive_link"])

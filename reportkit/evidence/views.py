@@ -3,10 +3,10 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..auth.guard import members_only
-from ..cases.forms import ConfirmForm
 from ..downloads import send_original, send_print_copy
 from ..errors import json_error, wants_json
 from ..extensions import db
+from ..forms import ConfirmForm
 from ..services import access
 from ..services.duplicates import DuplicateError, dismiss_finding
 from ..services.evidence import (

@@ -3,7 +3,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from ..cases.forms import options
+from ..forms import options
 from ..services.dates import CALENDARS
 from ..services.intake import TARGETS
 

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from ..cases.forms import web_address
+from ..forms import web_address
 
 KEY = Regexp(r"^[a-z0-9_]+$", message="Use lower-case letters, digits and underscores.")
 

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, FloatField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange
 
-from ..cases.forms import options
+from ..forms import options
 from ..models import ANNOTATION_KINDS, REGION_KINDS
 
 

@@ -4,9 +4,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from ..auth.guard import members_only
-from ..cases.forms import ConfirmForm
 from ..evidence.views import store
 from ..extensions import db
+from ..forms import ConfirmForm
 from ..models import PLATFORMS, Annotation, Region
 from ..services import access
 from ..services import reviews as review_ops

@@ -15,12 +15,13 @@ from ..models import ROLES, Account, Case, Invitation, Membership, User
 from ..models._common import utcnow
 from ..models.cases import SETTINGS
 from .custody import lock_case, record, reloaded
+from .errors import ServiceError
 
 INVITATION_LIFETIME = timedelta(days=14)
 
 
-class CaseError(ValueError):
-    pass
+class CaseError(ServiceError):
+    """Case, account or membership input refused (422 unless said)."""
 
 
 def create_case(actor: User, title: str, subject: str, summary: str = "", accounts=(),

@@ -13,11 +13,12 @@ from ..extensions import db
 from ..models import Entry, Evidence, NearDuplicate, User
 from ..models._common import utcnow
 from .custody import lock_case, record, reloaded
+from .errors import ServiceError
 from .images import NEAR_DUPLICATE_BITS, hash_distance
 
 
-class DuplicateError(ValueError):
-    pass
+class DuplicateError(ServiceError):
+    """A duplicate finding refused (422)."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from ..models.entries import EDITABLE, REQUESTED_ACTIONS, SEVERITIES
 from . import dates
 from .cases import add_account
 from .custody import lock_case, record, reloaded, transaction_cache
+from .errors import ServiceError
 from .language import guess_language
 from .policies import clause_misfit
 from .reviews import ensure_open, reset_round
@@ -24,10 +25,8 @@ from .urls import PostURL, parse_post_url
 GLOBAL_IDS = {"x", "youtube", "tiktok", "instagram", "threads", "facebook"}
 
 
-class EntryError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class EntryError(ServiceError):
+    """Entry input refused (422), said about its field."""
 
 
 # Text no database stores: a lone UTF-16 surrogate (SQLite and UTF-8 refuse it) and NUL (PostgreSQL refuses

@@ -19,6 +19,7 @@ from .byte_uses import hashes_in_use
 from .custody import lock_case, record
 from .disclosure import People
 from .duplicates import findings_for, note_near_duplicates
+from .errors import ServiceError
 from .images import BadImage, PrintCopy, check_image, look_hash, make_marked_copy, make_print_copy, perceptual_hash
 from .reviews import check_open, ensure_open, reset_round
 from .sniff import UnsupportedType, sniff
@@ -26,12 +27,11 @@ from .storage import EvidenceStore, Garbage, StorageFull, TooLarge, storage_full
 from .urls import parse_post_url
 
 
-class EvidenceError(ValueError):
+class EvidenceError(ServiceError):
     """Refused upload. `status` is the HTTP status that fits: 413 too large, 415 wrong type, 422 damaged."""
 
     def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status=status)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from ..extensions import db
 from ..models import Clause, Membership, Platform, Policy, Violation
 from ..models.cases import PLATFORMS as PLATFORM_NAMES
 from ..models.policies import MAX_SERVER_HOST, CatalogueEvent
+from .errors import ServiceError
 
 
-class PolicyError(ValueError):
+class PolicyError(ServiceError):
     """Input the catalogue refuses; the message says why (a 422 on a page)."""
 
     status = 422

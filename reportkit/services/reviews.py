@@ -19,6 +19,7 @@ from ..models._common import utcnow
 from ..models.entries import CAPTURED_AT_SOURCES
 from .access import closed_case_ids, role_in
 from .custody import lock_case, record
+from .errors import ServiceError
 
 # to -> (allowed from, permission needed, reason required)
 RULES = {
@@ -37,12 +38,13 @@ CONTENT_EVENTS = {"entry.created": "created it", "entry.edited": "edited its fie
                   "evidence.purged": "purged a file"}
 
 
-class ReviewError(ValueError):
+class ReviewError(ServiceError):
     """A move the workflow forbids; `status` is 403 for a missing right, 409 for a wrong state, 422 for input."""
 
+    code, title = "workflow", "Not allowed now"
+
     def __init__(self, message: str, status: int = 409, field: str | None = None):
-        super().__init__(message)
-        self.status, self.field = status, field
+        super().__init__(message, field, status)
 
 
 class Moves(list):
