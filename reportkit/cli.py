@@ -28,7 +28,7 @@ from .services.intake.tables import zone
 from .services.package import chain_summary as package_chain_summary
 from .services.package import originals_exposure, package_stamps, verify_package, write_package
 from .services.policies import PolicyError, add_server_rules, seed_policies
-from .services.storage import EvidenceStore, StoredFileError, temp_root
+from .services.storage import StoredFileError, app_store, temp_root
 from .services.timestamps import TimestampError, load_root, urls_from
 
 
@@ -202,7 +202,7 @@ def export_dossier(case_id, output, **selection):
         build_dossier(dossier, current_app.config["EVIDENCE_DIR"], current_app.config["DOSSIER_WORKERS"],
                       current_app.config["DOSSIER_TIMEOUT"], on_progress)
     try:  # the stored PDF, checked against its hash as every download is
-        with EvidenceStore(current_app.config["EVIDENCE_DIR"]).open_verified(dossier.sha256) as src, \
+        with app_store().open_verified(dossier.sha256) as src, \
                 open(output, "wb") as dst:
             shutil.copyfileobj(src, dst)
     except StoredFileError as exc:
@@ -265,7 +265,7 @@ def import_command(case_id, file, maps, timezone, calendar, as_email, allow_othe
         mapping[field] = column
     if "url" not in mapping:
         raise click.ClickException(f"Which column holds the URL? Use --map url=COLUMN (columns: {headers}).")
-    sha, _ = EvidenceStore(current_app.config["EVIDENCE_DIR"]).put_bytes(data)
+    sha, _ = app_store().put_bytes(data)
     job = Import(case_id=case.id, kind="csv", filename=Path(file).name, file_sha256=sha, mapping=mapping,
                  timezone=timezone, calendar=calendar, created_by_id=actor.id, allow_other=allow_other)
     db.session.add(job)
@@ -289,7 +289,7 @@ def import_command(case_id, file, maps, timezone, calendar, as_email, allow_othe
 def verify(case_id: int | None, anchor_files: tuple[str, ...]) -> None:
     """Check the event chain against every recorded head, replay the history against the rows and re-hash
     every stored file, of one case or all; exit 1 on any problem."""
-    store, failed = EvidenceStore(current_app.config["EVIDENCE_DIR"]), False
+    store, failed = app_store(), False
     try:
         extra = [a for f in anchor_files for a in anchors.from_file(Path(f))]
     except ValueError as exc:
@@ -407,7 +407,7 @@ def restore_command(file: str, force: bool, key_file: str | None, ignore_signatu
 def gc_command(dry_run: bool, grace: float) -> None:
     """Remove what crashes left behind: staging files of unfinished uploads, stored files no row uses, and
     stale scratch folders in the instance's tmp folder."""
-    found = collect_garbage(EvidenceStore(current_app.config["EVIDENCE_DIR"]), temp_root(current_app), grace, dry_run)
+    found = collect_garbage(app_store(), temp_root(current_app), grace, dry_run)
     for item in found:
         click.echo(f"{'would remove' if dry_run else 'removed'} {item.kind}: {item.path} ({item.size} bytes)")
     click.echo(f"{len(found)} item(s), {sum(item.size for item in found)} bytes "
@@ -423,7 +423,7 @@ def find_duplicates_command(case_id: int | None) -> None:
 
     if case_id is not None:
         case_or_fail(case_id)
-    hashed, found = find_in_earlier_screenshots(EvidenceStore(current_app.config["EVIDENCE_DIR"]), case_id)
+    hashed, found = find_in_earlier_screenshots(app_store(), case_id)
     click.echo(f"{hashed} screenshot(s) hashed, {found} possible duplicate(s) found.")
 
 

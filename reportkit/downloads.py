@@ -9,11 +9,11 @@ a response already half-sent cannot become an error. The pages and the API both 
 import os
 from pathlib import Path
 
-from flask import abort, current_app, request, send_file
+from flask import abort, request, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from .models import Dossier, Evidence
-from .services.storage import EvidenceStore
+from .services.storage import app_store
 
 
 def send_pdf(dossier: Dossier):
@@ -64,7 +64,7 @@ def send_print_copy(evidence: Evidence):
 def send_stored(sha256: str, mimetype: str, download_name: str | None = None, cache: str = "private, no-store"):
     """The stored file whose bytes hash to `sha256`, checked before sending; byte ranges work (resumable
     downloads), and the ETag is the hash itself."""
-    fh = EvidenceStore(current_app.config["EVIDENCE_DIR"]).open_verified(sha256)
+    fh = app_store().open_verified(sha256)
     stat = os.fstat(fh.fileno())
     response = send_file(fh, mimetype=mimetype, as_attachment=download_name is not None,
                          download_name=download_name, conditional=False, etag=sha256, last_modified=stat.st_mtime)

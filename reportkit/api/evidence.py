@@ -8,14 +8,10 @@ from ..extensions import db
 from ..models import EVIDENCE_KINDS, Evidence
 from ..services import access, serialize
 from ..services.evidence import EvidenceError, Limits, add_evidence_file, record_download, withdraw_evidence
-from ..services.storage import EvidenceStore
+from ..services.storage import app_store
 from .base import APIError, bp, payload
 
 CODES = {413: "too_large", 415: "unsupported_media_type", 422: "unprocessable"}
-
-
-def evidence_store() -> EvidenceStore:
-    return EvidenceStore(current_app.config["EVIDENCE_DIR"])
 
 
 def evidence_row(e: Evidence) -> dict:
@@ -38,7 +34,7 @@ def upload_evidence(entry_id: int):
     if kind and (kind not in EVIDENCE_KINDS or kind == "archive_link"):
         raise APIError(422, "validation_error", "Unknown kind.", {"kind": [f"One of: {', '.join(EVIDENCE_KINDS)}."]})
     try:
-        ev = add_evidence_file(g.api_user, entry, upload.stream, upload.filename, evidence_store(),
+        ev = add_evidence_file(g.api_user, entry, upload.stream, upload.filename, app_store(),
                                Limits.from_config(current_app.config), kind)
     except EvidenceError as exc:
         db.session.rollback()

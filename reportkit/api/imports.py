@@ -2,13 +2,13 @@ import json
 
 from flask import current_app, g, request
 
-from ..evidence.views import store
 from ..extensions import db
 from ..models import Import
 from ..services import access, jobs
 from ..services.dates import CALENDARS
 from ..services.intake import TARGETS, TableError, guess_mapping, paste_urls, read_table, resume_import
 from ..services.intake.tables import zone
+from ..services.storage import app_store
 from .base import APIError, bp
 
 
@@ -61,7 +61,7 @@ def create_import(case_id: int):
            if k not in TARGETS or v not in headers}
     if bad or "url" not in mapping:
         raise APIError(422, "validation_error", "Map the columns: {field: column}.", bad or {"url": ["Required."]})
-    sha, _ = store().put_bytes(raw)
+    sha, _ = app_store().put_bytes(raw)
     job = Import(case_id=case.id, kind="json" if raw.lstrip()[:1] in (b"[", b"{") else "csv", filename=name[:255],
                  file_sha256=sha, mapping=mapping, timezone=tz, calendar=calendar, status="queued", total=len(rows),
                  allow_other=allow_other,

@@ -11,8 +11,8 @@ from ..reviews.forms import RegionForm
 from ..services import access
 from ..services import reviews as review_ops
 from ..services.evidence import refresh_marked_copy
+from ..services.storage import app_store
 from .base import APIError, bp, form_data, payload, validate
-from .evidence import evidence_store
 
 
 def region_row(r: Region) -> dict:
@@ -41,7 +41,7 @@ def add_region(evidence_id: int):
     region = review_ops.add_region(g.api_user, evidence.entry, evidence, form.kind.data, form.x.data / 100,
                                    form.y.data / 100, form.w.data / 100, form.h.data / 100, form.label.data)
     region_id = region.id
-    refresh_marked_copy(g.api_user, evidence, evidence_store(), current_app.config["PRINT_MAX_WIDTH"])
+    refresh_marked_copy(g.api_user, evidence, app_store(), current_app.config["PRINT_MAX_WIDTH"])
     return region_row(db.session.get(Region, region_id)), 201
 
 
@@ -52,5 +52,5 @@ def remove_region(region_id: int):
         raise APIError(404, "not_found", "")
     evidence = access.evidence_for(g.api_user, region.evidence_id, "annotate")
     review_ops.remove_region(g.api_user, evidence, region)
-    refresh_marked_copy(g.api_user, evidence, evidence_store(), current_app.config["PRINT_MAX_WIDTH"])
+    refresh_marked_copy(g.api_user, evidence, app_store(), current_app.config["PRINT_MAX_WIDTH"])
     return {"id": region_id, "removed": True}

@@ -19,16 +19,12 @@ from ..services.evidence import (
     record_download,
     withdraw_evidence,
 )
-from ..services.storage import EvidenceStore, StorageFull
+from ..services.storage import StorageFull, app_store
 from ..services.urls import URLError
 from ..templating import filesize
 from .forms import ArchiveLinkForm, RetireForm, UploadForm
 
 bp = members_only(Blueprint("evidence", __name__, url_prefix="/evidence"))
-
-
-def store() -> EvidenceStore:
-    return EvidenceStore(current_app.config["EVIDENCE_DIR"])
 
 
 @bp.route("/upload/<int:entry_id>", methods=["POST"])
@@ -43,7 +39,7 @@ def upload(entry_id: int):
     results, notes = [], []
     for upload_file in files:
         try:
-            ev = add_evidence_file(current_user, entry, upload_file.stream, upload_file.filename, store(),
+            ev = add_evidence_file(current_user, entry, upload_file.stream, upload_file.filename, app_store(),
                                    Limits.from_config(current_app.config), form.kind.data or None)
             results.append({"name": ev.original_name, "ok": True, "sha256": ev.sha256, "id": ev.id})
             notes.append((f"Stored {ev.original_name} (SHA-256 {ev.sha256[:16]}…).", "success"))
@@ -71,7 +67,7 @@ def upload(entry_id: int):
     for message, category in notes:
         flash(message, category)
     if failed or not files:
-        from ..entries.page import render_entry  # here: reviews.views imports this module's store()
+        from ..entries.page import render_entry  # here: reviews.views imports this module's app_store()
 
         form.files.errors = [f"{r['name']}: {r['error']}" for r in failed] or ["Choose at least one file."]
         status = 200 if stored else (failed[0]["status"] if failed else 422)
@@ -97,7 +93,7 @@ def _too_large(exc):
         entry = None  # not a member: the same plain page as for anyone else, nothing about the entry
     if entry is None:
         return render_template("errors/error.html", status=413, title="Too large", message=message), 413
-    from ..entries.page import render_entry  # here: reviews.views imports this module's store()
+    from ..entries.page import render_entry  # here: reviews.views imports this module's app_store()
 
     form = UploadForm(formdata=None)
     form.files.errors = [message]
@@ -142,7 +138,7 @@ def retire(evidence_id: int, action: str):
     else:
         try:
             if action == "purge":
-                done = purge_evidence(current_user, evidence, form.reason.data, store())
+                done = purge_evidence(current_user, evidence, form.reason.data, app_store())
                 # Said the same whether or not other cases hold the same bytes: nothing about other teams.
                 if done.complete:
                     flash("The file was purged from this case; its hash and your reason stay in the history.",

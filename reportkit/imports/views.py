@@ -6,7 +6,6 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.guard import members_only
-from ..evidence.views import store
 from ..extensions import db
 from ..models import Import
 from ..models.imports import RESULTS
@@ -14,6 +13,7 @@ from ..services import access, jobs
 from ..services.dossier.exports import safe_cell
 from ..services.intake import TARGETS, TableError, guess_mapping, paste_urls, preview_rows, read_table, resume_import
 from ..services.intake.tables import zone
+from ..services.storage import app_store
 from .forms import PasteForm, UploadTableForm, mapping_form
 
 bp = members_only(Blueprint("imports", __name__, url_prefix="/imports"))
@@ -50,7 +50,7 @@ def _upload(case, form) -> Import | None:
     except TableError as exc:
         form.file.errors.append(str(exc))
         return None
-    sha, _ = store().put_bytes(data)  # kept by hash, like evidence: the import can be re-run and checked
+    sha, _ = app_store().put_bytes(data)  # kept by hash, like evidence: the import can be re-run and checked
     job = Import(case_id=case.id, kind="json" if data.lstrip()[:1] in (b"[", b"{") else "csv",
                  filename=file.filename[:255], file_sha256=sha, mapping=guess_mapping(headers), status="mapping",
                  total=len(rows), created_by_id=current_user.id)
@@ -65,7 +65,7 @@ def map_columns(import_id: int):
     if job.status != "mapping":
         return redirect(url_for("imports.view", import_id=job.id))
     try:
-        headers, rows = read_table(store().path_for(job.file_sha256).read_bytes())
+        headers, rows = read_table(app_store().path_for(job.file_sha256).read_bytes())
     except TableError as exc:  # a file stored before today's limits (e.g. more columns than can be mapped)
         abort(422, str(exc))
     form = mapping_form(headers, job.mapping, job.timezone, job.calendar, job.allow_other)

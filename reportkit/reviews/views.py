@@ -4,7 +4,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from ..auth.guard import members_only
-from ..evidence.views import store
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..models import PLATFORMS, Annotation, Region
@@ -12,6 +11,7 @@ from ..services import access
 from ..services import reviews as review_ops
 from ..services.evidence import refresh_marked_copy
 from ..services.policies import clause_misfit
+from ..services.storage import app_store
 from .forms import AnnotationForm, RegionForm, TransitionForm
 
 bp = members_only(Blueprint("reviews", __name__, url_prefix="/reviews"))
@@ -81,7 +81,7 @@ def add_region(evidence_id: int):
         try:
             review_ops.add_region(current_user, evidence.entry, evidence, form.kind.data, form.x.data / 100,
                                   form.y.data / 100, form.w.data / 100, form.h.data / 100, form.label.data)
-            refresh_marked_copy(current_user, evidence, store(), current_app.config["PRINT_MAX_WIDTH"])
+            refresh_marked_copy(current_user, evidence, app_store(), current_app.config["PRINT_MAX_WIDTH"])
             flash("Region saved. The dossier will show the marked copy; the original is unchanged.", "success")
         except review_ops.ReviewError as exc:
             _flash_or_raise(exc)
@@ -97,7 +97,7 @@ def delete_region(region_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form expired. Reload the page and try again.")
     review_ops.remove_region(current_user, evidence, region)
-    refresh_marked_copy(current_user, evidence, store(), current_app.config["PRINT_MAX_WIDTH"])
+    refresh_marked_copy(current_user, evidence, app_store(), current_app.config["PRINT_MAX_WIDTH"])
     flash("Region removed.", "info")
     return redirect(url_for("entries.view", entry_id=evidence.entry_id, _anchor=f"evidence-{evidence.id}"))
 

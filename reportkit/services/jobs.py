@@ -140,11 +140,11 @@ def holding(app: Flask, kind: str, job_id: int):
 def sweep_storage(app: Flask) -> None:
     """The periodic sweep of the evidence store (`reportkit gc`): when a consumer starts, then every 6 hours."""
     from .evidence import DEFAULT_GRACE_HOURS, collect_garbage
-    from .storage import EvidenceStore, temp_root
+    from .storage import app_store, temp_root
 
     with app.app_context():
         try:
-            removed = collect_garbage(EvidenceStore(app.config["EVIDENCE_DIR"]), temp_root(app), DEFAULT_GRACE_HOURS)
+            removed = collect_garbage(app_store(app), temp_root(app), DEFAULT_GRACE_HOURS)
             if removed:
                 app.logger.info("gc: removed %d item(s), %d bytes", len(removed), sum(g.size for g in removed))
         except Exception:  # noqa: BLE001 - log for the operator; the next sweep tries again
@@ -253,12 +253,12 @@ def run_verification_job(app: Flask, case_id: int, user_id: int | None) -> None:
     """The verification task: reading and hashing only, so running it twice records two verifications."""
     from ..models import User
     from .custody import run_verification
-    from .storage import EvidenceStore
+    from .storage import app_store
 
     with app.app_context():
         try:
             user = db.session.get(User, user_id) if user_id else None
-            run_verification(user, case_id, EvidenceStore(app.config["EVIDENCE_DIR"]), Path(app.config["ANCHOR_LOG"]))
+            run_verification(user, case_id, app_store(app), Path(app.config["ANCHOR_LOG"]))
         except Exception:  # noqa: BLE001 - log for the operator; the page shows no new result
             app.logger.exception("verification of case %s failed", case_id)
         finally:

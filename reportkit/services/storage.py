@@ -290,6 +290,14 @@ class EvidenceStore:
         return fh
 
 
+def app_store(app=None) -> EvidenceStore:
+    """The evidence store the app is configured with: the one place views, the API, the CLI and tasks get it."""
+    from flask import current_app
+
+    app = app or current_app
+    return EvidenceStore(app.config["EVIDENCE_DIR"])
+
+
 @dataclass
 class Garbage:
     path: Path
