@@ -1,4 +1,5 @@
 # The two commands of the README: `make run` (add DEMO=1 for the demo case) and `make test`.
+# `make lint` runs ruff (configured in pyproject.toml; installed by install-test); CI runs it before the tests.
 # `make run` serves with gunicorn (WEB_WORKERS of them) and one job consumer next to it (`reportkit serve`);
 # `make dev` is Flask's development server with the debugger (jobs in a thread of it).
 PYTHON ?= python3
@@ -8,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 WEB_WORKERS ?= 2
 
-.PHONY: run dev test install install-test bench
+.PHONY: run dev test lint install install-test bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,9 @@ dev: install
 
 test: install-test
 	$(BIN)/python -m pytest
+
+lint: install-test
+	$(BIN)/ruff check .
 
 bench: install-test
 	$(BIN)/python bench/case_page.py
