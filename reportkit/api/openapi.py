@@ -16,7 +16,7 @@ from ..models.entries import EDITABLE
 from .base import bp
 
 PATH = "/api/v1/openapi.json"
-S, I, B, N = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}, {"type": "number"}
+S, INT, B, N = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}, {"type": "number"}
 NS, NI = {"type": ["string", "null"]}, {"type": ["integer", "null"]}
 TIME = {"type": ["string", "null"], "format": "date-time"}
 
@@ -40,21 +40,21 @@ def array(item: dict) -> dict:
     return {"type": "array", "items": item}
 
 
-ACCOUNT = obj({"id": I, "platform": S, "handle": S, "display_name": S, "profile_url": S, "account_id": S})
+ACCOUNT = obj({"id": INT, "platform": S, "handle": S, "display_name": S, "profile_url": S, "account_id": S})
 ACCOUNT_IN = {"platform": S, "handle": S, "display_name": S, "profile_url": S,
               "account_id": {**S, "description": "The platform's stable id of the account (handles change)."}}
-VIOLATION = obj({"id": I, "clause": S, "heading": S, "policy": S, "rationale": S, "rationale_en": S})
+VIOLATION = obj({"id": INT, "clause": S, "heading": S, "policy": S, "rationale": S, "rationale_en": S})
 DERIVATIVE = obj({"purpose": {"type": "string", "enum": ["print", "marked"]}, "sha256": S, "parent_sha256": S,
-                  "mime": S, "size": I, "width": I, "height": I, "operations": S, "created_at": TIME})
-EVIDENCE = obj({"id": I, "kind": {"type": "string", "enum": list(EVIDENCE_KINDS)}, "sha256": NS, "size": I,
+                  "mime": S, "size": INT, "width": INT, "height": INT, "operations": S, "created_at": TIME})
+EVIDENCE = obj({"id": INT, "kind": {"type": "string", "enum": list(EVIDENCE_KINDS)}, "sha256": NS, "size": INT,
                 "mime": S, "original_name": S, "archive_url": NS, "uploaded_at": TIME, "width": NI, "height": NI,
                 "print": {"type": ["object", "null"]}})
-ENTRY = obj({"id": I, "case_id": I, "number": I, "url": S, "canonical_url": S, "platform": S, "post_id": NS,
+ENTRY = obj({"id": INT, "case_id": INT, "number": INT, "url": S, "canonical_url": S, "platform": S, "post_id": NS,
              "handle": NS, "account": {"oneOf": [ref("Account"), {"type": "null"}]}, "posted_at": TIME,
              "posted_at_source": NS, "text": S, "language": S, "translation": S, "notes": S, "tags": array(S),
              "requested_action": NS, "action_countries": S, "severity": NI,
              "violations": array(ref("Violation")), "evidence": array(ref("Evidence")),
-             "status": {"type": "string", "enum": list(STATUSES)}, "sealed": B, "review_round": I,
+             "status": {"type": "string", "enum": list(STATUSES)}, "sealed": B, "review_round": INT,
              "approvals": array(obj({"by": NS, "at": TIME, "evidence_sha256": NS})), "created_at": TIME,
              "updated_at": TIME, "warnings": {"type": "object"}},
             description="More fields may be present; names listed here do not change.")
@@ -65,39 +65,39 @@ SCHEMAS = {
         "fields": {"type": "object", "description": "field name -> list of messages (422), else usually empty",
                    "additionalProperties": True}}, ["code", "message", "fields"])}, ["error"]),
     "Account": ACCOUNT,
-    "Case": obj({"id": I, "title": S, "subject": S, "summary": S, "role": NS, "allow_new_accounts": B,
+    "Case": obj({"id": INT, "title": S, "subject": S, "summary": S, "role": NS, "allow_new_accounts": B,
                  "created_at": TIME, "accounts": array(ref("Account"))}),
     "Violation": VIOLATION,
     "Evidence": EVIDENCE,
     "EvidenceDetail": {"allOf": [ref("Evidence"), obj({
-        "withdrawn_at": TIME, "withdrawn_reason": NS, "purged_at": TIME, "regions": I,
+        "withdrawn_at": TIME, "withdrawn_reason": NS, "purged_at": TIME, "regions": INT,
         "derivatives": array(DERIVATIVE)})]},
     "Entry": ENTRY,
-    "Member": obj({"id": I, "user_id": I, "name": NS, "email": S, "role": {"type": "string", "enum": list(ROLES)},
+    "Member": obj({"id": INT, "user_id": INT, "name": NS, "email": S, "role": {"type": "string", "enum": list(ROLES)},
                    "export_name": S, "added_at": TIME}),
-    "Invitation": obj({"id": I, "email": S, "role": S, "created_at": TIME, "expires_at": TIME, "open": B}),
-    "Region": obj({"id": I, "evidence_id": I, "kind": {"type": "string", "enum": list(REGION_KINDS)}, "label": S,
+    "Invitation": obj({"id": INT, "email": S, "role": S, "created_at": TIME, "expires_at": TIME, "open": B}),
+    "Region": obj({"id": INT, "evidence_id": INT, "kind": {"type": "string", "enum": list(REGION_KINDS)}, "label": S,
                    "x": N, "y": N, "w": N, "h": N}, description="Percent of the image's width and height."),
-    "Event": obj({"id": I, "created_at": TIME, "action": S, "target": S, "entry_id": NI,
+    "Event": obj({"id": INT, "created_at": TIME, "action": S, "target": S, "entry_id": NI,
                   "actor": obj({"id": NI, "name": S}), "via_token": B, "data": {"type": "object"},
                   "explanation": S, "text": S, "prev_hash": S, "hash": S}),
-    "Verification": obj({"event_id": I, "finished_at": TIME, "by": S, "ok": B, "events_checked": NI,
+    "Verification": obj({"event_id": INT, "finished_at": TIME, "by": S, "ok": B, "events_checked": NI,
                          "files_checked": NI, "problems": array(S), "chain": {"type": ["object", "null"]}}),
-    "Token": obj({"id": I, "name": S, "prefix": S, "created_at": TIME, "last_used_at": TIME, "revoked_at": TIME,
+    "Token": obj({"id": INT, "name": S, "prefix": S, "created_at": TIME, "last_used_at": TIME, "revoked_at": TIME,
                   "current": B}),
-    "Dossier": obj({"id": I, "case_id": I, "document_id": S, "mode": S, "status": S, "stage": NS, "progress": N,
+    "Dossier": obj({"id": INT, "case_id": INT, "document_id": S, "mode": S, "status": S, "stage": NS, "progress": N,
                     "pages": NI, "size": NI, "sha256": NS, "entries": NI, "error": NS, "options": {"type": "object"},
                     "pdf_url": NS, "with_package": B, "package_sha256": NS, "package_size": NI, "package_url": NS,
                     "originals_warning": {**S, "description": "Only when include_originals was asked: what leaves "
                                                               "the tool."}}),
-    "Import": obj({"id": I, "case_id": I, "kind": S, "status": S, "progress": N, "total": I, "rows_done": I,
-                   "created": I, "duplicates": I, "failed": I, "resumable": B, "mapping": {"type": ["object", "null"]},
-                   "error": NS, "results": array({"type": "object"})}),
-    "Removed": obj({"id": I, "removed": B}),
+    "Import": obj({"id": INT, "case_id": INT, "kind": S, "status": S, "progress": N, "total": INT, "rows_done": INT,
+                   "created": INT, "duplicates": INT, "failed": INT, "resumable": B,
+                   "mapping": {"type": ["object", "null"]}, "error": NS, "results": array({"type": "object"})}),
+    "Removed": obj({"id": INT, "removed": B}),
 }
 
-EDITABLE_TYPES = {"graphic": B, "private_info": B, "severity": I, "captured_at": {**S, "format": "date-time"}}
-ENTRY_FIELDS = {"url": S, "account_id": I, "posted_at": {**S, "format": "date-time"}, "tags": array(S),
+EDITABLE_TYPES = {"graphic": B, "private_info": B, "severity": INT, "captured_at": {**S, "format": "date-time"}}
+ENTRY_FIELDS = {"url": S, "account_id": INT, "posted_at": {**S, "format": "date-time"}, "tags": array(S),
                 "confirm_posted_at": B, **{name: EDITABLE_TYPES.get(name, S) for name in EDITABLE}}
 BODIES = {
     "CaseCreate": obj({"title": S, "subject": S, "summary": S, "allow_new_accounts": B,
@@ -120,7 +120,7 @@ BODIES = {
     "Annotation": obj({"body": S, "kind": S, "include_in_dossier": B}, ["body"]),
     "Transition": obj({"to": {"type": "string", "enum": [*STATUSES, "reopen"]}, "reason": S}, ["to"]),
     "DossierCreate": obj({"mode": {"type": "string", "enum": ["rules", "dsa"]}, "paper": S, "date_from": S,
-                          "date_to": S, "entry_numbers": array(I), "account_id": I, "clause": S, "tag": S,
+                          "date_to": S, "entry_numbers": array(INT), "account_id": INT, "clause": S, "tag": S,
                           "approved_only": B, "include_translations": B, "with_package": B, "include_originals": B}),
     "ImportCreate": obj({"urls": array(S), "rows": array({"type": "object"}), "mapping": {"type": "object"},
                          "timezone": S, "calendar": S, "allow_other": B},
@@ -132,10 +132,10 @@ UPLOAD = {"multipart/form-data": {"schema": obj({"file": {"type": "string", "for
 IMPORT_UPLOAD = {"multipart/form-data": {"schema": obj({"file": {"type": "string", "format": "binary"},
                                                         "mapping": S, "timezone": S, "calendar": S,
                                                         "allow_other": S}, ["file"])}}
-PAGING = [("page", I, "Page number, from 1."), ("per_page", I, "At most 200.")]
+PAGING = [("page", INT, "Page number, from 1."), ("per_page", INT, "At most 200.")]
 EXPORT_QUERY = [("entries", S, "Entry ids of this case, comma-separated, e.g. 12,15,18."),
                 ("mode", S, "rules (default: entries without a clause are left out) or dsa."),
-                ("account", I, "Only this account's entries."), ("clause", S, "Only this clause key."),
+                ("account", INT, "Only this account's entries."), ("clause", S, "Only this clause key."),
                 ("tag", S, "Only this tag."), ("date_from", S, "Posted on or after (YYYY-MM-DD)."),
                 ("date_to", S, "Posted on or before (YYYY-MM-DD)."),
                 ("include_unapproved", B, "Also entries not yet approved (rejected and duplicates never).")]
@@ -168,7 +168,7 @@ OPERATIONS = [
        description="The answer is the same whether or not the address has an account. Adding someone directly "
                    "is only possible from the command line (`reportkit add-member`)."),
     Op("DELETE", "/cases/{case_id}/invitations/{invitation_id}", "members", "Withdraw an invitation", "manage",
-       answer=obj({"id": I, "withdrawn": B})),
+       answer=obj({"id": INT, "withdrawn": B})),
     Op("PATCH", "/cases/{case_id}/members/{member_id}", "members", "Change a member's role", "manage", "RoleChange",
        "Member", description="A case keeps at least one owner (422)."),
     Op("DELETE", "/cases/{case_id}/members/{member_id}", "members", "Remove a member", "manage", answer="Removed",
@@ -180,8 +180,8 @@ OPERATIONS = [
     Op("PATCH", "/cases/{case_id}/accounts/{account_id}", "accounts", "Edit an account (not its platform)",
        "manage", "AccountPatch", "Account"),
     Op("GET", "/cases/{case_id}/entries", "entries", "Entries of a case, filtered like the case page", "read",
-       answer=obj({"entries": array(ref("Entry")), "page": I, "per_page": I, "total": I, "pages": I}),
-       query=PAGING + [("q", S, "Words to find."), ("account", I, "An account id."), ("platform", S, "A platform."),
+       answer=obj({"entries": array(ref("Entry")), "page": INT, "per_page": INT, "total": INT, "pages": INT}),
+       query=PAGING + [("q", S, "Words to find."), ("account", INT, "An account id."), ("platform", S, "A platform."),
                        ("clause", S, "A clause key."), ("tag", S, "A tag."), ("language", S, "A language code."),
                        ("date_from", S, "Posted on or after (YYYY-MM-DD)."),
                        ("date_to", S, "Posted on or before (YYYY-MM-DD)."), ("status", S, "A status."),
@@ -201,7 +201,7 @@ OPERATIONS = [
     Op("GET", "/entries/{entry_id}/evidence", "evidence", "Files and links with hashes and derived copies", "read",
        answer=obj({"evidence": array(ref("EvidenceDetail"))})),
     Op("POST", "/entries/{entry_id}/evidence", "evidence", "Upload a file", "edit", UPLOAD,
-       obj({"id": I, "sha256": S, "size": I, "mime": S, "kind": S}), 201),
+       obj({"id": INT, "sha256": S, "size": INT, "mime": S, "kind": S}), 201),
     Op("GET", "/evidence/{evidence_id}/original", "evidence", "Download the original (recorded)", "read",
        answer={"type": "string", "format": "binary"}, media="application/octet-stream"),
     Op("POST", "/evidence/{evidence_id}/withdraw", "evidence", "Withdraw a file (it stays stored)", "edit",
@@ -212,17 +212,17 @@ OPERATIONS = [
        "RegionCreate", "Region", 201),
     Op("DELETE", "/regions/{region_id}", "regions", "Remove a region", "annotate", answer="Removed"),
     Op("POST", "/entries/{entry_id}/annotations", "reviews", "Write a note", "annotate", "Annotation",
-       obj({"id": I, "entry_id": I, "kind": S, "body": S}), 201),
+       obj({"id": INT, "entry_id": INT, "kind": S, "body": S}), 201),
     Op("POST", "/entries/{entry_id}/transitions", "reviews", "Move an entry through review", "read",
        "Transition", "Entry", description="Who may make which move is the workflow's rule (403/409 otherwise)."),
     Op("GET", "/review-queue", "reviews", "Entries waiting for your review", None,
        answer=obj({"entries": array(ref("Entry"))})),
     Op("GET", "/cases/{case_id}/events", "events", "The custody log, as the Activity page shows it", "read",
-       answer=obj({"events": array(ref("Event")), "page": I, "per_page": I, "total": I, "pages": I,
-                   "next_after_id": I}),
-       query=PAGING + [("after_id", I, "Events after this id, oldest first (a cursor; next_after_id continues)."),
+       answer=obj({"events": array(ref("Event")), "page": INT, "per_page": INT, "total": INT, "pages": INT,
+                   "next_after_id": INT}),
+       query=PAGING + [("after_id", INT, "Events after this id, oldest first (a cursor; next_after_id continues)."),
                        ("kind", S, "An action (status.changed) or a family (entry.)."),
-                       ("entry", I, "An entry id."), ("actor", I, "A user id.")]),
+                       ("entry", INT, "An entry id."), ("actor", INT, "A user id.")]),
     Op("GET", "/cases/{case_id}/exports.csv", "exports", "The selection as CSV (same disclosure as the page)",
        "read", answer={"type": "string"}, media="text/csv", query=EXPORT_QUERY),
     Op("GET", "/cases/{case_id}/exports.json", "exports", "The selection as JSON (same disclosure as the page)",
@@ -260,7 +260,7 @@ ERRORS = {400: "Bad request", 401: "No or unknown token", 403: "Your role does n
 
 
 def _operation(op: Op) -> dict:
-    params = [{"name": name.strip("{}"), "in": "path", "required": True, "schema": I}
+    params = [{"name": name.strip("{}"), "in": "path", "required": True, "schema": INT}
               for name in op.path.split("/") if name.startswith("{")]
     params += [{"name": n, "in": "query", "required": False, "schema": s, "description": d} for n, s, d in op.query]
     answer = ref(op.answer) if isinstance(op.answer, str) else (op.answer or {"type": "object"})
