@@ -4,6 +4,7 @@ from .cases import PERMISSIONS, PLATFORMS, ROLE_INFO, ROLES, Account, Case, Memb
 from .dossiers import MODES, Dossier
 from .entries import Entry, Tag, Violation
 from .events import ChainHead, Event
+from .filings import Appeal, Decision, Filing
 from .evidence import EVIDENCE_KINDS, Derivative, Evidence, NearDuplicate
 from .imports import Import
 from .invitations import Invitation
@@ -20,5 +21,5 @@ __all__ = [
     "STATUSES", "Annotation", "Approval", "Region", "Transition", "Import", "Event", "ChainHead",
     "SECURITY_ACTIONS", "PasswordReset", "SecurityEvent", "UserSession",
     "RecoveryCode", "TwoFactor",
-    "NearDuplicate",
+    "NearDuplicate", "Appeal", "Decision", "Filing",
 ]
