@@ -6,7 +6,8 @@ is a head recorded elsewhere. Every export (dossier, package), backup and passin
 case's head (hash and length) to an anchor log in the instance folder, outside the database; the dossier
 prints its head on the cover and the package carries the whole chain, so copies that left the tool are anchors
 too (`reportkit verify --anchor FILE`). `verify` checks that the event at each anchored position still has the
-anchored hash. A restore writes a line that retires the heads before it (the database went back in time). An attacker who also controls the instance folder and every copy that left it is not caught.
+anchored hash. A restore writes a line that retires the heads before it (the database went back in time). An
+attacker who also controls the instance folder and every copy that left it is not caught.
 """
 
 import json

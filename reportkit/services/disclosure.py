@@ -44,8 +44,8 @@ def entry_for_export(entry: Entry, people: People) -> dict:
     if row["account"]:
         row["account"]["profile_url"] = public_url(row["account"]["profile_url"])
     row["approvals"] = [{**a, "by": people.name(approval.user_id)}
-                        for a, approval in zip(row["approvals"], entry.current_approvals)]
-    for item, ev in zip(row["evidence"], entry.evidence):
+                        for a, approval in zip(row["approvals"], entry.current_approvals, strict=True)]
+    for item, ev in zip(row["evidence"], entry.evidence, strict=True):
         item["archive_url"] = public_url(ev.archive_url) or None
     return row
 

@@ -103,7 +103,7 @@ def load_root(data: bytes) -> asn1_x509.Certificate:
     """A trusted root certificate, PEM or DER; anything else is a TimestampError with a plain reason."""
     try:
         cert = asn1_x509.Certificate.load(_der(data))
-        cert.native  # asn1crypto parses lazily: make it parse now
+        _ = cert.native  # asn1crypto parses lazily: reading .native makes it parse everything now
         return cert
     except (ValueError, TypeError, KeyError) as exc:
         raise TimestampError(f"not a certificate (PEM or DER): {exc}") from exc
@@ -118,7 +118,7 @@ def _quiet(*names: str):
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels):
+        for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
 
 
