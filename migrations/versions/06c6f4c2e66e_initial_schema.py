@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 06c6f4c2e66e
-Revises: 
+Revises:
 Create Date: 2026-11-25 06:25:17.573588
 
 """
@@ -62,7 +62,8 @@ def upgrade():
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('entry_seq', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_case_created_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_case_created_by_id_user'),
+                            ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case'))
     )
     op.create_table('policy',
@@ -76,7 +77,8 @@ def upgrade():
     sa.Column('former_titles', sa.JSON(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('custom', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['platform_id'], ['platform.id'], name=op.f('fk_policy_platform_id_platform'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['platform_id'], ['platform.id'], name=op.f('fk_policy_platform_id_platform'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_policy')),
     sa.UniqueConstraint('key', name=op.f('uq_policy_key'))
     )
@@ -160,9 +162,11 @@ def upgrade():
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_entry_account_id_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_entry_account_id_account'),
+                            ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_entry_case_id_case'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_entry_created_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_entry_created_by_id_user'),
+                            ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_entry')),
     sa.UniqueConstraint('case_id', 'canonical_url', name='uq_entry_case_canonical'),
     sa.UniqueConstraint('case_id', 'number', name='uq_entry_case_number')
@@ -188,7 +192,8 @@ def upgrade():
     sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
     sa.Column('uploaded_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['entry_id'], ['entry.id'], name=op.f('fk_evidence_entry_id_entry'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user.id'], name=op.f('fk_evidence_uploaded_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['user.id'], name=op.f('fk_evidence_uploaded_by_id_user'),
+                            ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_evidence'))
     )
     with op.batch_alter_table('evidence', schema=None) as batch_op:
@@ -214,8 +219,10 @@ def upgrade():
     sa.Column('rationale', sa.Text(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['clause_id'], ['clause.id'], name=op.f('fk_violation_clause_id_clause'), ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_violation_created_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['clause_id'], ['clause.id'], name=op.f('fk_violation_clause_id_clause'),
+                            ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_violation_created_by_id_user'),
+                            ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['entry_id'], ['entry.id'], name=op.f('fk_violation_entry_id_entry'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_violation')),
     sa.UniqueConstraint('entry_id', 'clause_id', name='uq_violation_entry_clause')
@@ -236,7 +243,8 @@ def upgrade():
     sa.Column('height', sa.Integer(), nullable=False),
     sa.Column('operations', sa.String(length=300), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['evidence_id'], ['evidence.id'], name=op.f('fk_derivative_evidence_id_evidence'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['evidence_id'], ['evidence.id'], name=op.f('fk_derivative_evidence_id_evidence'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_derivative'))
     )
     with op.batch_alter_table('derivative', schema=None) as batch_op:

@@ -37,7 +37,8 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_import_case_id_case'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_import_created_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_import_created_by_id_user'),
+                            ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_import'))
     )
     with op.batch_alter_table('import', schema=None) as batch_op:

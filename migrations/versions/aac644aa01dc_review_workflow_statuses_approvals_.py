@@ -28,7 +28,8 @@ def upgrade():
     sa.Column('resolved_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['entry_id'], ['entry.id'], name=op.f('fk_annotation_entry_id_entry'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['resolved_by_id'], ['user.id'], name=op.f('fk_annotation_resolved_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['user.id'], name=op.f('fk_annotation_resolved_by_id_user'),
+                            ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_annotation_user_id_user'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_annotation'))
     )
@@ -75,7 +76,8 @@ def upgrade():
     sa.Column('w', sa.Float(), nullable=False),
     sa.Column('h', sa.Float(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['evidence_id'], ['evidence.id'], name=op.f('fk_region_evidence_id_evidence'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['evidence_id'], ['evidence.id'], name=op.f('fk_region_evidence_id_evidence'),
+                            ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_region_user_id_user'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_region'))
     )

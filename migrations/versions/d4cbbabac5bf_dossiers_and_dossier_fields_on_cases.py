@@ -36,7 +36,8 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_dossier_case_id_case'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_dossier_created_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_dossier_created_by_id_user'),
+                            ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dossier')),
     sa.UniqueConstraint('document_id', name=op.f('uq_dossier_document_id'))
     )
