@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reportkit.services.urls import URLError, parse_post_url, snowflake_time, tid_time
+from reportkit.platforms import snowflake_time, tid_time
+from reportkit.services.urls import URLError, not_a_post, parse_post_url
 
 X_ID = "1453347171011694596"
 X_CANON = f"https://x.com/khamenei_ir/status/{X_ID}"
@@ -135,3 +136,30 @@ def test_bluesky_tid_gives_post_time():
 def test_platforms_without_time_in_id_leave_it_empty():
     assert parse_post_url("https://t.me/durov/142").posted_at is None
     assert parse_post_url("https://youtu.be/dQw4w9WgXcQ").posted_at is None
+
+
+@pytest.mark.parametrize("url", ["https://www.youtube.com/@channel/12345", "https://www.tiktok.com/@someone/12345",
+                                 "https://x.com/@someone/12345", "https://t.me/@someone/12345"])
+def test_a_known_platforms_address_is_never_taken_for_a_mastodon_post(url):
+    """Mastodon posts live on anyone's server, but not on a host a known platform owns: such an address is that
+    platform's, and names no post (it used to be read as a Mastodon post "someone@youtube.com")."""
+    post = parse_post_url(url)
+    assert post.platform != "mastodon" and not post.is_post
+    assert not_a_post(post)
+
+
+def test_tiktok_owns_its_subdomains_only():
+    assert parse_post_url("https://vm.tiktok.com/ZMabc123/").platform == "tiktok"
+    assert not_a_post(parse_post_url("https://vm.tiktok.com/ZMabc123/")).startswith("a TikTok short link")
+    assert parse_post_url("https://faketiktok.com/@a/video/6718335390845095173").platform == "other"
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("https://www.facebook.com/share/g/1AbCdEf/", "a Facebook group shared by link"),
+    ("https://www.facebook.com/sharer/sharer.php?u=https://example.org", "“share” button"),
+    ("https://x.com/", "the home page of X / Twitter"),
+    ("https://www.instagram.com/someone/", "a profile or page on Instagram"),
+    ("https://news.example.org/a", "news.example.org is not a platform reportkit knows"),
+])
+def test_not_a_post_says_why(url, reason):
+    assert reason in not_a_post(parse_post_url(url))

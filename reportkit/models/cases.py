@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..platforms import LABELS
 from ._common import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
@@ -44,18 +45,8 @@ SETTINGS = ("title", "subject", "summary", "allow_new_accounts", "prepared_by_na
             "prepared_by_email", "confidentiality", "methodology", "public_interest", "dsa_explanation",
             "dsa_good_faith", "required_approvals", "require_two_factor")
 
-PLATFORMS = {
-    "x": "X / Twitter",
-    "facebook": "Facebook",
-    "instagram": "Instagram",
-    "threads": "Threads",
-    "youtube": "YouTube",
-    "tiktok": "TikTok",
-    "telegram": "Telegram",
-    "bluesky": "Bluesky",
-    "mastodon": "Mastodon",
-    "other": "Other",
-}
+# Platform key -> label, from the one registry of platforms (reportkit/platforms.py); forms and pages read this.
+PLATFORMS = LABELS
 
 
 class Case(db.Model):

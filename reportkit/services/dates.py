@@ -11,32 +11,21 @@ can show the conversion instead of storing a silently wrong year.
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import jdatetime
 from dateutil import parser as dateparser
 
-from ..models.cases import PLATFORMS
+from ..platforms import OTHER, REGISTRY, label
 
 CALENDARS = {"auto": "Detect (years 1300–1499 are Solar Hijri)", "gregorian": "Gregorian",
              "solar_hijri": "Solar Hijri (Iranian calendar)"}
 CALENDAR_NAMES = {"gregorian": "Gregorian", "solar_hijri": "Solar Hijri"}
 
-# The earliest day a post on each platform can carry (UTC). A floor, so each is the earliest date a real post
-# can have, not the marketing launch: a floor too late would refuse real posts.
-FOUNDED = {
-    "x": date(2006, 3, 21),  # the first tweet
-    "facebook": date(2004, 2, 4),  # thefacebook.com opened
-    "youtube": date(2005, 2, 14),  # youtube.com registered; the first video is of 2005-04-23
-    "instagram": date(2010, 7, 16),  # the first photo, in the closed beta (public launch 2010-10-06)
-    "telegram": date(2013, 8, 14),  # the first release
-    "tiktok": date(2014, 4, 1),  # Douyin 2016-09, TikTok 2017; musical.ly (2014) videos moved to TikTok in 2018
-    "threads": date(2023, 7, 5),  # launch
-    "bluesky": date(2022, 11, 1),  # developers' posts before the invite beta (2023-02)
-    "mastodon": date(2016, 3, 16),  # the first release
-    "other": date(1991, 8, 6),  # the first web page
-}
+# The earliest day a post on each platform can carry (UTC), from the registry: a floor, so a real post is
+# never refused.
+FOUNDED = {key: platform.founded for key, platform in REGISTRY.items()}
 FUTURE_TOLERANCE = timedelta(minutes=10)  # clocks differ a little; more than this is a wrong time or zone
 
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩يك", "01234567890123456789یک")  # and Arabic yeh, kaf
@@ -221,9 +210,9 @@ def plausibility_problem(when: datetime | None, platform: str, now: datetime | N
     now = now or datetime.now(UTC)
     if when > now + FUTURE_TOLERANCE:
         return f"{utc_text(when)} is in the future: check the date and its time zone."
-    founded = FOUNDED.get(platform, FOUNDED["other"])
+    founded = FOUNDED.get(platform, FOUNDED[OTHER])
     if when.astimezone(UTC).date() < founded:
-        name = PLATFORMS.get(platform, platform) if platform != "other" else "the web"
+        name = label(platform) if platform != OTHER else "the web"
         hint = " Is it a Solar Hijri date?" if when.year < 1700 else ""
         return f"{when.astimezone(UTC):%Y-%m-%d} is before {name} existed ({founded:%Y-%m-%d}).{hint}"
     return None
