@@ -2,9 +2,12 @@
 
 import re
 
+from ...platforms import scheme_less_hosts
+
+# An address with its scheme, or one written without it on a host a platform owns ("t.me/chan/6").
 _URL = re.compile(
-    r"(?:https?://|(?<![\w@./])(?:(?:www|mobile|m)\.)?(?:x|twitter|fxtwitter|vxtwitter|fixupx|t|telegram|facebook|fb|"
-    r"instagram|threads|youtube|youtu|tiktok|bsky)\.(?:com|me|be|app|net|watch)/)[^\s<>\"'`«»]+", re.IGNORECASE)
+    r"(?:https?://|(?<![\w@./])(?:(?:www|mobile|m)\.)?(?:" + "|".join(map(re.escape, scheme_less_hosts())) + ")/)"
+    r"[^\s<>\"'`«»]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}>'\"’”»"
 
 
