@@ -9,6 +9,7 @@ from reportkit.models import Dossier
 from reportkit.services.cases import invite_member
 from reportkit.services.entries import add_violation
 from reportkit.services.evidence import Limits, add_evidence_file
+from reportkit.services.filings import record_filing
 from reportkit.services.intake import paste_urls
 from reportkit.services.reviews import add_region, annotate
 from reportkit.services.storage import EvidenceStore
@@ -105,6 +106,13 @@ ROUTES = [  # (method, path, permission, body builder)
     ("GET", "/api/v1/cases/{case}/exports.json", "read", None),
     ("POST", "/api/v1/cases/{case}/verification", "manage", None),
     ("GET", "/api/v1/cases/{case}/verification", "read", None),
+    ("GET", "/api/v1/cases/{case}/filings", "read", None),
+    ("POST", "/api/v1/cases/{case}/filings", "edit",
+     lambda w: {"platform": "x", "channel": "in_app", "entry_ids": [w[1]["entry"]]}),
+    ("GET", "/api/v1/filings/{filing}", "read", None),
+    ("PATCH", "/api/v1/filings/{filing}", "edit", lambda w: {"reference": "T-1"}),
+    ("POST", "/api/v1/filings/{filing}/decisions", "edit", lambda w: {"no_answer": True}),
+    ("POST", "/api/v1/filings/{filing}/appeals", "edit", lambda w: {"kind": "appeal"}),
 ]
 
 
@@ -112,7 +120,8 @@ ROUTES = [  # (method, path, permission, body builder)
 def world(app, make_user, make_case, make_entry):
     users = {role: make_user(f"{role}@example.org") for role in ROLES}
     make_user("new@example.org")
-    case = make_case(users["owner"], members=[(users[r], r) for r in ("editor", "editor-reviewer", "reviewer", "viewer")])
+    case = make_case(users["owner"],
+                     members=[(users[r], r) for r in ("editor", "editor-reviewer", "reviewer", "viewer")])
     entry = make_entry(case, users["owner"])
     violation = add_violation(users["owner"], entry, "x/violent_content/violent_threats", "Threatens to kill.")
     store = EvidenceStore(app.config["EVIDENCE_DIR"])
@@ -129,7 +138,8 @@ def world(app, make_user, make_case, make_entry):
                       with_package=True, package_sha256=zip_sha, package_size=22)
     db.session.add(dossier)
     db.session.commit()
-    ids = {"case": case.id, "entry": entry.id, "violation": violation.id, "evidence": evidence.id,
+    filing = record_filing(users["owner"], case.id, "x", "in_app", [entry.id], reference="X-1")
+    ids = {"filing": filing.id, "case": case.id, "entry": entry.id, "violation": violation.id, "evidence": evidence.id,
            "viewer_membership": viewer_membership.id, "dossier": dossier.id,
            "note": note.id, "region": region.id, "import": intake.id, "invitation": invitation.id,
            "account": case.accounts[0].id}

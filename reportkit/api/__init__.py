@@ -7,6 +7,7 @@ from . import (  # noqa: F401
                entries,
                events,
                evidence,
+               filings,
                exports,
                imports,
                members,

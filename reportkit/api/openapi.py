@@ -13,6 +13,8 @@ from flask import Flask, jsonify
 
 from ..models import EVIDENCE_KINDS, REGION_KINDS, ROLES, STATUSES
 from ..models.entries import EDITABLE
+from ..models.filings import ACCOUNT as ACCOUNT_ACTIONS
+from ..models.filings import APPEAL_KINDS, APPEAL_OUTCOMES, CHANNELS, GROUNDS, MONETARY, PROVISION, VISIBILITY
 from .base import bp
 
 PATH = "/api/v1/openapi.json"
@@ -38,6 +40,10 @@ def obj(props: dict, required=(), extra: bool = True, description: str = "") -> 
 
 def array(item: dict) -> dict:
     return {"type": "array", "items": item}
+
+
+def enum_or_null(vocabulary) -> dict:
+    return {"type": ["string", "null"], "enum": [*vocabulary, None]}
 
 
 ACCOUNT = obj({"id": INT, "platform": S, "handle": S, "display_name": S, "profile_url": S, "account_id": S})
@@ -94,6 +100,21 @@ SCHEMAS = {
                    "created": INT, "duplicates": INT, "failed": INT, "resumable": B,
                    "mapping": {"type": ["object", "null"]}, "error": NS, "results": array({"type": "object"})}),
     "Removed": obj({"id": INT, "removed": B}),
+    "Decision": obj({"id": INT, "entry_id": INT, "decided_at": TIME, "visibility": enum_or_null(VISIBILITY),
+                     "account": enum_or_null(ACCOUNT_ACTIONS), "monetary": enum_or_null(MONETARY),
+                     "provision": enum_or_null(PROVISION), "territorial_scope": array(S),
+                     "ground": enum_or_null(GROUNDS), "explanation": S, "automated": {"type": ["boolean", "null"]},
+                     "no_action": B, "no_answer": B, "statement_id": NS, "label": S,
+                     "complaint_window_closes": {**NS, "format": "date",
+                                                 "description": "DSA Art. 20: six months from the decision."}}),
+    "Appeal": obj({"id": INT, "entry_id": NI, "kind": {"type": "string", "enum": list(APPEAL_KINDS)},
+                   "filed_at": TIME, "reference": S, "outcome": {"type": "string", "enum": list(APPEAL_OUTCOMES)},
+                   "outcome_at": TIME, "notes": S}),
+    "Filing": obj({"id": INT, "case_id": INT, "platform": S, "channel": {"type": "string", "enum": list(CHANNELS)},
+                   "filed_at": TIME, "filed_by": NS, "reference": S, "dossier_id": NI, "document_id": NS,
+                   "document_sha256": NS, "requested_action": NS, "confirmed_at": TIME, "entry_ids": array(INT),
+                   "notes": S, "decisions": array(ref("Decision")), "appeals": array(ref("Appeal"))},
+                  description="Lists leave out notes, decisions and appeals."),
 }
 
 EDITABLE_TYPES = {"graphic": B, "private_info": B, "severity": INT, "captured_at": {**S, "format": "date-time"}}
@@ -125,6 +146,27 @@ BODIES = {
     "ImportCreate": obj({"urls": array(S), "rows": array({"type": "object"}), "mapping": {"type": "object"},
                          "timezone": S, "calendar": S, "allow_other": B},
                         description="Either urls, or rows (with an optional mapping); or a multipart file."),
+    "FilingCreate": obj({"platform": S, "channel": {"type": "string", "enum": list(CHANNELS)},
+                         "entry_ids": array(INT), "dossier_id": {**NI, "description": "A finished dossier of the "
+                                                                                      "case; leave out to file "
+                                                                                      "without one."},
+                         "filed_at": {**S, "format": "date-time"}, "reference": S, "requested_action": S,
+                         "notes": S}, ["platform", "channel", "entry_ids"], extra=False),
+    "FilingPatch": obj({"reference": S, "confirmed_at": TIME, "notes": S, "requested_action": S}, extra=False,
+                       description="What was filed (entries, platform, channel, document) does not change."),
+    "DecisionCreate": obj({"entry_ids": array(INT), "decided_at": {**S, "format": "date-time"},
+                           "visibility": {"type": "string", "enum": list(VISIBILITY)},
+                           "account": {"type": "string", "enum": list(ACCOUNT_ACTIONS)},
+                           "monetary": {"type": "string", "enum": list(MONETARY)},
+                           "provision": {"type": "string", "enum": list(PROVISION)},
+                           "territorial_scope": array(S), "ground": {"type": "string", "enum": list(GROUNDS)},
+                           "explanation": S, "automated": B, "no_action": B, "no_answer": B, "statement_id": S},
+                          extra=False, description="One of: an action, no_action or no_answer. entry_ids: default "
+                                                   "every entry of the filing."),
+    "AppealCreate": obj({"kind": {"type": "string", "enum": list(APPEAL_KINDS)}, "entry_id": NI,
+                         "filed_at": {**S, "format": "date-time"}, "reference": S,
+                         "outcome": {"type": "string", "enum": list(APPEAL_OUTCOMES)}, "outcome_at": TIME,
+                         "notes": S}, ["kind"], extra=False),
 }
 UPLOAD = {"multipart/form-data": {"schema": obj({"file": {"type": "string", "format": "binary"},
                                                  "kind": {"type": "string", "enum": list(EVIDENCE_KINDS)}},
@@ -250,6 +292,17 @@ OPERATIONS = [
                    "mint more."),
     Op("POST", "/tokens/{token_id}/revoke", "tokens", "Revoke one of your tokens", None, answer="Token",
        description="Someone else's token is a 404. Creating tokens is not possible here (Settings only)."),
+    Op("GET", "/cases/{case_id}/filings", "filings", "Where entries of the case were reported", "read",
+       answer=obj({"filings": array(ref("Filing"))})),
+    Op("POST", "/cases/{case_id}/filings", "filings", "Record a filing", "edit", "FilingCreate", "Filing", 201),
+    Op("GET", "/filings/{filing_id}", "filings", "One filing with its decisions and appeals", "read",
+       answer="Filing"),
+    Op("PATCH", "/filings/{filing_id}", "filings", "Reference, receipt confirmation, notes", "edit", "FilingPatch",
+       "Filing"),
+    Op("POST", "/filings/{filing_id}/decisions", "filings", "Record the platform's decision", "edit",
+       "DecisionCreate", obj({"decisions": array(ref("Decision"))}), 201),
+    Op("POST", "/filings/{filing_id}/appeals", "filings", "Record an appeal or escalation", "edit", "AppealCreate",
+       "Appeal", 201),
     Op("GET", "/openapi.json", "meta", "This document (no token needed: it holds no data)", None,
        answer={"type": "object"}),
 ]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import ANNOTATION_KINDS, PLATFORMS, REGION_KINDS, STATUSES, Clause, Dossier, Entry, Event, Evidence, User
 from ..models.cases import role_label
+from ..models.filings import APPEAL_KINDS, CHANNELS
 from ..templating import filesize
 
 
@@ -342,6 +343,29 @@ SENTENCES = {
     "dossier.exported": _dossier_exported,
     "package.exported": _package,
     "verification.run": _verification,
+    "import.created": lambda c: [f"{c.who} uploaded {c.data.get('filename') or 'a file'} "
+                                 f"({_plural(c.data.get('rows', 0), 'row')}) as ", _import(c), "."],
+    "import.mapped": lambda c: [f"{c.who} mapped the columns of ", _import(c), " and started it."],
     "import.batch": _batch,
     "import.run": _run,
+    "filing.recorded": lambda c: [f"{c.who} recorded that {_numbers(c.data.get('entries'))} "
+                                  f"{'was' if len(c.data.get('entries') or []) == 1 else 'were'} reported to "
+                                  f"{PLATFORMS.get(c.data.get('platform'), c.data.get('platform', ''))} "
+                                  f"({CHANNELS.get(c.data.get('channel'), c.data.get('channel', '')).lower()})",
+                                  f", reference {c.data['reference']}." if c.data.get("reference") else "."],
+    "filing.changed": lambda c: [f"{c.who} changed filing {c.data.get('filing')}'s "
+                                 f"{', '.join(k.replace('_', ' ') for k in c.data if k != 'filing')}."],
+    "decision.recorded": lambda c: [f"{c.who} recorded the platform's answer on {_numbers(c.data.get('entries'))}: "
+                                    + ("no answer" if c.data.get("no_answer") else "no violation found"
+                                       if c.data.get("no_action") else ", ".join(
+                                           str(c.data[k]).replace("_", " ") for k in DECISION_KEYS
+                                           if c.data.get(k))) + "."],
+    "appeal.recorded": lambda c: [f"{c.who} recorded a step after the decision on filing {c.data.get('filing')}: "
+                                  f"{APPEAL_KINDS.get(c.data.get('kind'), c.data.get('kind', '')).lower()}."],
 }
+DECISION_KEYS = ("visibility", "account", "monetary", "provision")
+
+
+def _numbers(numbers) -> str:
+    numbers = numbers or []
+    return ("entry " if len(numbers) == 1 else "entries ") + ", ".join(f"#{n}" for n in numbers)

@@ -1,0 +1,149 @@
+"""Filings pages: record where entries were reported (from a finished dossier, or by hand), then the platform's
+answer and the appeals. Thin: the service checks and writes (services/filings.py); a refusal goes on its field."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth.guard import members_only
+from ..extensions import db
+from ..models import PLATFORMS, Dossier, Entry, Filing
+from ..services import access
+from ..services import filings as filing_ops
+from ..services.dates import zone_text
+from ..templating import viewer_zone
+from .forms import AppealForm, DecisionForm, FilingEditForm, FilingForm
+
+bp = members_only(Blueprint("filings", __name__))
+
+
+@bp.route("/cases/<int:case_id>/filings")
+def index(case_id: int):
+    case = access.case_for(current_user, case_id)
+    filings = db.session.scalars(select(Filing).where(Filing.case_id == case.id)
+                                 .order_by(Filing.filed_at.desc(), Filing.id.desc())).all()
+    return render_template("filings/index.html", case=case, filings=filings, platforms=PLATFORMS,
+                           can_edit=access.can(current_user, case.id, "edit"))
+
+
+@bp.route("/cases/<int:case_id>/filings/new", methods=["GET", "POST"])
+def create(case_id: int):
+    case = access.case_for(current_user, case_id, "edit")
+    form = FilingForm()
+    entries = db.session.scalars(select(Entry).where(Entry.case_id == case.id, Entry.withdrawn_at.is_(None))
+                                 .order_by(Entry.number)).all()
+    form.entry_ids.choices = [(e.id, f"#{e.number} {e.platform} {e.canonical_url or e.url}") for e in entries]
+    dossier = _dossier(case.id, request.values.get("dossier", type=int) or
+                       (int(form.dossier_id.data) if (form.dossier_id.data or "").isdigit() else None))
+    if request.method == "GET" and dossier is not None:
+        numbers = filing_ops.dossier_entry_numbers(dossier)
+        form.entry_ids.data = [e.id for e in entries if e.number in numbers]
+        form.platform.data = filing_ops.main_platform([e for e in entries if e.number in numbers]) or "x"
+        form.dossier_id.data = str(dossier.id)
+    if form.validate_on_submit():
+        try:
+            filing = filing_ops.record_filing(
+                current_user, case.id, form.platform.data, form.channel.data, form.entry_ids.data,
+                dossier.id if dossier else None, form.filed_at.instant, form.reference.data,
+                form.requested_action.data, form.notes.data)
+        except filing_ops.FilingError as exc:
+            db.session.rollback()
+            _on_field(form, exc)
+        else:
+            flash("Filing recorded.", "success")
+            return redirect(url_for("filings.view", filing_id=filing.id))
+    return render_template("filings/new.html", case=case, form=form, dossier=dossier), \
+        422 if form.errors else 200
+
+
+@bp.route("/filings/<int:filing_id>", methods=["GET"])
+def view(filing_id: int):
+    filing, case = _filing(filing_id)
+    return _page(filing, case, FilingEditForm(obj=filing, formdata=None), DecisionForm(formdata=None),
+                 AppealForm(formdata=None))
+
+
+@bp.route("/filings/<int:filing_id>/edit", methods=["POST"])
+def edit(filing_id: int):
+    filing, case = _filing(filing_id, "edit")
+    form = FilingEditForm()
+    if form.validate_on_submit():
+        changes = {"reference": form.reference.data, "notes": form.notes.data,
+                   "confirmed_at": form.confirmed_at.instant}
+        if _saved(form, lambda: filing_ops.update_filing(current_user, filing, changes)):
+            return redirect(url_for("filings.view", filing_id=filing.id))
+    return _page(filing, case, form, DecisionForm(formdata=None), AppealForm(formdata=None), 422)
+
+
+@bp.route("/filings/<int:filing_id>/decisions", methods=["POST"])
+def decide(filing_id: int):
+    filing, case = _filing(filing_id, "edit")
+    form = DecisionForm()
+    form.entry_ids.choices = _entry_choices(filing)
+    if form.validate_on_submit() and _saved(form, lambda: filing_ops.record_decision(current_user, filing,
+                                                                                     form.to_data())):
+        return redirect(url_for("filings.view", filing_id=filing.id))
+    return _page(filing, case, FilingEditForm(obj=filing, formdata=None), form, AppealForm(formdata=None), 422)
+
+
+@bp.route("/filings/<int:filing_id>/appeals", methods=["POST"])
+def appeal(filing_id: int):
+    filing, case = _filing(filing_id, "edit")
+    form = AppealForm()
+    form.entry_id.choices = [(0, "All entries of the filing")] + _entry_choices(filing)
+    if form.validate_on_submit():
+        data = {"kind": form.kind.data, "entry_id": form.entry_id.data or None, "filed_at": form.filed_at.instant,
+                "reference": form.reference.data, "outcome": form.outcome.data,
+                "outcome_at": form.outcome_at.instant, "notes": form.notes.data}
+        if _saved(form, lambda: filing_ops.record_appeal(current_user, filing, data)):
+            return redirect(url_for("filings.view", filing_id=filing.id))
+    return _page(filing, case, FilingEditForm(obj=filing, formdata=None), DecisionForm(formdata=None), form, 422)
+
+
+def _page(filing, case, edit_form, decision_form, appeal_form, status: int = 200):
+    decision_form.entry_ids.choices = _entry_choices(filing)
+    if not decision_form.entry_ids.data:
+        decision_form.entry_ids.data = [e.id for e in filing.entries]
+    appeal_form.entry_id.choices = [(0, "All entries of the filing")] + _entry_choices(filing)
+    statuses = {e.id: filing_ops.entry_status(e.id) for e in filing.entries}
+    if edit_form.confirmed_at.data is None or not isinstance(edit_form.confirmed_at.data, str):
+        edit_form.confirmed_at.data = zone_text(filing.confirmed_at, viewer_zone()) if filing.confirmed_at else ""
+    return render_template("filings/view.html", case=case, filing=filing, edit_form=edit_form, platforms=PLATFORMS,
+                           decision_form=decision_form, appeal_form=appeal_form, statuses=statuses,
+                           window=filing_ops.complaint_window_closes, label=filing_ops.decision_label,
+                           can_edit=access.can(current_user, case.id, "edit")), status
+
+
+def _saved(form, write) -> bool:
+    try:
+        write()
+    except filing_ops.FilingError as exc:
+        db.session.rollback()
+        _on_field(form, exc)
+        return False
+    flash("Saved.", "success")
+    return True
+
+
+def _on_field(form, exc) -> None:
+    field = getattr(form, exc.field or "", None)
+    if field is None and exc.field in ("visibility", "no_action", "no_answer"):
+        field = getattr(form, "answer", None)
+    (field.errors if field is not None else form.form_errors).append(str(exc))
+
+
+def _entry_choices(filing: Filing) -> list[tuple[int, str]]:
+    return [(e.id, f"#{e.number} {e.canonical_url or e.url}") for e in filing.entries]
+
+
+def _filing(filing_id: int, right: str = "read"):
+    filing = db.session.get(Filing, filing_id)
+    if filing is None:
+        abort(404)
+    case = access.case_for(current_user, filing.case_id, right)
+    return filing, case
+
+
+def _dossier(case_id: int, dossier_id: int | None) -> Dossier | None:
+    dossier = db.session.get(Dossier, dossier_id) if dossier_id else None
+    return dossier if dossier is not None and dossier.case_id == case_id and dossier.status == "done" else None

@@ -1,0 +1,195 @@
+"""Filings, decisions and appeals through the API v1 contract of issue #17, with the statuses they derive."""
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+
+from reportkit.extensions import db
+from reportkit.models import Dossier, Event
+from reportkit.services.activity import describe_events
+from reportkit.services.custody import verify_case
+from reportkit.services.filings import entry_status
+from reportkit.services.storage import app_store
+
+
+@pytest.fixture
+def filed(app, make_user, make_case, make_entry, token_for):
+    owner = make_user("owner@example.org")
+    case = make_case(owner, members=[(make_user("viewer@example.org"), "viewer")])
+    entries = [make_entry(case, owner, url=f"https://x.com/leader/status/17000000000000000{n}") for n in range(3)]
+    sha, _ = app_store().put_bytes(b"%PDF-1.7\n%stand-in for a rendered dossier\n%%EOF\n")
+    dossier = Dossier(case_id=case.id, document_id="RK-FILED", status="done", sha256=sha, pages=1)
+    db.session.add(dossier)
+    db.session.commit()
+    return {"owner": owner, "case": case.id, "entries": [e.id for e in entries], "dossier": dossier.id,
+            "sha": sha, "headers": token_for(owner)}
+
+
+def _file(client, w, **body):
+    data = {"platform": "x", "channel": "dsa_notice", "entry_ids": w["entries"], "dossier_id": w["dossier"],
+            "filed_at": "2026-03-01T10:00:00Z", "reference": "DSA-4411", **body}
+    return client.post(f"/api/v1/cases/{w['case']}/filings", json=data, headers=w["headers"])
+
+
+def test_a_filing_proves_which_document_was_sent_and_is_in_the_custody_log(client, filed):
+    resp = _file(client, filed)
+    assert resp.status_code == 201, resp.json
+    body = resp.json
+    assert body["document_sha256"] == filed["sha"] and body["document_id"] == "RK-FILED"
+    assert body["entry_ids"] == filed["entries"] and body["reference"] == "DSA-4411"
+    listed = client.get(f"/api/v1/cases/{filed['case']}/filings", headers=filed["headers"]).json["filings"]
+    assert [f["id"] for f in listed] == [body["id"]]
+    event = db.session.scalars(db.select(Event).where(Event.action == "filing.recorded")).one()
+    assert event.data["document_sha256"] == filed["sha"]
+    text = describe_events([event])[0].text
+    assert "were reported to X / Twitter" in text and "reference DSA-4411" in text
+    assert verify_case(filed["case"], app_store()).ok
+    assert {entry_status(i).key for i in filed["entries"]} == {"filed"}
+
+
+@pytest.mark.parametrize(("body", "field", "words"), [
+    ({"platform": "myspace"}, "platform", "Choose one of"),
+    ({"channel": "fax"}, "channel", "Choose one of"),
+    ({"entry_ids": []}, "entry_ids", "at least one"),
+    ({"entry_ids": [99999]}, "entry_ids", "Not entries of this case: 99999"),
+    ({"entry_ids": "1,2"}, "entry_ids", "list of entry ids"),
+    ({"filed_at": "2099-01-01T00:00:00Z"}, "filed_at", "in the future"),
+    ({"filed_at": "2026-03-01T10:00:00"}, "filed_at", "time zone"),
+    ({"dossier_id": 99999}, "dossier_id", "No such dossier"),
+    ({"reference": "R" * 201}, "reference", "At most 200"),
+    ({"surprise": 1}, "surprise", "Unknown field"),
+])
+def test_bad_filings_are_refused_whole_with_the_field(client, filed, body, field, words):
+    resp = _file(client, filed, **body)
+    assert resp.status_code == 422, resp.json
+    assert field in resp.json["error"]["fields"], resp.json
+    assert words in " ".join(resp.json["error"]["fields"][field]) + resp.json["error"]["message"]
+    assert client.get(f"/api/v1/cases/{filed['case']}/filings", headers=filed["headers"]).json["filings"] == []
+
+
+def test_an_unfinished_dossier_cannot_be_what_was_filed(client, filed):
+    db.session.get(Dossier, filed["dossier"]).status = "running"
+    db.session.commit()
+    resp = _file(client, filed)
+    assert resp.status_code == 422 and "not finished" in resp.json["error"]["message"]
+
+
+def test_decisions_derive_each_entrys_status_and_the_complaint_window(client, filed):
+    filing = _file(client, filed).json
+    removed, unanswered = filed["entries"][:2], filed["entries"][2]
+    url = f"/api/v1/filings/{filing['id']}/decisions"
+    resp = client.post(url, json={"entry_ids": removed, "decided_at": "2026-03-31T09:00:00Z",
+                                  "visibility": "removed", "territorial_scope": ["DE", "FR"], "ground": "illegal",
+                                  "automated": False}, headers=filed["headers"])
+    assert resp.status_code == 201, resp.json
+    rows = resp.json["decisions"]
+    assert [r["entry_id"] for r in rows] == removed
+    assert rows[0]["complaint_window_closes"] == "2026-09-30"  # six months, the end of a shorter month
+    assert rows[0]["label"] == "removed in 2 countries"
+    resp = client.post(url, json={"entry_ids": [unanswered], "no_answer": True}, headers=filed["headers"])
+    assert resp.status_code == 201 and resp.json["decisions"][0]["complaint_window_closes"] is None
+    assert entry_status(removed[0]).label == "decided: removed in 2 countries"
+    assert entry_status(unanswered).key == "filed"  # "no answer" is not a decision
+    assert verify_case(filed["case"], app_store()).ok
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"visibility": "removed", "no_answer": True, "decided_at": "2026-03-02T00:00:00Z"}, "visibility"),
+    ({}, "visibility"),
+    ({"visibility": "vaporised", "decided_at": "2026-03-02T00:00:00Z"}, "visibility"),
+    ({"visibility": "removed"}, "decided_at"),
+    ({"visibility": "removed", "decided_at": "2026-02-01T00:00:00Z"}, "decided_at"),  # before the filing
+    ({"no_action": "yes", "decided_at": "2026-03-02T00:00:00Z"}, "no_action"),
+    ({"visibility": "removed", "decided_at": "2026-03-02T00:00:00Z", "territorial_scope": ["de"]},
+     "territorial_scope"),
+    ({"no_action": True, "decided_at": "2026-03-02T00:00:00Z", "entry_ids": [424242]}, "entry_ids"),
+])
+def test_a_decision_is_one_clear_answer(client, filed, body, field):
+    filing = _file(client, filed).json
+    resp = client.post(f"/api/v1/filings/{filing['id']}/decisions", json=body, headers=filed["headers"])
+    assert resp.status_code == 422 and field in resp.json["error"]["fields"], resp.json
+    assert client.get(f"/api/v1/filings/{filing['id']}", headers=filed["headers"]).json["decisions"] == []
+
+
+def test_appeals_follow_a_decision_and_escalation_outranks_them(client, filed):
+    filing = _file(client, filed).json
+    appeals = f"/api/v1/filings/{filing['id']}/appeals"
+    early = client.post(appeals, json={"kind": "internal_complaint"}, headers=filed["headers"])
+    assert early.status_code == 422 and "decision" in early.json["error"]["message"]
+    client.post(f"/api/v1/filings/{filing['id']}/decisions",
+                json={"no_action": True, "decided_at": "2026-03-10T00:00:00Z"}, headers=filed["headers"])
+    entry = filed["entries"][0]
+    assert entry_status(entry).label == "decided: no action"
+    resp = client.post(appeals, json={"kind": "internal_complaint", "reference": "C-9",
+                                      "filed_at": "2026-03-12T00:00:00Z"}, headers=filed["headers"])
+    assert resp.status_code == 201 and resp.json["outcome"] == "pending"
+    assert entry_status(entry).key == "appealed"
+    client.post(appeals, json={"kind": "coordinator", "entry_id": entry}, headers=filed["headers"])
+    assert entry_status(entry).key == "escalated"
+    assert entry_status(filed["entries"][1]).key == "appealed"  # the coordinator complaint names one entry
+    assert verify_case(filed["case"], app_store()).ok
+
+
+def test_what_was_filed_does_not_change_but_receipt_and_reference_do(client, filed):
+    filing = _file(client, filed).json
+    url = f"/api/v1/filings/{filing['id']}"
+    resp = client.patch(url, json={"platform": "youtube"}, headers=filed["headers"])
+    assert resp.status_code == 422 and "record another filing" in resp.json["error"]["message"]
+    resp = client.patch(url, json={"confirmed_at": "2026-02-01T00:00:00Z"}, headers=filed["headers"])
+    assert resp.status_code == 422 and "confirmed_at" in resp.json["error"]["fields"]
+    resp = client.patch(url, json={"confirmed_at": "2026-03-01T12:00:00Z", "reference": "DSA-4411-B"},
+                        headers=filed["headers"])
+    assert resp.status_code == 200 and resp.json["reference"] == "DSA-4411-B"
+    assert resp.json["confirmed_at"].startswith("2026-03-01T12:00")
+    assert entry_status(filed["entries"][0]).key == "confirmed"
+    changed = db.session.scalars(db.select(Event).where(Event.action == "filing.changed")).one()
+    assert set(changed.data) == {"filing", "confirmed_at", "reference"}
+
+
+def test_the_window_is_counted_from_the_decision_day():
+    from reportkit.models.filings import Decision
+    from reportkit.services.filings import complaint_window_closes
+
+    decided = Decision(decided_at=datetime(2026, 8, 31, 23, 0, tzinfo=UTC), no_answer=False)
+    assert complaint_window_closes(decided) == date(2027, 2, 28)
+
+
+def test_the_pages_record_a_filing_from_a_dossier_then_the_answer(client, login, filed):
+    from reportkit.models import Filing, User
+    from reportkit.services.custody import record
+
+    owner = filed["owner"]
+    record(owner, filed["case"], "dossier.exported", "dossier:RK-FILED", {"entries": [1, 2]})
+    db.session.commit()
+    login(client, owner)
+    page = client.get(f"/cases/{filed['case']}/filings/new?dossier={filed['dossier']}").get_data(as_text=True)
+    assert filed["sha"] in page
+    first, second, third = filed["entries"]
+    assert f'checked id="entry_ids-0" name="entry_ids" type="checkbox" value="{first}"' in page or \
+        f'value="{first}" checked' in page or page.count("checked") == 2
+    form = {"platform": "x", "channel": "in_app", "entry_ids": [first, second], "filed_at": "next tuesday",
+            "reference": "", "requested_action": "", "notes": "", "dossier_id": str(filed["dossier"])}
+    resp = client.post(f"/cases/{filed['case']}/filings/new", data=form)
+    assert resp.status_code == 422 and "cannot be read" in resp.get_data(as_text=True)
+    assert db.session.scalars(db.select(Filing)).all() == []
+    resp = client.post(f"/cases/{filed['case']}/filings/new", data={**form, "filed_at": "2026-03-01 10:00",
+                                                                     "reference": "TW-88"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    filing = db.session.scalars(db.select(Filing)).one()
+    assert filing.document_sha256 == filed["sha"] and [e.id for e in filing.entries] == [first, second]
+    decide = f"/filings/{filing.id}/decisions"
+    resp = client.post(decide, data={"entry_ids": [first], "answer": "action", "decided_at": "2026-03-20 09:00"})
+    assert resp.status_code == 422 and "Record one of" in resp.get_data(as_text=True), \
+        re.findall(r'class="error"[^>]*>(.*?)</', resp.get_data(as_text=True), re.S)
+    resp = client.post(decide, data={"entry_ids": [first], "answer": "action", "visibility": "removed",
+                                     "decided_at": "2026-03-20 09:00", "territorial_scope": "DE"})
+    assert resp.status_code == 302
+    page = client.get(f"/filings/{filing.id}").get_data(as_text=True)
+    assert "decided: removed in 1 country" in page and "TW-88" in page and "complaint possible until" in page
+    client.get("/auth/logout")
+    login(client, db.session.scalars(db.select(User).where(User.email == "viewer@example.org")).one())
+    page = client.get(f"/filings/{filing.id}")
+    assert page.status_code == 200 and "Record the platform" not in page.get_data(as_text=True)
+    assert client.post(decide, data={"entry_ids": [second], "answer": "no_answer"}).status_code == 403
+    assert third not in [e.id for e in filing.entries]
