@@ -22,8 +22,7 @@ def index(case_id: int):
     case = access.case_for(current_user, case_id)
     filings = db.session.scalars(select(Filing).where(Filing.case_id == case.id)
                                  .order_by(Filing.filed_at.desc(), Filing.id.desc())).all()
-    return render_template("filings/index.html", case=case, filings=filings, platforms=PLATFORMS,
-                           can_edit=access.can(current_user, case.id, "edit"))
+    return render_template("filings/index.html", case=case, filings=filings, platforms=PLATFORMS)
 
 
 @bp.route("/cases/<int:case_id>/filings/new", methods=["GET", "POST"])
@@ -110,8 +109,7 @@ def _page(filing, case, edit_form, decision_form, appeal_form, status: int = 200
         edit_form.confirmed_at.data = zone_text(filing.confirmed_at, viewer_zone()) if filing.confirmed_at else ""
     return render_template("filings/view.html", case=case, filing=filing, edit_form=edit_form, platforms=PLATFORMS,
                            decision_form=decision_form, appeal_form=appeal_form, statuses=statuses,
-                           window=filing_ops.complaint_window_closes, label=filing_ops.decision_label,
-                           can_edit=access.can(current_user, case.id, "edit")), status
+                           window=filing_ops.complaint_window_closes, label=filing_ops.decision_label), status
 
 
 def _saved(form, write) -> bool:
