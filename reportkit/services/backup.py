@@ -12,6 +12,10 @@ hash and the signature before it writes anything, never overwrites an existing d
 restores PostgreSQL in a single transaction. A backup whose signature does not hold is restored only when the
 operator says so, with a warning; a damaged member is never restored. Scratch files (a full copy of the
 database) live in `<instance>/tmp`, owner-only, and are removed on every way out.
+
+The evidence store may be the local folder or an S3 bucket (`storage.app_store`): stored bytes are streamed
+into the ZIP and back, never read whole into memory, and restored through the store (write-once, and under
+Object Lock again when the bucket uses it).
 """
 
 import base64
@@ -22,6 +26,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -35,7 +40,7 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL, make_url
 
 from ..models._common import utcnow
-from .storage import CHUNK, EvidenceStore, file_sha256, private_temp_dir
+from .storage import CHUNK, EvidenceStore, StoredFileError, as_store, file_sha256, private_temp_dir
 
 SNAPSHOTS = {"sqlite": "db/reportkit.db", "postgresql": "db/reportkit.pgdump"}
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
@@ -72,10 +77,11 @@ def sqlite_path(database_uri: str) -> Path:
     return Path(make_url(database_uri).database)
 
 
-def backup(database_uri: str, evidence_dir: str, out: Path, instance_dir: Path, key_file: Path | None = None) -> dict:
+def backup(database_uri: str, store, out: Path, instance_dir: Path, key_file: Path | None = None) -> dict:
+    """`store`: storage.app_store() (or the local store's folder)."""
     kind = database_kind(database_uri)
     key = load_private_key(key_file) if key_file else instance_key(instance_dir)
-    store = EvidenceStore(evidence_dir)
+    store = as_store(store)
     partial = out.with_name(out.name + ".partial")  # never a half-written backup under the real name
     try:
         with private_temp_dir(instance_dir / "tmp", "backup-") as tmp:
@@ -89,11 +95,15 @@ def backup(database_uri: str, evidence_dir: str, out: Path, instance_dir: Path, 
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # it holds the whole database
             with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 zf.write(snapshot, SNAPSHOTS[kind])
-                for path in sorted(store.root.rglob("*")):
-                    name = f"evidence/{path.relative_to(store.root).as_posix()}"
-                    if path.is_file() and _is_evidence(name):  # not the staging folder, nothing unaddressed
-                        files[name] = file_sha256(path)
-                        zf.write(path, name)
+                for sha in store.stored_hashes():  # hash names only: not the staging folder, nothing else
+                    name = f"evidence/{store.relative_name(sha)}"
+                    info = zipfile.ZipInfo(name, time.localtime()[:6])
+                    info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o444 << 16
+                    try:
+                        with zf.open(info, "w", force_zip64=True) as member:  # streamed, never read whole
+                            files[name] = store.stream_to(sha, member)  # what was read: check_backup compares
+                    except StoredFileError as exc:
+                        raise BackupError(f"{exc} The backup was not written.") from exc
                 manifest = json.dumps({"created_at": utcnow().isoformat(), "database": kind, "files": files},
                                       indent=1, sort_keys=True).encode()
                 zf.writestr(MANIFEST, manifest)
@@ -138,7 +148,7 @@ def check_backup(path: Path, public_key: Ed25519PublicKey | None) -> Checked:
         return Checked(manifest, damage, _signature_problem(zf, manifest_bytes, public_key))
 
 
-def restore(path: Path, database_uri: str, evidence_dir: str, instance_dir: Path, key_file: Path | None = None,
+def restore(path: Path, database_uri: str, store, instance_dir: Path, key_file: Path | None = None,
             force: bool = False, ignore_signature: bool = False) -> dict:
     kind = database_kind(database_uri)
     public_key = load_public_key(key_file) if key_file else instance_public_key(instance_dir)
@@ -158,13 +168,21 @@ def restore(path: Path, database_uri: str, evidence_dir: str, instance_dir: Path
         where = f"{sqlite_path(database_uri)} exists" if kind == "sqlite" else \
             "The configured database already holds data"
         raise BackupError(f"{where}. Restore into an empty instance, or pass --force to replace it.")
-    store = EvidenceStore(evidence_dir)
+    store = as_store(store)
     evidence = {name: sha for name, sha in files.items() if name.startswith("evidence/")}
     with zipfile.ZipFile(path) as zf, private_temp_dir(instance_dir / "tmp", "restore-") as tmp:
         for name, sha in evidence.items():
-            dest = store.path_for(sha)
-            if not dest.exists():
-                _extract(zf, name, sha, dest, mode=0o444)  # write-once, as the store keeps it
+            if store.exists(sha):
+                continue
+            if isinstance(store, EvidenceStore):
+                _extract(zf, name, sha, store.path_for(sha), mode=0o444)  # write-once, as the store keeps it
+            else:  # S3: a checked private copy, then stored as every upload is (hashed again, never overwriting)
+                member = tmp / "member"
+                _extract(zf, name, sha, member)
+                stored, _ = store.put_file(member)
+                member.unlink()
+                if stored != sha:
+                    raise BackupError(f"{name} changed while it was restored ({stored}); the restore stopped there.")
         snapshot = tmp / PurePosixPath(SNAPSHOTS[kind]).name
         _extract(zf, SNAPSHOTS[kind], files[SNAPSHOTS[kind]], snapshot)
         if kind == "sqlite":

@@ -22,7 +22,7 @@ from ..models.events import GENESIS, ChainHead, Event
 from . import anchors
 from .byte_uses import byte_uses
 from .replay import replay_case
-from .storage import EvidenceStore, file_sha256
+from .storage import EvidenceStore
 
 # Set by the API for the length of a request, so events name the token a script used.
 current_token: ContextVar[int | None] = ContextVar("current_token", default=None)
@@ -156,10 +156,10 @@ def verify_case(case_id: int, store: EvidenceStore, anchor_list: list[anchors.An
     report.problems += replay_case(case_id).problems
     for sha, label in dict.fromkeys((u.sha256, u.label) for u in byte_uses(case_id)):
         report.files_checked += 1
-        path = store.path_for(sha)
-        if not path.exists():
+        problem = store.check(sha)  # streamed and hashed, in the local store or the S3 bucket
+        if problem == "missing":
             report.problems.append(f"{label}: the stored file {sha[:16]}… is missing")
-        elif file_sha256(path) != sha:
+        elif problem == "changed":
             report.problems.append(f"{label}: the stored file {sha[:16]}… has changed")
     return report
 

@@ -103,9 +103,9 @@ def find_in_earlier_screenshots(store, case_id: int | None = None) -> tuple[int,
     hashes: dict[int, dict[int, str]] = {}
     for evidence in db.session.scalars(query):
         copy = evidence.print_copy
-        path = store.path_for(copy.sha256) if copy else None
-        if path is not None and path.exists():
-            hashes.setdefault(evidence.entry.case_id, {})[evidence.id] = look_hash(path)
+        if copy is not None and store.exists(copy.sha256):
+            with store.as_file(copy.sha256) as path:  # the file itself, or a checked copy from S3
+                hashes.setdefault(evidence.entry.case_id, {})[evidence.id] = look_hash(path)
     db.session.rollback()  # nothing written yet: end the read before taking locks
     found = 0
     for case, computed in hashes.items():

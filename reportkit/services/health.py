@@ -1,7 +1,5 @@
 """What is configured and what is reachable: /readyz and `reportkit doctor`."""
 
-import os
-from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import text
@@ -15,10 +13,11 @@ def check_database() -> None:
     db.session.rollback()
 
 
-def check_store(app: Flask) -> None:
-    path = Path(app.config["EVIDENCE_DIR"])
-    if not (path.is_dir() or path.parent.is_dir()) or not os.access(path if path.is_dir() else path.parent, os.W_OK):
-        raise OSError("the evidence store is not a writable folder")
+def check_store(app: Flask) -> str:
+    """The local folder is writable, or the S3 bucket answers (with Object Lock when it is asked for)."""
+    from .storage import app_store
+
+    return app_store(app).probe()
 
 
 def readiness(app: Flask, details: dict | None = None) -> dict:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -91,6 +92,16 @@ class StoredFileMissing(StoredFileError):
                                  "evidence store.")
 
 
+class StoredBytesLocked(Exception):
+    """Bytes under Object Lock retention (an S3 store with S3_OBJECT_LOCK_DAYS): nobody can remove them before
+    `until`; a purge or gc leaves them and says so."""
+
+    def __init__(self, sha256: str, until: datetime):
+        super().__init__(f"The stored bytes {sha256[:16]}… are under Object Lock retention until "
+                         f"{until:%Y-%m-%d %H:%M} UTC: they stay in the store until then.")
+        self.sha256, self.until = sha256, until
+
+
 class StoredFileChanged(StoredFileError):
     def __init__(self, sha256: str, actual: str):
         super().__init__(sha256, f"The stored file no longer matches its recorded hash (SHA-256 {sha256[:16]}…; "
@@ -108,14 +119,70 @@ class Staged:
     head: bytes  # the first bytes, for sniffing the type
 
 
+def hash_name(sha256: str) -> str:
+    """Where bytes live inside a store: `ab/cd/abcd…` (a folder of the local store, a key under an S3 prefix)."""
+    if not isinstance(sha256, str) or not _SHA256.match(sha256):
+        raise ValueError("not a SHA-256 hex digest")
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def stage_into(tmp_dir: Path, stream: BinaryIO, max_size: int | None) -> Staged:
+    """Receive and hash into a new owner-only `tmp_dir/in-*` file, flushed to disk (removed on any failure)."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    digest, size, head = hashlib.sha256(), 0, b""
+    fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="in-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if max_size is not None and size > max_size:
+                    raise TooLarge(f"larger than {max_size} bytes")
+                if len(head) < 8192:
+                    head += chunk[: 8192 - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Staged(Path(name), digest.hexdigest(), size, head)
+
+
+@contextmanager
+def flock_folder(folder: Path, shared: bool) -> Iterator[None]:
+    """A lock on a folder itself (no lock file): shared for writers, exclusive for removers."""
+    with _full_is_storage_full():
+        folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:  # flock: between processes, and between threads too (each open() is its own lock holder)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 class EvidenceStore:
+    """The local store (`EVIDENCE_URL=file:///…`, the default `<instance>/evidence`). services/s3.py:S3Store
+    has the same methods for a bucket."""
+
+    kind = "file"
+
     def __init__(self, root: str | Path):
         self.root = Path(root)
 
+    def __repr__(self) -> str:
+        return f"EvidenceStore({str(self.root)!r})"
+
+    @property
+    def url(self) -> str:
+        return self.root.absolute().as_uri()
+
     def path_for(self, sha256: str) -> Path:
-        if not _SHA256.match(sha256):
-            raise ValueError("not a SHA-256 hex digest")
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return self.root / hash_name(sha256)
+
+    def relative_name(self, sha256: str) -> str:
+        return hash_name(sha256)
 
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).is_file()
@@ -126,26 +193,7 @@ class EvidenceStore:
             return self._stage(stream, max_size)
 
     def _stage(self, stream: BinaryIO, max_size: int | None) -> Staged:
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        digest, size, head = hashlib.sha256(), 0, b""
-        fd, name = tempfile.mkstemp(dir=tmp_dir, prefix="in-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK):
-                    size += len(chunk)
-                    if max_size is not None and size > max_size:
-                        raise TooLarge(f"larger than {max_size} bytes")
-                    if len(head) < 8192:
-                        head += chunk[: 8192 - len(head)]
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            os.unlink(name)
-            raise
-        return Staged(Path(name), digest.hexdigest(), size, head)
+        return stage_into(self.root / "tmp", stream, max_size)
 
     def commit(self, staged: Staged, added: list[str] | None = None) -> Path:
         """Move the staged file under its hash name; an identical file already there is kept as it is (and
@@ -202,16 +250,12 @@ class EvidenceStore:
         own open (a writer holding `writing()` may be waiting for the database)."""
         return self._lock(fcntl.LOCK_EX)
 
-    @contextmanager
-    def _lock(self, kind: int) -> Iterator[None]:
-        with _full_is_storage_full():
-            self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root, os.O_RDONLY)  # the store's folder itself is the lock: no lock file in the store
-        try:  # flock: between processes, and between threads too (each open() is its own lock holder)
-            fcntl.flock(fd, kind)
-            yield
-        finally:
-            os.close(fd)
+    def _lock(self, kind: int):
+        return flock_folder(self.root, shared=kind == fcntl.LOCK_SH)  # the store's folder itself is the lock
+
+    def locked_until(self, sha256: str) -> datetime | None:
+        """A local file has no retention lock (S3Store's may)."""
+        return None
 
     def collect_garbage(self, in_use: Callable[[set[str]], set[str]], grace_seconds: float,
                         temp_dir: Path | None = None, dry_run: bool = False) -> list["Garbage"]:
@@ -289,12 +333,78 @@ class EvidenceStore:
             raise
         return fh
 
+    def stream_to(self, sha256: str, out: BinaryIO) -> str:
+        """Copy the stored bytes to `out` in chunks; returns the SHA-256 of what was read (backups)."""
+        digest = hashlib.sha256()
+        try:
+            fh = self.path_for(sha256).open("rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise StoredFileMissing(sha256) from None
+        with fh, _full_is_storage_full():
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+        return digest.hexdigest()
 
-def app_store(app=None) -> EvidenceStore:
-    """The evidence store the app is configured with: the one place views, the API, the CLI and tasks get it."""
+    def check(self, sha256: str) -> str | None:
+        """None when the file is there and its bytes hash to its name, else "missing" or "changed" (verify)."""
+        path = self.path_for(sha256)
+        if not path.is_file():
+            return "missing"
+        return None if file_sha256(path) == sha256 else "changed"
+
+    def read_bytes(self, sha256: str) -> bytes:
+        """Small stored files the app reads whole anyway (an image for the PDF renderer, an import table)."""
+        return self.path_for(sha256).read_bytes()
+
+    @contextmanager
+    def as_file(self, sha256: str) -> Iterator[Path]:
+        """The stored bytes as a local file, for libraries that want one (S3Store: a checked temporary copy)."""
+        yield self.path_for(sha256)
+
+    def size(self, sha256: str) -> int:
+        try:
+            return self.path_for(sha256).stat().st_size
+        except FileNotFoundError:
+            raise StoredFileMissing(sha256) from None
+
+    def stored_hashes(self) -> Iterator[str]:
+        """Every stored hash, sorted (backups)."""
+        for path, _, _ in sorted(self._stored_files()):
+            yield path.name
+
+    def probe(self) -> str:
+        """/readyz and `reportkit doctor`: the folder exists (or can be made) and is writable."""
+        path = self.root
+        if not (path.is_dir() or path.parent.is_dir()) or not os.access(path if path.is_dir() else path.parent,
+                                                                         os.W_OK):
+            raise OSError("the evidence store is not a writable folder")
+        return str(path)
+
+
+def as_store(store_or_folder):
+    """A store as it is, or the local store in a folder (callers that still pass `EVIDENCE_DIR`)."""
+    return EvidenceStore(store_or_folder) if isinstance(store_or_folder, str | Path) else store_or_folder
+
+
+def app_store(app=None):
+    """The evidence store the app is configured with (`EVIDENCE_URL`: the local folder, `EVIDENCE_DIR`, or an
+    S3 bucket): the one place views, the API, the CLI and tasks get it. Returns an EvidenceStore or an S3Store."""
     from flask import current_app
 
     app = app or current_app
+    url = app.config.get("EVIDENCE_URL") or ""
+    if url.startswith("s3://"):
+        from .s3 import S3Store
+
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        config = app.config
+        return S3Store(bucket, prefix, temp_root(app), Path(app.instance_path) / "evidence-lock",
+                       endpoint_url=config.get("S3_ENDPOINT_URL"), region=config.get("S3_REGION"),
+                       access_key=config.get("S3_ACCESS_KEY_ID"), secret_key=config.get("S3_SECRET_ACCESS_KEY"),
+                       lock_days=config.get("S3_OBJECT_LOCK_DAYS"),
+                       multipart_threshold=config.get("S3_MULTIPART_THRESHOLD") or 8 * 1024 * 1024,
+                       conditional_writes=config.get("S3_CONDITIONAL_WRITES", True))
     return EvidenceStore(app.config["EVIDENCE_DIR"])
 
 
@@ -302,7 +412,9 @@ def app_store(app=None) -> EvidenceStore:
 class Garbage:
     path: Path
     size: int  # bytes (a folder: everything in it)
-    kind: str  # "staging" (an upload that never finished), "unreferenced" (stored, no row uses it), "temp"
+    kind: str  # "staging" (an upload that never finished), "unreferenced" (stored, no row uses it), "temp",
+    # "locked" (unreferenced, but under Object Lock retention until `until`: left in the store)
+    until: datetime | None = None
 
 
 def temp_root(app) -> Path:
