@@ -7,6 +7,7 @@ from .events import ChainHead, Event
 from .filings import Appeal, Decision, Filing
 from .evidence import EVIDENCE_KINDS, Derivative, Evidence, NearDuplicate
 from .imports import Import
+from .observations import Observation
 from .invitations import Invitation
 from .policies import Clause, Platform, Policy
 from .reviews import ANNOTATION_KINDS, REGION_KINDS, STATUSES, Annotation, Approval, Region, Transition
@@ -21,5 +22,5 @@ __all__ = [
     "STATUSES", "Annotation", "Approval", "Region", "Transition", "Import", "Event", "ChainHead",
     "SECURITY_ACTIONS", "PasswordReset", "SecurityEvent", "UserSession",
     "RecoveryCode", "TwoFactor",
-    "NearDuplicate", "Appeal", "Decision", "Filing",
+    "NearDuplicate", "Appeal", "Decision", "Filing", "Observation",
 ]
