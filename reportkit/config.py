@@ -43,6 +43,12 @@ DEFAULTS = {
     "FORGOT_EMAIL_RATE_LIMIT": "3 per hour",  # ... and per email asked about, from any address
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "DOSSIER_WORKERS": None,  # worker processes for rendering; None = up to 2 (the cores), 0 = in the job thread
+    # Re-checks of filed posts (services/recheck.py): {platform: [address template, reader]} over the built-in
+    # public endpoints; a proxy for every check (platforms then do not see this server's address).
+    "RECHECK_ENDPOINTS": {},
+    "RECHECK_PROXY": "",
+    "RECHECK_TIMEOUT": 10,  # seconds per check
+    "RECHECK_EVERY_HOURS": 24,  # the scheduler re-checks a filed post not checked for this long
     "DOSSIER_TIMEOUT": 1800,  # seconds before a dossier render is stopped
     "TIMESTAMP_URLS": [],  # RFC 3161 authorities that timestamp each evidence package's manifest
     "TIMESTAMP_TIMEOUT": 10,  # seconds per authority
@@ -52,10 +58,24 @@ DEFAULTS = {
     "SIGNING_CHAIN": [],  # PEM files of intermediate certificates to embed
     # The job queue (services/queue.py, Huey): its storage, default sqlite:///<instance>/jobs.db; or redis://...
     "JOBS_URL": None,
+    # The evidence store (services/storage.app_store): file:///srv/reportkit/evidence (default: EVIDENCE_DIR,
+    # <instance>/evidence) or s3://bucket/prefix on AWS S3, MinIO, Garage or Ceph RGW (services/s3.py).
+    "EVIDENCE_URL": None,
+    "S3_ENDPOINT_URL": None,  # e.g. http://127.0.0.1:9000 for MinIO; None: AWS
+    "S3_REGION": None,
+    "S3_ACCESS_KEY_ID": None,  # None: boto3's usual chain (AWS_* environment, ~/.aws, an instance role)
+    "S3_SECRET_ACCESS_KEY": None,
+    # Store every object under compliance-mode retention for N days (a bucket with Object Lock).
+    "S3_OBJECT_LOCK_DAYS": None,
+    "S3_MULTIPART_THRESHOLD": 8 * 1024 * 1024,  # bytes; larger files are uploaded in parts of this size
+    "S3_CONDITIONAL_WRITES": True,  # If-None-Match: * on every write; false only for a server that refuses it
     "JOBS_IN_PROCESS": True,  # the web process runs a consumer itself; false when `reportkit worker`s run them
     "JOBS_HEARTBEAT": 5,  # seconds between a worker's heartbeats on the jobs it holds
     "JOBS_STALLED_AFTER": 30,  # seconds without a heartbeat before a running job counts as lost with its worker
     "JOBS_HOLD_FILE": None,  # tests only: a dossier job waits while this file exists (services/jobs._test_hold)
+    "IMPORT_TIMEOUT": 3600,  # seconds an import may wait for a worker and run (dossiers: DOSSIER_TIMEOUT)
+    "LOG_LEVEL": "INFO",  # reportkit's lines on stderr (reportkit/logs.py), each with its request id
+    "PROXY_FIX": 0,  # proxies in front that set X-Forwarded-For/-Proto/-Host (Werkzeug's ProxyFix); 0: none
 }
 
 
@@ -73,6 +93,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         instance.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'reportkit.db'}"
+    url = app.config.get("EVIDENCE_URL")
+    if url and url.startswith("file://"):
+        app.config["EVIDENCE_DIR"] = url.removeprefix("file://")
     app.config.setdefault("EVIDENCE_DIR", str(instance / "evidence"))
     # Chain heads recorded outside the database (services/anchors.py): keep it out of the database's reach.
     app.config.setdefault("ANCHOR_LOG", str(instance / "custody-anchors.jsonl"))
@@ -83,20 +106,38 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 # Settings whose type is checked at start-up. from_prefixed_env parses each value as JSON, so `false` is False
 # but `False`, `no` and `off` stay strings (and a non-empty string is true): they are read here instead.
 BOOLEANS = ("REGISTRATION_OPEN", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_SECURE",
-            "REMEMBER_COOKIE_HTTPONLY", "RATELIMIT_ENABLED", "WTF_CSRF_ENABLED", "SESSION_KEEP_ADDRESSES", "TESTING", "DEBUG",
-            "MAIL_USE_TLS", "MAIL_USE_SSL", "REQUIRE_TWO_FACTOR")
+            "REMEMBER_COOKIE_HTTPONLY", "RATELIMIT_ENABLED", "WTF_CSRF_ENABLED", "SESSION_KEEP_ADDRESSES", "TESTING",
+            "DEBUG", "MAIL_USE_TLS", "MAIL_USE_SSL", "REQUIRE_TWO_FACTOR")
 BOOLEANS += ("JOBS_IN_PROCESS",)
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 COUNTS = ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_IMAGE_PIXELS", "PRINT_MAX_WIDTH", "ENTRIES_PER_PAGE",
           "SESSION_IDLE_HOURS", "REMEMBER_DAYS", "RESET_LINK_MINUTES", "MAIL_PORT")
 SECONDS = ("DOSSIER_TIMEOUT", "TIMESTAMP_TIMEOUT", "MAIL_TIMEOUT")
 SECONDS += ("JOBS_HEARTBEAT", "JOBS_STALLED_AFTER")
+SECONDS += ("IMPORT_TIMEOUT",)
 LISTS = ("TIMESTAMP_URLS", "SIGNING_CHAIN")
 SAMESITE = ("SESSION_COOKIE_SAMESITE", "REMEMBER_COOKIE_SAMESITE")
 
 
 class ConfigError(ValueError):
     pass
+
+
+def _check_store(config) -> None:
+    url = config.get("EVIDENCE_URL")
+    if url is not None and not (isinstance(url, str) and (
+            (url.startswith("file:///") and len(url) > len("file:///")) or
+            (url.startswith("s3://") and url.removeprefix("s3://").split("/")[0]))):
+        _refuse("EVIDENCE_URL", url, "file:///absolute/folder or s3://bucket/prefix")
+    for name in ("S3_OBJECT_LOCK_DAYS", "S3_MULTIPART_THRESHOLD"):
+        if isinstance(config.get(name), str) and config[name].strip().isdigit():
+            config[name] = int(config[name])
+        if config.get(name) is not None and not (_is_number(config[name], int) and config[name] > 0):
+            _refuse(name, config[name], "a whole number above 0")
+    if config.get("S3_MULTIPART_THRESHOLD", 0) and config["S3_MULTIPART_THRESHOLD"] < 5 * 1024 * 1024:
+        _refuse("S3_MULTIPART_THRESHOLD", config["S3_MULTIPART_THRESHOLD"], "at least 5 MiB (S3's smallest part)")
+    if "S3_CONDITIONAL_WRITES" in config:
+        config["S3_CONDITIONAL_WRITES"] = _boolean("S3_CONDITIONAL_WRITES", config["S3_CONDITIONAL_WRITES"])
 
 
 def check_settings(config) -> None:
@@ -126,9 +167,32 @@ def check_settings(config) -> None:
         if config.get(name) not in (None, "Lax", "Strict", "None"):
             _refuse(name, config[name], "Lax, Strict or None")
     _check_mail(config)
+    _check_runtime(config)
+    _check_store(config)
     if "JOBS_STALLED_AFTER" in config and config["JOBS_STALLED_AFTER"] < 2 * config.get("JOBS_HEARTBEAT", 5):
         _refuse("JOBS_STALLED_AFTER", config["JOBS_STALLED_AFTER"],
                 "at least twice JOBS_HEARTBEAT (a live worker would look dead between two heartbeats)")
+
+
+def _check_runtime(config) -> None:
+    """The log level, the trusted proxy hops and the rate limits' storage (reportkit/logs.py, extensions.py)."""
+    import logging
+
+    if "LOG_LEVEL" in config:
+        level = str(config["LOG_LEVEL"]).strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            _refuse("LOG_LEVEL", config["LOG_LEVEL"], "DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        config["LOG_LEVEL"] = logging.getLevelName(level)
+    hops = config.get("PROXY_FIX", 0)
+    if isinstance(hops, str) and hops.strip().isdigit():
+        config["PROXY_FIX"] = hops = int(hops)
+    if not (_is_number(hops, int) and 0 <= hops <= 5):
+        _refuse("PROXY_FIX", hops, "how many proxies in front set X-Forwarded-* headers: 0 (none) to 5")
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if storage.split("://", 1)[0] not in ("memory", "redis", "rediss", "redis+unix", "redis+sentinel",
+                                          "redis+cluster", "memcached", "mongodb", "valkey", "valkey+unix"):
+        _refuse("RATELIMIT_STORAGE_URI", storage, "memory:// (one process) or redis://host:6379 "
+                "(redis+unix:///path/redis.sock): a store every web worker shares")
 
 
 def _check_mail(config) -> None:
