@@ -12,7 +12,8 @@ from pathlib import Path
 
 
 def _bin(name: str) -> str:
-    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}")) or ([Path(p)] if (p := shutil.which(name)) else [])
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    found = found or ([Path(p)] if (p := shutil.which(name)) else [])
     if not found:
         raise RuntimeError(f"PostgreSQL's {name} is missing: run scripts/system-deps.sh --test")
     return str(found[-1])

@@ -100,7 +100,8 @@ def behind_the_apps_back(sql: str) -> None:
 
 def test_verification_catches_an_edited_event(world):
     target = db.session.scalar(select(Event).where(Event.action == "entry.created"))
-    behind_the_apps_back(f"UPDATE event SET data = '{{\"url\": \"https://x.com/other/status/1\"}}' WHERE id = {target.id}")
+    behind_the_apps_back(
+        f"UPDATE event SET data = '{{\"url\": \"https://x.com/other/status/1\"}}' WHERE id = {target.id}")
     problems = verify_case(world["case"].id, world["store"]).problems
     assert problems == [f"event {target.id} (entry.created): its content does not match its hash (edited)",
                         "entry #1: its URL is https://x.com/leader_en/status/1453347171011694596, but its history "

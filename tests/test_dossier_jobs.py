@@ -23,7 +23,8 @@ def wait_done(get, timeout=60.0) -> dict:
 def test_api_dossier_job(app, case_with_entries, token_for, tmp_path):  # noqa: F811
     user, case, _ = case_with_entries
     client, headers = app.test_client(), token_for(user)
-    resp = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={"paper": "A4", "approved_only": False})
+    resp = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers,
+                       json={"paper": "A4", "approved_only": False})
     assert resp.status_code == 202 and set(resp.json) >= {"id", "status", "progress"}
     dossier_id = resp.json["id"]
     state = wait_done(lambda: client.get(f"/api/v1/dossiers/{dossier_id}", headers=headers).json)
@@ -76,7 +77,8 @@ def test_page_export_shows_progress_then_history(app, case_with_entries, login):
 def test_csv_and_json_downloads(app, case_with_entries, login):  # noqa: F811
     user, case, _ = case_with_entries
     client = login(app.test_client(), user)
-    csv_resp = client.get(f"/dossiers/export/{case.id}.csv?clause=x/violent_content/violent_threats&include_unapproved=y")
+    csv_resp = client.get(
+        f"/dossiers/export/{case.id}.csv?clause=x/violent_content/violent_threats&include_unapproved=y")
     assert csv_resp.data.startswith("\ufeff".encode()) and csv_resp.data.decode("utf-8-sig").count("\n") == 3
     data = client.get(f"/dossiers/export/{case.id}.json?include_unapproved=y").json
     assert len(data["entries"]) == 5 and data["case"]["title"] == "Threats by A. Leader"
@@ -85,7 +87,8 @@ def test_csv_and_json_downloads(app, case_with_entries, login):  # noqa: F811
 def test_cli_export_dossier(app, case_with_entries, runner, tmp_path):  # noqa: F811
     user, case, _ = case_with_entries
     out = tmp_path / "case.pdf"
-    result = runner.invoke(args=["export-dossier", str(case.id), "-o", str(out), "--paper", "Letter", "--include-unapproved"])
+    result = runner.invoke(args=["export-dossier", str(case.id), "-o", str(out), "--paper", "Letter",
+                                 "--include-unapproved"])
     assert result.exit_code == 0, result.output
     assert "SHA-256" in result.output and len(PdfReader(str(out)).pages) > 5
     bad = runner.invoke(args=["export-dossier", "999", "-o", str(out)])
@@ -134,7 +137,8 @@ def test_api_dossier_job_with_a_package(app, case_with_entries, token_for, tmp_p
 
     user, case, _ = case_with_entries
     client, headers = app.test_client(), token_for(user)
-    resp = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers, json={"with_package": True, "approved_only": False})
+    resp = client.post(f"/api/v1/cases/{case.id}/dossiers", headers=headers,
+                       json={"with_package": True, "approved_only": False})
     assert resp.status_code == 202 and resp.json["with_package"] is True and resp.json["package_url"] is None
     state = wait_done(lambda: client.get(f"/api/v1/dossiers/{resp.json['id']}", headers=headers).json)
     assert state["status"] == "done" and len(state["package_sha256"]) == 64

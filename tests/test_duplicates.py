@@ -24,8 +24,10 @@ def _font(name, size):
     return ImageFont.truetype(NOTO + name, size)
 
 POSTS = [  # (display name, handle, text, right-to-left)
-    ("Kaveh Nadershahi", "k_nadershahi", "Journalists who spread foreign lies will be hunted down. We know where they live.", False),
-    ("Kaveh Nadershahi", "k_nadershahi", "Whoever silences the foreign agents will be rewarded. #CleanTheNation", False),
+    ("Kaveh Nadershahi", "k_nadershahi",
+     "Journalists who spread foreign lies will be hunted down. We know where they live.", False),
+    ("Kaveh Nadershahi", "k_nadershahi",
+     "Whoever silences the foreign agents will be rewarded. #CleanTheNation", False),
     ("Press Office", "gov_press", "Another warning to the press corps: stop or be stopped.", False),
     ("Press Office", "gov_press", "They are parasites feeding on our nation.", False),
     ("Nadershahi TV", "NadershahiTV", "Supporters should gather outside the newspaper at dawn.", False),
@@ -40,7 +42,10 @@ POSTS = [  # (display name, handle, text, right-to-left)
 def post_card(n: int, dark: bool = False) -> Image.Image:
     """A post as a phone or browser shows it: avatar, name, handle, the text, time and counts."""
     name, handle, text, rtl = POSTS[n]
-    bg, fg, muted = ((21, 32, 43), (231, 233, 234), (139, 152, 165)) if dark else ((255, 255, 255), (15, 20, 25), (83, 100, 113))
+    if dark:
+        bg, fg, muted = (21, 32, 43), (231, 233, 234), (139, 152, 165)
+    else:
+        bg, fg, muted = (255, 255, 255), (15, 20, 25), (83, 100, 113)
     img = Image.new("RGB", (1200, 520), bg)
     draw = ImageDraw.Draw(img)
     draw.ellipse((30, 30, 110, 110), fill=(29, 78, 137))

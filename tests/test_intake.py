@@ -91,7 +91,8 @@ def test_paste_limit(setup):
 def test_read_table_encodings(encode):
     text = "URL,Text,Date\nhttps://t.me/leader_fa/1,سلام دنیا,2024-03-01 14:00\n"
     headers, rows = read_table(encode(text))
-    assert headers == ["URL", "Text", "Date"] and rows == [["https://t.me/leader_fa/1", "سلام دنیا", "2024-03-01 14:00"]]
+    assert headers == ["URL", "Text", "Date"]
+    assert rows == [["https://t.me/leader_fa/1", "سلام دنیا", "2024-03-01 14:00"]]
     assert guess_mapping(headers) == {"url": "URL", "text": "Text", "posted_at": "Date"}
 
 
@@ -115,7 +116,8 @@ def test_import_rows_normalise_dates_and_report_bad_rows(setup):
     user, case = setup
     csv_text = (
         "url,text,language,posted_at,clause,rationale,tags,account\n"
-        "https://t.me/leader_fa/1,متن,fa,2024-03-01 14:00,telegram/terms_of_service/promote_violence_public,Threat,a;b,leader_fa\n"
+        "https://t.me/leader_fa/1,متن,fa,2024-03-01 14:00,"
+        "telegram/terms_of_service/promote_violence_public,Threat,a;b,leader_fa\n"
         "https://t.me/leader_fa/2,,,2024-03-01T14:00:00+01:00,,,,\n"
         "https://t.me/leader_fa/3,,,01/03/2024 09:15,,,,\n"
         "https://t.me/leader_fa/4,,,1709301600,,,,\n"

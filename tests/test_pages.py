@@ -222,7 +222,8 @@ def test_case_filters_and_pagination(make_app, make_user, login):
 
 def test_map_clause_and_clause_counts(logged_in):
     case_id = _case(logged_in)
-    entry_id = logged_in.post(f"/entries/new/{case_id}", data={"url": "https://x.com/chan/status/1790000000000000009", "account_id": "0"}
+    entry_id = logged_in.post(f"/entries/new/{case_id}",
+                              data={"url": "https://x.com/chan/status/1790000000000000009", "account_id": "0"}
                               ).headers["Location"].rsplit("/", 1)[-1]
     resp = logged_in.post(f"/entries/{entry_id}/violations", data={
         "clause": "x/violent_content/violent_threats", "rationale": "Threatens to kill a named journalist."},

@@ -41,8 +41,8 @@ def stamped(app, make_user, make_case, make_entry, tmp_path, ca):
                       Limits.from_config(app.config))
     out = tmp_path / "package.zip"
     with LocalTSA(ca, "First Test TSA") as first, LocalTSA(ca, "Second Test TSA") as second:
-        result = write_package(user, case, out, app.config["EVIDENCE_DIR"], workers=0, options=DossierOptions(approved_only=False),
-                               timestamp_urls=[first.url, second.url])
+        result = write_package(user, case, out, app.config["EVIDENCE_DIR"], workers=0,
+                               options=DossierOptions(approved_only=False), timestamp_urls=[first.url, second.url])
         assert first.requests == second.requests == 1
     return out, result, case
 
@@ -76,7 +76,8 @@ def test_verifier_catches_a_timestamp_of_other_data_or_an_untrusted_authority(st
             data = foreign if name == "timestamps/manifest.1.tsr" else zin.read(name)
             if name == "SHA256SUMS":  # a forger would fix the sums too: the imprint check still catches it
                 lines = [line for line in data.decode().splitlines() if not line.endswith("manifest.1.tsr")]
-                data = ("\n".join(lines) + f"\n{hashlib.sha256(foreign).hexdigest()}  timestamps/manifest.1.tsr\n").encode()
+                tsr_line = f"{hashlib.sha256(foreign).hexdigest()}  timestamps/manifest.1.tsr"
+                data = ("\n".join(lines) + f"\n{tsr_line}\n").encode()
             zout.writestr(name, data)
     assert verify_package(swapped, [ca.pem]) == [
         "timestamps/manifest.1.tsr: it timestamps other data than this manifest"]
@@ -123,7 +124,8 @@ def test_cli_export_and_verify_with_timestamps(stamped, runner, ca, tmp_path, ap
     assert "timestamped by" in good.output and "First Test TSA" in good.output
     with LocalTSA(ca, "CLI TSA") as tsa:
         app.config["TIMESTAMP_URLS"] = tsa.url  # a comma-separated string works as well as a list
-        made = runner.invoke(args=["export-package", str(case.id), "-o", str(tmp_path / "cli.zip"), "--include-unapproved"])
+        made = runner.invoke(args=["export-package", str(case.id), "-o", str(tmp_path / "cli.zip"),
+                                   "--include-unapproved"])
     assert made.exit_code == 0, made.output
     assert "CLI TSA" in made.output
 
