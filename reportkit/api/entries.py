@@ -25,14 +25,14 @@ def create_entry(case_id: int):
     violations = _violations(data.get("violations") or [])
     try:
         entry = entry_ops.create_entry(g.api_user, case, form.url.data, fields, violations)
-    except entry_ops.DuplicateEntry as exc:
+    except entry_ops.DuplicateEntry as exc:  # other refusals are answered by the one handler (errors.py)
         db.session.rollback()
         raise APIError(409, "duplicate", str(exc), {"url": [str(exc)], "existing_entry_id": exc.existing.id,
                                                     "existing_entry_url": url_for("entries.view",
-                                                                                  entry_id=exc.existing.id)})
-    except (entry_ops.EntryError, URLError) as exc:
+                                                                                  entry_id=exc.existing.id)}) from None
+    except URLError as exc:
         db.session.rollback()
-        raise APIError(422, "validation_error", str(exc), {getattr(exc, "field", None) or "url": [str(exc)]})
+        raise APIError(422, "validation_error", str(exc), {"url": [str(exc)]}) from None
     return _with_warnings(serialize.entry(entry), entry), 201
 
 
@@ -65,11 +65,7 @@ def update_entry(entry_id: int):
     merged = {**_current(entry), **data}
     form = _entry_form(EntryForm, merged, entry.case)
     fields = {k: v for k, v in _fields(form, merged).items() if k in data}
-    try:
-        entry_ops.update_entry(g.api_user, entry, fields)
-    except entry_ops.EntryError as exc:
-        db.session.rollback()
-        raise APIError(422, "validation_error", str(exc), {exc.field or "entry": [str(exc)]})
+    entry_ops.update_entry(g.api_user, entry, fields)  # a refusal is answered by the one handler (errors.py)
     return _with_warnings(serialize.entry(entry), entry)
 
 

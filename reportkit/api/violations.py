@@ -38,12 +38,8 @@ def map_violation(entry_id: int):
                          clauses=clauses_for(entry.platform, urlsplit(entry.canonical_url or "").hostname or ""),
                          platform_name=PLATFORMS.get(entry.platform, entry.platform))
     validate(form)
-    try:
-        violation = entry_ops.add_violation(g.api_user, entry, form.clause_key, form.rationale.data,
-                                            rationale_en=rationale_en)
-    except entry_ops.EntryError as exc:
-        db.session.rollback()
-        raise APIError(422, "validation_error", str(exc), {exc.field or "clause": [str(exc)]})
+    violation = entry_ops.add_violation(g.api_user, entry, form.clause_key, form.rationale.data,
+                                        rationale_en=rationale_en)  # a refusal: the one handler (errors.py)
     return violation_row(violation), 201
 
 
@@ -57,11 +53,7 @@ def change_violation(entry_id: int, violation_id: int):
         raise APIError(422, "validation_error", "Send rationale_en as text; nothing else of a mapping changes.",
                        {k: ["This field cannot be changed."] for k in sorted(unknown)} or
                        {"rationale_en": ["Give text (empty to clear it)."]})
-    try:
-        entry_ops.set_rationale_en(g.api_user, entry, violation, data["rationale_en"])
-    except entry_ops.EntryError as exc:
-        db.session.rollback()
-        raise APIError(422, "validation_error", str(exc), {exc.field or "rationale_en": [str(exc)]})
+    entry_ops.set_rationale_en(g.api_user, entry, violation, data["rationale_en"])  # refusals: errors.py
     return violation_row(db.session.get(Violation, violation_id))
 
 
@@ -69,10 +61,10 @@ def change_violation(entry_id: int, violation_id: int):
 def remove_violation(entry_id: int, violation_id: int):
     entry, violation = _violation(entry_id, violation_id)
     try:
-        entry_ops.remove_violation(entry, violation, g.api_user)
-    except entry_ops.EntryError as exc:
+        entry_ops.remove_violation(g.api_user, entry, violation)
+    except entry_ops.EntryError as exc:  # removed a moment ago by another request: a conflict, not bad input
         db.session.rollback()
-        raise APIError(409, "conflict", str(exc), {exc.field or "clause": [str(exc)]})
+        raise APIError(409, "conflict", str(exc), {exc.field or "clause": [str(exc)]}) from None
     return {"id": violation_id, "removed": True}
 
 

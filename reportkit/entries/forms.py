@@ -10,15 +10,22 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from ..extensions import db
 from ..forms import options
 from ..models import PLATFORMS, STATUSES, Clause
-from ..models.entries import CAPTURE_METHODS, REQUESTED_ACTIONS, SEVERITIES, TRANSLATION_METHODS
+from ..models.entries import (
+    CAPTURE_METHODS,
+    EDITABLE,
+    FIELDS,
+    MAX_TEXT,
+    REQUESTED_ACTIONS,
+    SEVERITIES,
+    TRANSLATION_METHODS,
+)
 from ..services import dates
+from ..services import entries as entry_ops
 from ..services.search import SORTS, EntryFilter
 from ..services.urls import URLError, parse_post_url
 
-MAX_TEXT = 50_000
 # The first format is what the field shows: the one browsers' datetime-local inputs accept.
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-_BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 def post_url(form, field):
@@ -28,47 +35,49 @@ def post_url(form, field):
         raise ValidationError(str(exc)) from exc
 
 
-def bcp47(form, field):
-    if field.data and not _BCP47.match(field.data.strip()):
-        raise ValidationError("Use a language tag such as fa, ar, he, en or fa-IR.")
-
-
 def _blank(choices: dict):
     return options([("", "—")] + list(choices.items()))
 
 
+def _limit(name: str) -> dict:
+    """The browser's length hint for an entry field, from models.entries.FIELDS (the service checks it)."""
+    return {"maxlength": FIELDS[name].max}
+
+
 class EntryForm(FlaskForm):
+    """The entry fields (models.entries.FIELDS: one field here for each) with their labels. Their values are
+    checked by the service (`entries.field_problems`, in `validate`), as the API's and an import's are."""
+
     account_id = SelectField("Account", coerce=int, default=0, validate_choice=True)
     posted_at = DateTimeLocalField("Posted at", validators=[Optional()], format=LOCAL_FORMATS,
                                    description="Leave empty when the time can be read from the post id.")
     confirm_posted_at = BooleanField("The typed time is right (keep it even where the post id says otherwise)")
-    text = TextAreaField("Original text", validators=[Length(max=MAX_TEXT)],
-                         description="Verbatim, in its own script.")
-    language = StringField("Language", validators=[Optional(), Length(max=35), bcp47],
+    text = TextAreaField("Original text", render_kw=_limit("text"), description="Verbatim, in its own script.")
+    language = StringField("Language", render_kw=_limit("language"),
                            description="BCP-47 tag: fa, ar, he, en … Guessed from the text when left empty.")
-    translation = TextAreaField("Translation", validators=[Length(max=MAX_TEXT)])
-    translator = StringField("Translator", validators=[Length(max=200)],
+    translation = TextAreaField("Translation", render_kw=_limit("translation"))
+    translator = StringField("Translator", render_kw=_limit("translator"),
                              description="Printed in exports as typed: a pseudonym is fine.")
     translation_method = SelectField("Translation method", choices=_blank(TRANSLATION_METHODS), default="")
-    notes = TextAreaField("Context notes", validators=[Length(max=MAX_TEXT)])
+    notes = TextAreaField("Context notes", render_kw=_limit("notes"))
     tags = StringField("Tags", validators=[Length(max=1000)], description="Separated by commas.")
     graphic = BooleanField("Graphic violence (blur media by default)")
     private_info = BooleanField("Private information visible")
     captured_at = DateTimeLocalField("Captured at", validators=[Optional()], format=LOCAL_FORMATS,
                                      description="Empty: the time of the first screenshot's upload.")
-    captured_by = StringField("Captured by", validators=[Length(max=200)],
+    captured_by = StringField("Captured by", render_kw=_limit("captured_by"),
                               description="Printed in exports as typed: a pseudonym is fine.")
     capture_method = SelectField("Capture method", choices=_blank(CAPTURE_METHODS), default="")
-    logged_in_as = StringField("Logged in as (label)", validators=[Length(max=200)],
+    logged_in_as = StringField("Logged in as (label)", render_kw=_limit("logged_in_as"),
                                description="A label such as “research account 2”, never a password.")
-    network_route = StringField("Network route (label)", validators=[Length(max=200)],
+    network_route = StringField("Network route (label)", render_kw=_limit("network_route"),
                                 description="e.g. “VPN, exit in NL”.")
-    legal_country = StringField("Legal ground: country", validators=[Length(max=100)])
-    legal_law = StringField("Law", validators=[Length(max=300)])
-    legal_article = StringField("Article", validators=[Length(max=100)])
+    legal_country = StringField("Legal ground: country", render_kw=_limit("legal_country"))
+    legal_law = StringField("Law", render_kw=_limit("legal_law"))
+    legal_article = StringField("Article", render_kw=_limit("legal_article"))
     requested_action = SelectField("Requested action", choices=_blank(REQUESTED_ACTIONS), default="",
                                    description="What the team asks the platform to do about this post.")
-    action_countries = StringField("Countries", validators=[Length(max=200)],
+    action_countries = StringField("Countries", render_kw=_limit("action_countries"),
                                    description="Only to restrict the post in named countries: two-letter codes, "
                                                "e.g. DE, FR.")
     severity = SelectField("Severity", coerce=int, default=0, choices=options(
@@ -83,15 +92,23 @@ class EntryForm(FlaskForm):
         self.posted_at.label.text = f"Posted at ({label})"
         self.captured_at.label.text = f"Captured at ({label})"
 
+    def validate(self, extra_validators=None) -> bool:
+        """The form's own checks (CSRF, choices, times), then the service's check of every entry field: each
+        problem is shown next to its field."""
+        valid = super().validate(extra_validators)
+        fields = self.service_fields()
+        for name, problem in entry_ops.field_problems({k: v for k, v in fields.items()
+                                                       if k in FIELDS and not self[k].errors}).items():
+            self[name].errors = [*self[name].errors, problem]
+            valid = False
+        return valid
+
     def set_accounts(self, accounts) -> None:
         self.account_id.choices = options([(0, "Match from the URL")] + [(a.id, a.label) for a in accounts])
 
     def service_fields(self) -> dict:
         """The form's values in the shape the entry services take (aware UTC times, a list of tags)."""
-        data = {name: self[name].data for name in (
-            "text", "language", "translation", "translator", "translation_method", "notes", "graphic",
-            "private_info", "captured_by", "capture_method", "logged_in_as", "network_route",
-            "legal_country", "legal_law", "legal_article", "requested_action", "action_countries", "severity")}
+        data = {name: self[name].data for name in EDITABLE}
         data["language"] = (data["language"] or "").strip()
         data["account_id"] = self.account_id.data or None
         data["posted_at"] = _aware(self.posted_at.data, self.zone)

@@ -102,7 +102,7 @@ def delete_violation(entry_id: int, violation_id: int):
     if violation is None or not ConfirmForm().validate_on_submit():
         abort(404 if violation is None else 400)
     heading = violation.clause.heading
-    entry_ops.remove_violation(entry, violation, current_user)
+    entry_ops.remove_violation(current_user, entry, violation)
     flash(f"Clause mapping removed: {heading}", "info")
     return redirect(url_for("entries.view", entry_id=entry.id, _anchor="violations"))
 

@@ -1,7 +1,7 @@
 """A catalogued post (entry), the clauses it violates and its tags."""
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -34,10 +34,43 @@ SEVERITIES = {
     2: ("Medium", "Harassing or hateful; harm is likely if it spreads."),
     1: ("Low", "Breaks the rules; no one is at immediate risk."),
 }
-# The fields a person sets on an entry (forms, API and import validate the same list).
-EDITABLE = ("text", "language", "translation", "translator", "translation_method", "notes", "graphic",
-            "private_info", "captured_at", "captured_by", "capture_method", "logged_in_as", "network_route",
-            "legal_country", "legal_law", "legal_article", "requested_action", "action_countries", "severity")
+MAX_TEXT = 50_000  # characters of a long text field (the post's text, its translation, notes)
+
+
+class Field(NamedTuple):
+    """What one entry field holds: `kind` is text (several lines), line (one line, at most `max` characters),
+    language (a BCP-47 tag), choice (a key of `choices`, or empty), severity (0 or a key of SEVERITIES),
+    flag (true/false) or time (an aware datetime, or none). `label` is its name in messages."""
+    label: str
+    kind: str
+    max: int = 0
+    choices: tuple = ()
+
+
+# The fields a person sets on an entry: the one list that the form, the API, the import, the snapshot (custody
+# log), replay and the OpenAPI document read. services/entries.field_problems validates every value by it.
+FIELDS: dict[str, Field] = {
+    "text": Field("original text", "text", MAX_TEXT),
+    "language": Field("language", "language", 35),
+    "translation": Field("translation", "text", MAX_TEXT),
+    "translator": Field("translator", "line", 200),
+    "translation_method": Field("translation method", "choice", 10, tuple(TRANSLATION_METHODS)),
+    "notes": Field("notes", "text", MAX_TEXT),
+    "graphic": Field("graphic", "flag"),
+    "private_info": Field("private information", "flag"),
+    "captured_at": Field("capture time", "time"),
+    "captured_by": Field("captured by", "line", 200),
+    "capture_method": Field("capture method", "choice", 20, tuple(CAPTURE_METHODS)),
+    "logged_in_as": Field("logged in as", "line", 200),
+    "network_route": Field("network route", "line", 200),
+    "legal_country": Field("legal ground's country", "line", 100),
+    "legal_law": Field("law", "line", 300),
+    "legal_article": Field("article", "line", 100),
+    "requested_action": Field("requested action", "choice", 30, tuple(REQUESTED_ACTIONS)),
+    "action_countries": Field("countries", "line", 200),
+    "severity": Field("severity", "severity", choices=tuple(sorted(SEVERITIES))),
+}
+EDITABLE = tuple(FIELDS)
 
 
 class Entry(db.Model):
@@ -65,30 +98,32 @@ class Entry(db.Model):
     posted_at_conflict = None  # not stored: (typed, id's) times of that write
 
     text: Mapped[str] = mapped_column(Text, default="")
-    language: Mapped[str] = mapped_column(String(35), default="", index=True)
+    language: Mapped[str] = mapped_column(String(FIELDS["language"].max), default="", index=True)
     translation: Mapped[str] = mapped_column(Text, default="")
-    translator: Mapped[str] = mapped_column(String(200), default="")
-    translation_method: Mapped[str] = mapped_column(String(10), default="")
+    translator: Mapped[str] = mapped_column(String(FIELDS["translator"].max), default="")
+    translation_method: Mapped[str] = mapped_column(String(FIELDS["translation_method"].max), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     graphic: Mapped[bool] = mapped_column(default=False)
     private_info: Mapped[bool] = mapped_column(default=False)
 
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    captured_by: Mapped[str] = mapped_column(String(200), default="")
+    captured_by: Mapped[str] = mapped_column(String(FIELDS["captured_by"].max), default="")
     # "upload": captured_at/captured_by defaulted from the first screenshot's upload; "person": typed; "": none
     captured_at_source: Mapped[str] = mapped_column(String(10), default="", server_default="")
-    capture_method: Mapped[str] = mapped_column(String(20), default="")
-    logged_in_as: Mapped[str] = mapped_column(String(200), default="")
-    network_route: Mapped[str] = mapped_column(String(200), default="")
+    capture_method: Mapped[str] = mapped_column(String(FIELDS["capture_method"].max), default="")
+    logged_in_as: Mapped[str] = mapped_column(String(FIELDS["logged_in_as"].max), default="")
+    network_route: Mapped[str] = mapped_column(String(FIELDS["network_route"].max), default="")
 
-    legal_country: Mapped[str] = mapped_column(String(100), default="")
-    legal_law: Mapped[str] = mapped_column(String(300), default="")
-    legal_article: Mapped[str] = mapped_column(String(100), default="")
+    legal_country: Mapped[str] = mapped_column(String(FIELDS["legal_country"].max), default="")
+    legal_law: Mapped[str] = mapped_column(String(FIELDS["legal_law"].max), default="")
+    legal_article: Mapped[str] = mapped_column(String(FIELDS["legal_article"].max), default="")
 
     # What the team asks for (REQUESTED_ACTIONS), the countries a restriction covers ("DE, FR": ISO 3166-1
     # alpha-2, only with restrict_in_countries) and how severe the post is (SEVERITIES; 0 = not rated).
-    requested_action: Mapped[str] = mapped_column(String(30), default="", server_default="")
-    action_countries: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    requested_action: Mapped[str] = mapped_column(String(FIELDS["requested_action"].max), default="",
+                                                  server_default="")
+    action_countries: Mapped[str] = mapped_column(String(FIELDS["action_countries"].max), default="",
+                                                  server_default="")
     severity: Mapped[int] = mapped_column(default=0, server_default="0")
 
     status: Mapped[str] = mapped_column(String(20), default="draft")

@@ -11,7 +11,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import Account, Case, Clause, Entry, Tag, User, Violation
-from ..models.entries import EDITABLE, REQUESTED_ACTIONS, SEVERITIES
+from ..models.entries import EDITABLE, FIELDS
+from ..platforms import GLOBAL_IDS  # platforms whose post id names one post (intake reads it here too)
 from . import dates
 from .cases import add_account
 from .custody import lock_case, record, reloaded, transaction_cache
@@ -20,9 +21,6 @@ from .language import guess_language
 from .policies import clause_misfit
 from .reviews import ensure_open, reset_round
 from .urls import PostURL, parse_post_url
-
-# Platforms whose post id names one post across the whole platform, so two URLs with it are one post.
-GLOBAL_IDS = {"x", "youtube", "tiktok", "instagram", "threads", "facebook"}
 
 
 class EntryError(ServiceError):
@@ -57,6 +55,62 @@ def check_storable(value, field: str) -> None:
         raise EntryError(f"The {field.replace('_', ' ')} {problem}", field)
 
 
+_BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+LANGUAGE_MESSAGE = "Use a language tag such as fa, ar, he, en or fa-IR."
+
+
+def field_problems(fields: dict) -> dict[str, str]:
+    """What is wrong with each value of `fields` that names an entry field (models.entries.FIELDS), by name.
+    The one check of entry fields: the page form, the API and the import all end here (other keys, such as
+    tags or posted_at, are checked where they are used)."""
+    problems = {}
+    for name, value in fields.items():
+        spec = FIELDS.get(name)
+        if spec is not None and value is not None:
+            problem = _field_problem(spec, value)
+            if problem:
+                problems[name] = problem
+    return problems
+
+
+def _field_problem(spec, value) -> str | None:
+    label = spec.label[:1].upper() + spec.label[1:]
+    if spec.kind in ("text", "line", "language", "choice"):
+        if not isinstance(value, str):
+            return f"{label}: give text."
+        problem = unstorable(value)
+        if problem:
+            return f"The {spec.label} {problem}"
+        if spec.max and len(value) > spec.max:
+            return f"The {spec.label} is longer than {spec.max} characters."
+        if spec.kind == "language" and value.strip() and not _BCP47.match(value.strip()):
+            return LANGUAGE_MESSAGE
+        if spec.kind == "choice" and value not in ("", *spec.choices):
+            return f"The {spec.label} must be one of: {', '.join(spec.choices)} (or nothing)."
+    elif spec.kind == "severity":
+        if isinstance(value, bool) or not isinstance(value, int) or value not in (0, *spec.choices):
+            return (f"The severity must be one of {', '.join(str(k) for k in spec.choices)} "
+                    "(or 0 for not rated).")
+    elif spec.kind == "flag" and not isinstance(value, bool):
+        return f"{label}: give true or false."
+    elif spec.kind == "time" and not (isinstance(value, datetime) and value.tzinfo is not None):
+        return f"The {spec.label} must be a time with its zone."
+    return None
+
+
+def check_fields(fields: dict) -> dict:
+    """`fields` checked (EntryError for the first problem, about its field) and tidied: a language tag without
+    the spaces around it."""
+    problems = field_problems(fields)
+    if problems:
+        name, message = next(iter(problems.items()))
+        raise EntryError(message, name)
+    fields = dict(fields)
+    if isinstance(fields.get("language"), str):
+        fields["language"] = fields["language"].strip()
+    return fields
+
+
 class DuplicateEntry(EntryError):
     def __init__(self, existing: Entry):
         super().__init__(f"This post is already in the case as entry #{existing.number}.", "url")
@@ -71,23 +125,47 @@ def find_duplicate(case_id: int, post: PostURL) -> Entry | None:
     return found
 
 
+class CaseEntries:
+    """Finds an entry of the case already holding a post, with a query (bulk intake keeps an index in memory
+    with the same `find`: intake.DuplicateIndex)."""
+
+    def __init__(self, case_id: int):
+        self.case_id = case_id
+
+    def find(self, post: PostURL) -> Entry | None:
+        return find_duplicate(self.case_id, post)
+
+
 def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
-                 violations: list[tuple[str, ...]] = (), commit: bool = True, known=None, log: bool = True) -> Entry:
-    """Create an entry from a post URL. `known` (a DuplicateIndex) replaces the duplicate query in bulk intake.
+                 violations: list[tuple[str, ...]] = ()) -> Entry:
+    """Create an entry from a post URL, with its clauses, record its creation and commit.
     `violations` are (clause key, rationale) or (clause key, rationale, English version of the rationale)."""
+    entry = new_entry(actor, case, url, fields, violations, CaseEntries(case.id))
+    made = creation_record(entry)  # before the flush: a new entry's collections need no query yet
+    db.session.flush()  # the entry's id, for its first event
+    record(actor, case.id, "entry.created", f"entry:{entry.number}", made, entry_id=entry.id)
+    db.session.commit()
+    return entry
+
+
+def new_entry(actor: User, case: Case, url: str, fields: dict | None, violations: list[tuple[str, ...]],
+              existing) -> Entry:
+    """Building block (records nothing, commits nothing): check a new entry and add it, with its clauses, to
+    the session under the case lock. `existing.find(post)` names an entry that already holds the post
+    (`CaseEntries`, or bulk intake's in-memory index). The caller records the creation and commits."""
     post = parse_post_url(url)
     if post.platform != "other" and not post.is_post:
         raise EntryError(f"This {post.platform} address is not the address of one post (a profile or a short "
                          "link?). Open the post itself and paste its address.", "url")
-    fields = dict(fields or {})
+    fields = check_fields(fields or {})
     if fields.get("text") and not (fields.get("language") or "").strip():
         fields["language"] = guess_language(fields["text"])  # prefilled; a person's value always wins
     cache = _clause_cache(violations)
     _check_violations(violations, cache, post)  # before anything is added: a refused import row leaves nothing behind
     lock_case(case.id)  # the duplicate check and the number must see every entry committed before this one
-    existing = known.find(post) if known is not None else find_duplicate(case.id, post)
-    if existing is not None:
-        raise DuplicateEntry(existing)
+    found = existing.find(post)
+    if found is not None:
+        raise DuplicateEntry(found)
     entry = Entry(case_id=case.id, number=next_entry_number(case), submitted_url=post.submitted,
                   canonical_url=post.canonical, platform=post.platform, post_id=post.post_id,
                   handle=post.handle, created_by_id=actor.id)
@@ -102,14 +180,7 @@ def create_entry(actor: User, case: Case, url: str, fields: dict | None = None,
     if tags is not None:
         set_tags(entry, tags)
     for clause_key, rationale, *english in violations:
-        add_violation(actor, entry, clause_key, rationale, commit=False, clauses=cache, log=False,
-                      rationale_en=english[0] if english else "")
-    if log:
-        made = creation_record(entry)  # before the flush: a new entry's collections need no query yet
-        db.session.flush()  # the entry's id, for its first event
-        record(actor, case.id, "entry.created", f"entry:{entry.number}", made, entry_id=entry.id)
-    if commit:
-        db.session.commit()
+        attach_violation(actor, entry, clause_key, rationale, english[0] if english else "", cache)
     return entry
 
 
@@ -146,8 +217,8 @@ def _write_entry_seq(session) -> None:
 
 
 def update_entry(actor: User, entry: Entry, fields: dict) -> Entry:
+    fields = check_fields(fields)
     ensure_open(entry)
-    fields = dict(fields)
     before = entry.snapshot()
     if "account_id" in fields:
         entry.account = _account_by_id(entry.case, fields.pop("account_id"))
@@ -184,9 +255,23 @@ def set_tags(entry: Entry, names) -> None:
     entry.tags.extend(Tag(name=n) for n in wanted if n not in have)
 
 
-def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, commit: bool = True,
-                  clauses: dict | None = None, log: bool = True, rationale_en: str = "") -> Violation:
+def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, rationale_en: str = "") -> Violation:
+    """Map a clause onto an entry, record it, start a new review round and commit."""
     ensure_open(entry)
+    violation = attach_violation(actor, entry, clause_key, rationale, rationale_en)
+    mapped = {"clause": violation.clause.key, "rationale": violation.rationale}
+    if violation.rationale_en:
+        mapped["rationale_en"] = violation.rationale_en
+    record(actor, entry.case_id, "clause.mapped", f"entry:{entry.number}", mapped, entry_id=entry.id)
+    reset_round(actor, entry, f"clause {violation.clause.key} mapped")
+    db.session.commit()
+    return violation
+
+
+def attach_violation(actor: User, entry: Entry, clause_key: str, rationale: str, rationale_en: str = "",
+                     clauses: dict | None = None) -> Violation:
+    """Building block (records nothing, commits nothing): check a mapping and add it to the entry. `clauses`:
+    the clauses already looked up, by key (a new entry's, or an import's)."""
     clause = (clauses or {}).get(clause_key.strip()) or db.session.scalar(
         select(Clause).where(Clause.key == clause_key.strip()))
     if clause is None:
@@ -202,14 +287,6 @@ def add_violation(actor: User, entry: Entry, clause_key: str, rationale: str, co
     violation = Violation(clause=clause, rationale=rationale.strip(), rationale_en=(rationale_en or "").strip(),
                           created_by_id=actor.id)
     entry.violations.append(violation)
-    if log:
-        mapped = {"clause": clause.key, "rationale": violation.rationale}
-        if violation.rationale_en:
-            mapped["rationale_en"] = violation.rationale_en
-        record(actor, entry.case_id, "clause.mapped", f"entry:{entry.number}", mapped, entry_id=entry.id)
-        reset_round(actor, entry, f"clause {clause.key} mapped")
-    if commit:
-        db.session.commit()
     return violation
 
 
@@ -235,11 +312,8 @@ def set_rationale_en(actor: User, entry: Entry, violation: Violation, text: str)
 
 
 def check_request(entry: Entry) -> None:
-    """What the team asks for must be one of REQUESTED_ACTIONS, countries only (and always) with a restriction,
-    and the severity one of SEVERITIES (0: not rated). Every way in (form, API, import) ends here."""
-    if entry.requested_action not in ("", *REQUESTED_ACTIONS):
-        raise EntryError(f"The requested action must be one of: {', '.join(REQUESTED_ACTIONS)}.",
-                         "requested_action")
+    """Countries only (and always) with a restriction; the values themselves are checked by `field_problems`.
+    Every way in (form, API, import) ends here."""
     countries = country_codes(entry.action_countries)
     if entry.requested_action == "restrict_in_countries" and not countries:
         raise EntryError("Name the countries the post should be restricted in (ISO codes such as DE, FR).",
@@ -248,10 +322,6 @@ def check_request(entry: Entry) -> None:
         raise EntryError("Countries go with the action “restrict the post in named countries” only.",
                          "action_countries")
     entry.action_countries = ", ".join(countries)
-    severity = entry.severity
-    if isinstance(severity, bool) or not isinstance(severity, int) or severity not in (0, *SEVERITIES):
-        raise EntryError(f"The severity must be one of {', '.join(str(k) for k in sorted(SEVERITIES))} "
-                         "(or 0 for not rated).", "severity")
 
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -310,7 +380,7 @@ def _clause_cache(violations) -> dict:
     return {k: known[k] for k in keys if k in known}
 
 
-def remove_violation(entry: Entry, violation: Violation, actor: User | None = None) -> None:
+def remove_violation(actor: User, entry: Entry, violation: Violation) -> None:
     ensure_open(entry)
     violation = reloaded(violation)
     if violation is None:
@@ -330,8 +400,7 @@ def _apply(entry: Entry, fields: dict) -> None:
 
 
 def _empty(name: str):
-    return False if name in ("graphic", "private_info") else None if name == "captured_at" else \
-        0 if name == "severity" else ""
+    return {"flag": False, "time": None, "severity": 0}.get(FIELDS[name].kind, "")
 
 
 def _set_posted_at(entry: Entry, post: PostURL, typed: datetime | None, confirmed: bool = False) -> None:

@@ -4,7 +4,7 @@ the rows. Purge, and the one answer to "does any row still use these bytes?" tha
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,7 +23,7 @@ from .errors import ServiceError
 from .images import BadImage, PrintCopy, check_image, look_hash, make_marked_copy, make_print_copy, perceptual_hash
 from .reviews import check_open, ensure_open, reset_round
 from .sniff import UnsupportedType, sniff
-from .storage import EvidenceStore, Garbage, StorageFull, TooLarge, storage_full
+from .storage import EvidenceStore, Garbage, StorageFull, StoredBytesLocked, TooLarge, storage_full
 from .urls import parse_post_url
 
 
@@ -76,16 +76,16 @@ def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str
     added: list[str] = []
     try:
         with store.writing():
+            store.commit(staged, added)  # before the case lock: in an S3 store this is the upload (slow work)
+            copy_sha = store.put_bytes(copy.data, added)[0] if copy else None
             ensure_open(entry)
-            store.commit(staged, added)
             evidence = Evidence(entry=entry, kind=found.kind, sha256=staged.sha256, size=staged.size, mime=found.mime,
                                 original_name=_safe_name(filename), uploaded_by_id=actor.id, phash=phash,
                                 look_hash=look,
                                 uploaded_at=utcnow())
             if copy:
                 evidence.width, evidence.height = size
-                sha, _ = store.put_bytes(copy.data, added)
-                evidence.derivatives.append(_derivative("print", copy, sha, staged.sha256))
+                evidence.derivatives.append(_derivative("print", copy, copy_sha, staged.sha256))
             db.session.add(evidence)
             note_near_duplicates(evidence)  # stored once, shown on both entries until dismissed
             record(actor, entry.case_id, "evidence.uploaded", f"entry:{entry.number}", {
@@ -125,16 +125,24 @@ def default_capture(actor: User, entry: Entry, evidence: Evidence) -> None:
            {k: [before[k], after[k]] for k in after if after[k] != before[k]}, FROM_UPLOAD, entry_id=entry.id)
 
 
-def add_archive_link(actor: User, entry: Entry, url: str, commit: bool = True, log: bool = True) -> Evidence:
+def add_archive_link(actor: User, entry: Entry, url: str) -> Evidence:
+    """Add an archive link (kept as a link, never fetched) to an entry, record it, start a new review round and
+    commit."""
     ensure_open(entry)
+    evidence = attach_archive_link(actor, entry, url)
+    record(actor, entry.case_id, "evidence.linked", f"entry:{entry.number}", {"url": evidence.archive_url},
+           entry_id=entry.id)
+    reset_round(actor, entry, f"archive link {evidence.archive_url} added")
+    db.session.commit()
+    return evidence
+
+
+def attach_archive_link(actor: User, entry: Entry, url: str) -> Evidence:
+    """Building block (records nothing, commits nothing): add an archive link row to the session. A new
+    entry's links are recorded with its creation record (bulk intake)."""
     address = parse_post_url(url).canonical  # raises URLError for anything but a plain http(s) address
     evidence = Evidence(entry=entry, kind="archive_link", archive_url=address, uploaded_by_id=actor.id)
     db.session.add(evidence)
-    if log:
-        record(actor, entry.case_id, "evidence.linked", f"entry:{entry.number}", {"url": address}, entry_id=entry.id)
-        reset_round(actor, entry, f"archive link {address} added")
-    if commit:
-        db.session.commit()
     return evidence
 
 
@@ -161,7 +169,10 @@ def refresh_marked_copy(actor: User, evidence: Evidence, store: EvidenceStore, w
     The image is drawn before the case lock is taken (slow work never holds it); under the lock, if someone
     changed the regions meanwhile, it is drawn again from what is committed, so no redaction is ever lost."""
     def draw(regions):
-        return make_marked_copy(store.path_for(evidence.sha256), regions, width) if regions else None
+        if not regions:
+            return None
+        with store.as_file(evidence.sha256) as path:  # the file itself, or a checked copy from S3
+            return make_marked_copy(path, regions, width)
 
     drawn_for = _boxes(evidence.regions)
     copy = draw(evidence.regions)
@@ -246,12 +257,15 @@ def purge_evidence(actor: User, evidence: Evidence, reason: str, store: Evidence
     reset_round(actor, evidence.entry, f"file {evidence.original_name} purged")
     db.session.commit()
     remove_unused_bytes(store, hashes)
-    return Purge(same_case)
+    # S3 Object Lock: bytes under retention stay until then, whoever uses them (said the same either way)
+    locked = [until for sha in sorted(hashes) if (until := store.locked_until(sha)) is not None]
+    return Purge(same_case, max(locked) if locked else None)
 
 
 @dataclass
 class Purge:
     same_case_entries: list[int]  # entry numbers in this case that still hold the same bytes
+    locked_until: datetime | None = None  # S3 Object Lock: the bytes cannot be removed before then (gc does it after)
 
     @property
     def complete(self) -> bool:
@@ -278,8 +292,11 @@ def remove_unused_bytes(store: EvidenceStore, hashes: Iterable[str]) -> set[str]
         return set()
     with store.removing():
         unused = hashes - hashes_in_use(hashes)
-        for sha in unused:
-            store.remove(sha)
+        for sha in sorted(unused):
+            try:
+                store.remove(sha)
+            except StoredBytesLocked:  # under Object Lock retention: left for gc once it ends, never half-way
+                unused.discard(sha)
     return unused
 
 

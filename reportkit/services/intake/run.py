@@ -16,16 +16,18 @@ from sqlalchemy import func, select, update
 from ...extensions import db
 from ...models import Case, Clause, Entry, Import, User
 from ...models._common import utcnow
+from ...models.entries import FIELDS
 from ..custody import lock_case, record
 from ..dates import DateError, id_time_warning, plausibility_problem
-from ..entries import GLOBAL_IDS, DuplicateEntry, EntryError, create_entry, creation_record
-from ..evidence import add_archive_link
+from ..entries import GLOBAL_IDS, DuplicateEntry, EntryError, creation_record, field_problems, new_entry
+from ..evidence import attach_archive_link
 from ..urls import URLError, not_a_post, parse_post_url
 from .extract import extract_urls
-from .tables import TableError, archiver_hash, read_time, zone
+from .tables import TARGETS, TableError, archiver_hash, read_time, zone
 
 MAX_PASTE = 5000
 BATCH = 500
+TEXT_KINDS = ("text", "line", "language", "choice")  # fields a cell holds as it is
 
 
 class Superseded(RuntimeError):
@@ -116,7 +118,7 @@ def import_rows(actor: User, case: Case, job: Import, headers: list[str], rows: 
 
     def one(item, index):
         number, values = item
-        get = lambda target: values[columns[target]].strip() if target in columns else ""  # noqa: E731
+        get = _getter(values, columns)
         row = {"line": number, "input": get("url")[:500], "url": get("url")}
         try:
             fields, violations, links = _row_fields(get, tz, clauses, handles, job.calendar)
@@ -226,14 +228,19 @@ def _close(actor: User, job: Import) -> None:
     db.session.commit()
 
 
+def _getter(values: list[str], columns: dict[str, int]) -> Callable[[str], str]:
+    """The row's cell for a target field ("" when no column is mapped to it)."""
+    return lambda target: values[columns[target]].strip() if target in columns else ""
+
+
 def _row_fields(get, tz, clauses: set[str], handles: dict[str, int], calendar: str = "auto"):
     if not get("url"):
         raise TableError("The row has no URL.")
-    fields = {name: get(name) for name in ("text", "language", "translation", "notes")}
-    method = get("translation_method").lower()
-    if method and method not in ("human", "machine"):
-        raise TableError(f"Translation method must be human or machine, not “{method}”.")
-    fields["translation_method"] = method
+    # every entry field a column can be mapped to (tables.TARGETS), read as text; the service checks them all
+    fields = {name: get(name) for name, spec in FIELDS.items() if name in TARGETS and spec.kind in TEXT_KINDS}
+    for name in fields:
+        if FIELDS[name].kind == "choice":
+            fields[name] = fields[name].lower()  # "Human" in a spreadsheet is the key "human"
     fields["posted_at"] = _posted_at(get, tz, calendar)
     fields["tags"] = [t for t in get("tags").replace(";", ",").split(",") if t.strip()]
     handle = get("account").lstrip("@").lower()
@@ -335,9 +342,9 @@ def _create(actor, case, index, url, fields, violations, row, links=(), allow_ot
     try:
         for link in links:  # checked before the entry exists: a refused row must leave nothing behind
             parse_post_url(link)
-        entry = create_entry(actor, case, url, fields, violations, commit=False, known=index, log=False)
+        entry = new_entry(actor, case, url, fields, violations, index)  # recorded in the batch's event
         for link in links:
-            add_archive_link(actor, entry, link, commit=False, log=False)
+            attach_archive_link(actor, entry, link)
     except DuplicateEntry as exc:
         return {**row, "status": "duplicate", "reason": "Already in the case."}, exc.existing
     except (EntryError, URLError) as exc:
@@ -354,10 +361,11 @@ def preview_rows(case: Case, job: Import, headers: list[str], rows: list[list[st
     handles = {a.handle_key: a.id for a in case.accounts}
     index, out = DuplicateIndex(case.id), []
     for number, values in enumerate(rows, start=2):
-        get = lambda target: values[columns[target]].strip() if target in columns else ""  # noqa: E731
+        get = _getter(values, columns)
         problems = []
         try:
             fields, violations, _ = _row_fields(get, tz, clauses, handles, job.calendar)
+            problems.extend(field_problems(fields).values())  # what the import will refuse the row for
             post = parse_post_url(get("url"))
             read = read_time(get("posted_at"), tz, job.calendar)
             conversion = read.description if read and read.converted else ""
