@@ -5,10 +5,8 @@ from flask import current_app, g, request
 from ..extensions import db
 from ..models import Import
 from ..services import access, jobs
-from ..services.dates import CALENDARS
-from ..services.intake import TARGETS, TableError, guess_mapping, paste_urls, read_table, resume_import
-from ..services.intake.tables import zone
-from ..services.storage import app_store
+from ..services import intake as intake_ops
+from ..services.intake import TableError, paste_urls, resume_import
 from .base import APIError, bp
 
 
@@ -31,13 +29,12 @@ def create_import(case_id: int):
             try:
                 job = paste_urls(g.api_user, case, "\n".join(str(u) for u in data["urls"]), allow_other)
             except TableError as exc:
-                raise APIError(422, "validation_error", str(exc), {"urls": [str(exc)]})
+                raise APIError(422, "validation_error", str(exc), {"urls": [str(exc)]}) from None
             return _state(job), 202
         if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
             raise APIError(400, "bad_request", "Send {urls: [...]}, {rows: [...], mapping?}, or a multipart file.")
-        raw, name, mapping, tz = json.dumps(data["rows"]).encode(), "rows.json", data.get("mapping"), data.get(
-            "timezone", "UTC")
-        calendar = data.get("calendar", "auto")
+        raw, name, mapping = json.dumps(data["rows"]).encode(), "rows.json", data.get("mapping")
+        tz, calendar = data.get("timezone", "UTC"), data.get("calendar", "auto")
     else:
         upload = request.files.get("file")
         if upload is None or not upload.filename:
@@ -48,26 +45,10 @@ def create_import(case_id: int):
         try:
             mapping = json.loads(request.form["mapping"]) if request.form.get("mapping") else None
         except (json.JSONDecodeError, RecursionError):  # a mapping nested thousands deep is not a mapping
-            raise APIError(422, "validation_error", "mapping must be a JSON object.", {"mapping": ["Not JSON."]})
-    if not isinstance(calendar, str) or calendar not in CALENDARS:
-        raise APIError(422, "validation_error", "Unknown calendar.", {"calendar": [f"One of {', '.join(CALENDARS)}."]})
-    try:
-        headers, rows = read_table(raw)
-        zone(tz)
-    except TableError as exc:
-        raise APIError(422, "validation_error", str(exc), {"file": [str(exc)]})
-    mapping = mapping if isinstance(mapping, dict) else guess_mapping(headers)
-    bad = {k: ["Not a column of the file, or not a field."] for k, v in mapping.items()
-           if k not in TARGETS or v not in headers}
-    if bad or "url" not in mapping:
-        raise APIError(422, "validation_error", "Map the columns: {field: column}.", bad or {"url": ["Required."]})
-    sha, _ = app_store().put_bytes(raw)
-    job = Import(case_id=case.id, kind="json" if raw.lstrip()[:1] in (b"[", b"{") else "csv", filename=name[:255],
-                 file_sha256=sha, mapping=mapping, timezone=tz, calendar=calendar, status="queued", total=len(rows),
-                 allow_other=allow_other,
-                 created_by_id=g.api_user.id)
-    db.session.add(job)
-    db.session.commit()
+            raise APIError(422, "validation_error", "mapping must be a JSON object.", {"mapping": ["Not JSON."]}
+                           ) from None
+    # a refused file or setting (TableError) is answered by the one handler, naming its field (errors.py)
+    job = intake_ops.create_import(g.api_user, case, name, raw, mapping, tz, calendar, allow_other, start=True)
     jobs.start_import(current_app._get_current_object(), job.id, g.api_user.id)
     return _state(job), 202
 
@@ -89,11 +70,8 @@ def resume(import_id: int):
 
 
 def _job(import_id: int, permission: str) -> Import:
-    job = db.session.get(Import, import_id)
-    if job is None:
-        raise APIError(404, "not_found", "No such import.")
-    access.check(g.api_user, job.case_id, permission)
-    return jobs.expire_stalled(job, current_app.config["DOSSIER_TIMEOUT"])
+    return jobs.expire_stalled(access.import_for(g.api_user, import_id, permission),
+                               current_app.config["IMPORT_TIMEOUT"])
 
 
 def _state(job: Import) -> dict:

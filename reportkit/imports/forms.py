@@ -37,7 +37,8 @@ def mapping_form(headers: list[str], mapping: dict[str, str], tz: str, calendar:
         timezone = StringField("Time zone for times written without one", default=tz,
                                validators=[DataRequired(), Length(max=64)],
                                description="e.g. UTC, Asia/Tehran, Europe/Berlin. Numeric dates are read day first.")
-        calendar = SelectField("Dates in this file are", choices=options(list(CALENDARS.items())), default=chosen_calendar,
+        calendar = SelectField("Dates in this file are", choices=options(list(CALENDARS.items())),
+                               default=chosen_calendar,
                                description="Solar Hijri dates (1403/03/08 10:30 or ۸ خرداد ۱۴۰۳, Persian or Latin "
                                            "digits) are converted; the preview shows each conversion.")
         allow_other = BooleanField(ALLOW_OTHER, default=chosen_allow_other, description=ALLOW_OTHER_HINT)

@@ -5,7 +5,7 @@ from sqlalchemy import false, select
 from werkzeug.exceptions import Forbidden, NotFound
 
 from ..extensions import db
-from ..models import PERMISSIONS, Case, Entry, Evidence, Membership
+from ..models import PERMISSIONS, Case, Dossier, Entry, Evidence, Import, Membership
 from ..models.twofactor import has_two_factor
 
 
@@ -78,3 +78,23 @@ def evidence_for(user, evidence_id: int, permission: str = "read") -> Evidence:
         raise NotFound()
     check(user, evidence.entry.case_id, permission)
     return evidence
+
+
+def import_for(user, import_id: int, permission: str = "read") -> Import:
+    """An import of a case the user may `permission`: NotFound (the same 404 body for "no such import" and
+    "not yours") otherwise, for the import pages and the API alike."""
+    job = db.session.get(Import, import_id)
+    if job is None:
+        raise NotFound()
+    check(user, job.case_id, permission)
+    return job
+
+
+def dossier_for(user, dossier_id: int, permission: str = "read") -> Dossier:
+    """A dossier of a case the user may `permission`: NotFound (the same 404 body for "no such dossier" and
+    "not yours") otherwise, for the dossier pages, the downloads and the API alike."""
+    dossier = db.session.get(Dossier, dossier_id)
+    if dossier is None:
+        raise NotFound()
+    check(user, dossier.case_id, permission)
+    return dossier

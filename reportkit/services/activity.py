@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import ANNOTATION_KINDS, PLATFORMS, REGION_KINDS, STATUSES, Clause, Dossier, Entry, Event, Evidence, User
 from ..models.cases import role_label
 from ..models.filings import APPEAL_KINDS, CHANNELS
+from ..models.observations import OUTCOMES
 from ..templating import filesize
 
 
@@ -360,6 +361,9 @@ SENTENCES = {
                                        if c.data.get("no_action") else ", ".join(
                                            str(c.data[k]).replace("_", " ") for k in DECISION_KEYS
                                            if c.data.get(k))) + "."],
+    "post.checked": lambda c: [("A scheduled re-check" if c.data.get("scheduled") else f"{c.who}'s re-check")
+                               + " found ", c.entry(), f" {OUTCOMES.get(c.data.get('outcome'), 'unknown')}",
+                               " again, after it had been removed." if c.data.get("back_online") else "."],
     "appeal.recorded": lambda c: [f"{c.who} recorded a step after the decision on filing {c.data.get('filing')}: "
                                   f"{APPEAL_KINDS.get(c.data.get('kind'), c.data.get('kind', '')).lower()}."],
 }

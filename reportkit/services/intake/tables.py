@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .. import dates
 from ..entries import unstorable
+from ..errors import ServiceError
 
 TARGETS = {
     "url": "Post URL", "text": "Original text", "language": "Language", "translation": "Translation",
@@ -50,8 +51,8 @@ TOO_MANY_COLUMNS = (f"The file has more than {MAX_COLUMNS} columns; at most {MAX
 NESTED_MESSAGE = "The JSON is nested too deeply to read; a table is a list of objects of plain values."
 
 
-class TableError(ValueError):
-    pass
+class TableError(ServiceError):
+    """A file, a row or an import setting refused, with the reason (422; `field` names the setting)."""
 
 
 def read_table(data: bytes) -> tuple[list[str], list[list[str]]]:
@@ -187,6 +188,11 @@ def archiver_hash(value: str) -> str:
     if re.fullmatch(r"[0-9A-Fa-f]+", value) and len(value) in HASH_LENGTHS:
         return f"{HASH_LENGTHS[len(value)]}:{value.lower()}"
     return value
+
+
+def table_kind(data: bytes) -> str:
+    """"json" or "csv": how `read_table` reads these bytes."""
+    return "json" if _decode(data).lstrip().startswith(("[", "{")) else "csv"
 
 
 def guess_mapping(headers: list[str]) -> dict[str, str]:
