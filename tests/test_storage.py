@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from reportkit.services.evidence import EvidenceError, Limits, add_evidence_file
-from reportkit.services.storage import EvidenceStore, TooLarge
+from reportkit.services.storage import EvidenceStore, StoredFileMissing, TooLarge, as_store, hash_name
 
 from .conftest import png_bytes
 
@@ -74,6 +74,34 @@ def test_interrupted_stream_leaves_no_file(store):
 def test_path_for_refuses_non_hash(store):
     with pytest.raises(ValueError):
         store.path_for("../../etc/passwd")
+
+
+def test_the_store_interface_both_stores_share_reads_checks_and_lists(store, tmp_path):
+    """What backups, verify, packages and the PDF renderer call (services/s3.py has the same methods)."""
+    sha, _ = store.put_bytes(b"evidence bytes")
+    other, _ = store.put_bytes(b"more evidence")
+    assert store.check(sha) is None and store.read_bytes(sha) == b"evidence bytes" and store.size(sha) == 14
+    out = io.BytesIO()
+    assert store.stream_to(sha, out) == sha and out.getvalue() == b"evidence bytes"
+    assert list(store.stored_hashes()) == sorted([sha, other])  # the staging folder is not listed
+    with store.as_file(sha) as path:
+        assert path.read_bytes() == b"evidence bytes"
+    assert store.locked_until(sha) is None
+    assert store.relative_name(sha) == hash_name(sha) == f"{sha[:2]}/{sha[2:4]}/{sha}"
+    path = store.path_for(sha)
+    os.chmod(path, 0o644)
+    path.write_bytes(b"tampered")
+    assert store.check(sha) == "changed"
+    altered = io.BytesIO()
+    assert store.stream_to(sha, altered) == hashlib.sha256(b"tampered").hexdigest()  # what was read, said as such
+    path.unlink()
+    assert store.check(sha) == "missing"
+    with pytest.raises(StoredFileMissing):
+        store.stream_to(sha, io.BytesIO())
+    assert as_store(str(tmp_path / "store")).root == store.root and as_store(store) is store
+    assert store.probe() == str(store.root)
+    with pytest.raises(ValueError):
+        hash_name("../../etc/passwd")
 
 
 def test_png_upload_stores_original_and_print_copy(entry, store):
