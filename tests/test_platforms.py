@@ -47,7 +47,9 @@ def test_everything_that_lists_platforms_reads_the_registry():
     assert PLATFORMS is LABELS  # models.PLATFORMS: the labels, for forms, pages and dossiers
     assert [choice.value for choice in PLATFORM_CHOICES] == list(REGISTRY)
     assert dates.FOUNDED == {key: p.founded for key, p in REGISTRY.items()}
-    assert GLOBAL_IDS == {"x", "youtube", "tiktok", "instagram", "threads", "facebook"}
+    assert GLOBAL_IDS == {key for key, p in REGISTRY.items() if p.global_ids}
+    assert GLOBAL_IDS >= {"x", "youtube", "tiktok", "instagram", "threads", "facebook"}
+    assert not GLOBAL_IDS & {"telegram", "mastodon", "bluesky", OTHER}  # ids per channel, server or account
 
 
 def test_hosts_are_bare_lower_case_and_owned_by_one_platform():
