@@ -115,6 +115,7 @@ COUNTS = ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_IMAGE_PIXELS", "PRI
 SECONDS = ("DOSSIER_TIMEOUT", "TIMESTAMP_TIMEOUT", "MAIL_TIMEOUT")
 SECONDS += ("JOBS_HEARTBEAT", "JOBS_STALLED_AFTER")
 SECONDS += ("IMPORT_TIMEOUT",)
+SECONDS += ("RECHECK_TIMEOUT", "RECHECK_EVERY_HOURS")
 LISTS = ("TIMESTAMP_URLS", "SIGNING_CHAIN")
 SAMESITE = ("SESSION_COOKIE_SAMESITE", "REMEMBER_COOKIE_SAMESITE")
 
@@ -138,6 +139,23 @@ def _check_store(config) -> None:
         _refuse("S3_MULTIPART_THRESHOLD", config["S3_MULTIPART_THRESHOLD"], "at least 5 MiB (S3's smallest part)")
     if "S3_CONDITIONAL_WRITES" in config:
         config["S3_CONDITIONAL_WRITES"] = _boolean("S3_CONDITIONAL_WRITES", config["S3_CONDITIONAL_WRITES"])
+
+
+def _check_recheck(config) -> None:
+    """RECHECK_ENDPOINTS: {platform: [address template, reader]} (JSON in the environment)."""
+    value = config.get("RECHECK_ENDPOINTS")
+    if isinstance(value, str):
+        import json
+
+        try:
+            config["RECHECK_ENDPOINTS"] = value = json.loads(value) if value.strip() else {}
+        except ValueError:
+            _refuse("RECHECK_ENDPOINTS", value, 'JSON, e.g. {"x": ["https://…/oembed?url={url}", "oembed"]}')
+    readers = ("oembed", "bluesky", "mastodon", "telegram")
+    if value is not None and not (isinstance(value, dict) and all(
+            isinstance(v, (list, tuple)) and len(v) == 2 and isinstance(v[0], str) and v[1] in readers
+            for v in value.values())):
+        _refuse("RECHECK_ENDPOINTS", value, f"{{platform: [address template, reader]}}, reader one of {readers}")
 
 
 def check_settings(config) -> None:
@@ -169,6 +187,7 @@ def check_settings(config) -> None:
     _check_mail(config)
     _check_runtime(config)
     _check_store(config)
+    _check_recheck(config)
     if "JOBS_STALLED_AFTER" in config and config["JOBS_STALLED_AFTER"] < 2 * config.get("JOBS_HEARTBEAT", 5):
         _refuse("JOBS_STALLED_AFTER", config["JOBS_STALLED_AFTER"],
                 "at least twice JOBS_HEARTBEAT (a live worker would look dead between two heartbeats)")

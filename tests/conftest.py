@@ -16,6 +16,7 @@ from reportkit.services.cases import create_case
 from reportkit.services.entries import create_entry
 from reportkit.services.policies import seed_policies
 from reportkit.services.queue import stop_consumer
+from reportkit.services.recheck import ENDPOINTS
 
 PASSWORD = "correct horse battery"
 
@@ -26,6 +27,7 @@ def _config(tmp_path: Path, db_path: Path, **extra) -> dict:
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "DOSSIER_WORKERS": 0,
             "JOBS_HEARTBEAT": 0.5, "JOBS_STALLED_AFTER": 15,  # a busy test machine must not lose a live job
+            "RECHECK_ENDPOINTS": NO_INTERNET,  # re-checks ask the discard port unless a test sets a fake platform
             **extra}
 
 
@@ -40,6 +42,10 @@ def migrated_db(tmp_path_factory) -> Path:
         seed_policies()
         db.engine.dispose()
     return path
+
+
+# Every platform's re-check endpoint on a closed loopback port: no test reaches a real platform by accident.
+NO_INTERNET = {key: ["http://127.0.0.1:9/" + key + "/{post_id}", reader] for key, (_, reader) in ENDPOINTS.items()}
 
 
 @pytest.fixture
@@ -101,7 +107,7 @@ def make_case(app):
         case = create_case(owner, title, "A. Leader", "Summary", list(accounts))
         from reportkit.services.cases import add_member
         for user, role in members:
-            add_member(case, user.email, role)
+            add_member(None, case, user.email, role)  # as `reportkit add-member` does
         return case
     return build
 

@@ -113,6 +113,8 @@ ROUTES = [  # (method, path, permission, body builder)
     ("PATCH", "/api/v1/filings/{filing}", "edit", lambda w: {"reference": "T-1"}),
     ("POST", "/api/v1/filings/{filing}/decisions", "edit", lambda w: {"no_answer": True}),
     ("POST", "/api/v1/filings/{filing}/appeals", "edit", lambda w: {"kind": "appeal"}),
+    ("GET", "/api/v1/entries/{entry}/observations", "read", None),
+    ("POST", "/api/v1/entries/{entry}/recheck", "edit", None),
 ]
 
 

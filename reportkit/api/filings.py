@@ -1,13 +1,14 @@
 """Filings, the platform's decisions and appeals (issue #17's contract). Reading needs `read` on the case,
 recording needs `edit`; every write is a custody event; refusals come back as `FilingError` (422) with the field."""
 
-from flask import g
+from flask import current_app, g, url_for
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Filing
-from ..services import access
+from ..services import access, recheck
 from ..services import filings as filing_ops
+from ..services.queue import enqueue
 from .base import APIError, bp, parse_time, payload
 
 TIMES = ("filed_at", "confirmed_at", "decided_at", "outcome_at")
@@ -112,3 +113,24 @@ def add_appeal(filing_id: int):
         raise APIError(422, "validation_error", "Unknown fields.", {k: ["Unknown field."] for k in unknown})
     appeal = filing_ops.record_appeal(g.api_user, filing, data)
     return appeal_row(appeal), 201
+
+
+def observation_row(o) -> dict:
+    return {"id": o.id, "checked_at": _iso(o.checked_at), "outcome": o.outcome, "http_status": o.http_status,
+            "body_sha256": o.body_sha256 or None, "endpoint": o.endpoint, "detail": o.detail,
+            "back_online": o.back_online}
+
+
+@bp.get("/entries/<int:entry_id>/observations")
+def list_observations(entry_id: int):
+    entry = access.entry_for(g.api_user, entry_id)
+    return {"observations": [observation_row(o) for o in recheck.observations_of(entry.id)]}
+
+
+@bp.post("/entries/<int:entry_id>/recheck")
+def ask_recheck(entry_id: int):
+    """Queue a check now (it asks the platform, so it needs `edit`); its observation appears when done."""
+    entry = access.entry_for(g.api_user, entry_id, "edit")
+    enqueue(current_app._get_current_object(), "recheck", entry.id, g.api_user.id)
+    return {"queued": True, "entry_id": entry.id,
+            "observations": url_for("api.list_observations", entry_id=entry.id)}, 202

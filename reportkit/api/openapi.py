@@ -15,6 +15,7 @@ from ..models import EVIDENCE_KINDS, REGION_KINDS, ROLES, STATUSES
 from ..models.entries import EDITABLE
 from ..models.filings import ACCOUNT as ACCOUNT_ACTIONS
 from ..models.filings import APPEAL_KINDS, APPEAL_OUTCOMES, CHANNELS, GROUNDS, MONETARY, PROVISION, VISIBILITY
+from ..models.observations import OUTCOMES
 from .base import bp
 
 PATH = "/api/v1/openapi.json"
@@ -110,6 +111,9 @@ SCHEMAS = {
     "Appeal": obj({"id": INT, "entry_id": NI, "kind": {"type": "string", "enum": list(APPEAL_KINDS)},
                    "filed_at": TIME, "reference": S, "outcome": {"type": "string", "enum": list(APPEAL_OUTCOMES)},
                    "outcome_at": TIME, "notes": S}),
+    "Observation": obj({"id": INT, "checked_at": TIME, "outcome": {"type": "string", "enum": list(OUTCOMES)},
+                        "http_status": NI, "body_sha256": NS, "endpoint": S, "detail": S, "back_online": B},
+                       description="unknown: a login wall, a rate limit, a network error; never a guess."),
     "Filing": obj({"id": INT, "case_id": INT, "platform": S, "channel": {"type": "string", "enum": list(CHANNELS)},
                    "filed_at": TIME, "filed_by": NS, "reference": S, "dossier_id": NI, "document_id": NS,
                    "document_sha256": NS, "requested_action": NS, "confirmed_at": TIME, "entry_ids": array(INT),
@@ -303,6 +307,10 @@ OPERATIONS = [
        "DecisionCreate", obj({"decisions": array(ref("Decision"))}), 201),
     Op("POST", "/filings/{filing_id}/appeals", "filings", "Record an appeal or escalation", "edit", "AppealCreate",
        "Appeal", 201),
+    Op("GET", "/entries/{entry_id}/observations", "filings", "Re-checks of the post: is it still up?", "read",
+       answer=obj({"observations": array(ref("Observation"))})),
+    Op("POST", "/entries/{entry_id}/recheck", "filings", "Check the post now (queued)", "edit",
+       answer=obj({"queued": B, "entry_id": INT, "observations": S}), status=202),
     Op("GET", "/openapi.json", "meta", "This document (no token needed: it holds no data)", None,
        answer={"type": "object"}),
 ]

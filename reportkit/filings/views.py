@@ -14,7 +14,7 @@ from ..services.dates import zone_text
 from ..templating import viewer_zone
 from .forms import AppealForm, DecisionForm, FilingEditForm, FilingForm
 
-bp = members_only(Blueprint("filings", __name__))
+bp = members_only(Blueprint("filings", __name__, cli_group=None))  # `reportkit recheck`: commands.py
 
 
 @bp.route("/cases/<int:case_id>/filings")

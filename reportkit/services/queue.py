@@ -66,7 +66,7 @@ def describe(url: str) -> str:
 
 
 def _register_tasks(huey: Huey, app: Flask) -> None:
-    from . import jobs
+    from . import jobs, recheck
 
     tasks = {
         "dossier": huey.task(name="dossier")(lambda dossier_id: jobs.run_dossier(app, dossier_id)),
@@ -74,12 +74,16 @@ def _register_tasks(huey: Huey, app: Flask) -> None:
         "verification": huey.task(name="verification")(
             lambda case_id, user_id: jobs.run_verification_job(app, case_id, user_id)),
         "sweep_storage": huey.task(name="sweep-storage")(lambda: jobs.sweep_storage(app)),
+        "recheck": huey.task(name="recheck")(lambda entry_id, user_id: recheck.run_recheck_job(app, entry_id,
+                                                                                              user_id)),
     }
     # The queue's own scheduler: stalled jobs every minute (the heartbeat thread also sweeps every few
     # seconds), the evidence store's leftovers every six hours (and when a consumer starts).
     huey.periodic_task(crontab(), name="sweep-stalled")(lambda: jobs.sweep_stalled(app))
     huey.periodic_task(crontab(minute="17", hour="*/6"), name="sweep-storage-periodic")(
         lambda: jobs.sweep_storage(app))
+    # Filed posts: is each still up? Hourly, each post at most every RECHECK_EVERY_HOURS (services/recheck.py).
+    huey.periodic_task(crontab(minute="41"), name="recheck-due")(lambda: recheck.run_recheck_due(app))
     huey.reportkit_tasks = tasks
 
 
