@@ -51,3 +51,4 @@ bench: install-test
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/concurrency.py
 	$(BIN)/python bench/worker_death.py
+	$(BIN)/python bench/server.py
