@@ -86,7 +86,9 @@ def test_members_list_invite_role_remove(world, make_user):
                 json={"email": "Has.Account@example.org", "role": "editor"})
     unknown = api("POST", f"/api/v1/cases/{case}/invitations", json={"email": "nobody@example.org", "role": "editor"})
     assert known.status_code == unknown.status_code == 201
-    strip = lambda body: {k: v for k, v in body.items() if k not in ("id", "email", "created_at", "expires_at")}
+    def strip(body: dict) -> dict:
+        return {k: v for k, v in body.items() if k not in ("id", "email", "created_at", "expires_at")}
+
     assert strip(known.json) == strip(unknown.json)  # never tells whether the address has an account
     assert known.json["email"] == "has.account@example.org" and known.json["open"] is True
     assert len(events("member.invited")) == 2
@@ -312,7 +314,7 @@ def test_events_paginated_filtered_and_by_cursor(world):
 
 def test_exports_follow_the_pages_disclosure_rules(app, make_user, make_case, token_for):
     owner, editor, reviewer, case, approved = reviewed_case(app, make_user, make_case)
-    set_export_name(case, next(m for m in case.memberships if m.user_id == reviewer.id), "S. (reviewer)", reviewer)
+    set_export_name(reviewer, case, next(m for m in case.memberships if m.user_id == reviewer.id), "S. (reviewer)")
     draft = create_entry(editor, case, "https://x.com/leader_en/status/1453347171011694597", {"text": "draft text"})
     rejected = create_entry(editor, case, "https://x.com/leader_en/status/1453347171011694598", {"text": "nope"})
     add_violation(editor, rejected, "x/violent_content/violent_threats", "A threat?")
@@ -326,7 +328,7 @@ def test_exports_follow_the_pages_disclosure_rules(app, make_user, make_case, to
                                {"text": "their secret"})
     viewer = make_user("viewer@example.org")
     from reportkit.services.cases import add_member
-    add_member(case, viewer.email, "viewer")
+    add_member(None, case, viewer.email, "viewer")
     call = caller(app, token_for(viewer))  # the least right there is: read
 
     as_json = call("GET", f"/api/v1/cases/{case.id}/exports.json")

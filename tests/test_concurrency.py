@@ -238,14 +238,14 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(app, make_user, 
     def ben_demotes_ana():
         with app.app_context():
             fresh = db.session.get(Case, case.id)
-            set_role(fresh, next(m for m in fresh.memberships if m.user_id == ana.id), "editor", ben)
+            set_role(ben, fresh, next(m for m in fresh.memberships if m.user_id == ana.id), "editor")
             db.session.remove()
 
     thread = threading.Thread(target=ben_demotes_ana)
     thread.start()
     thread.join()
     with pytest.raises(CaseError, match="at least one owner"):
-        set_role(case, stale[ben.id], "editor", ana)
+        set_role(ana, case, stale[ben.id], "editor")
     db.session.rollback()
     assert [m.role for m in db.session.get(Case, case.id).memberships if m.role == "owner"] == ["owner"]
 
@@ -268,9 +268,9 @@ def test_two_people_removing_one_thing_at_once_get_an_answer_not_a_500(app, make
 
         with app.app_context():
             fresh = db.session.get(Entry, entry.id)
-            remove_violation(fresh, fresh.violations[0], editor)
+            remove_violation(editor, fresh, fresh.violations[0])
             other = db.session.get(Case, case.id)
-            remove_member(other, next(m for m in other.memberships if m.user_id == editor.id), owner)
+            remove_member(owner, other, next(m for m in other.memberships if m.user_id == editor.id))
             db.session.remove()
 
     import threading
@@ -279,10 +279,10 @@ def test_two_people_removing_one_thing_at_once_get_an_answer_not_a_500(app, make
     thread.start()
     thread.join()
     with pytest.raises(EntryError, match="removed from the entry a moment ago"):
-        remove_violation(entry, stale_violation, editor)
+        remove_violation(editor, entry, stale_violation)
     db.session.rollback()
     with pytest.raises(CaseError, match="removed a moment ago"):
-        remove_member(case, stale_member, owner)
+        remove_member(owner, case, stale_member)
     db.session.rollback()
 
 

@@ -72,8 +72,8 @@ def _clause(team):
 
 
 def _unmap(team):
-    remove_violation(team["entry"], next(v for v in team["entry"].violations if v.clause.key == VERMIN),
-                     team["editor"])
+    remove_violation(team["editor"], team["entry"],
+                     next(v for v in team["entry"].violations if v.clause.key == VERMIN))
 
 
 def _withdraw(team):
@@ -87,7 +87,7 @@ def _purge(team):
 @pytest.mark.parametrize("change", [_text, _file, _link, _clause, _unmap, _withdraw, _purge],
                          ids=["text", "file", "link", "clause", "unmap", "withdraw", "purge"])
 def test_a_change_between_two_approvals_resets_them(team, change):
-    update_case(team["case"], team["owner"], required_approvals=2)
+    update_case(team["owner"], team["case"], required_approvals=2)
     entry = team["entry"]
     reviewable(team)
     add_violation(team["editor"], entry, VERMIN, "Calls them vermin.") if change is _unmap else None
@@ -112,7 +112,7 @@ def test_a_change_between_two_approvals_resets_them(team, change):
 
 def test_issue_scenario_text_and_file_changed_between_approvals(team):
     """The editor changed the text and uploaded another file between the first and the second approval."""
-    update_case(team["case"], team["owner"], required_approvals=2)
+    update_case(team["owner"], team["case"], required_approvals=2)
     entry = team["entry"]
     first = reviewable(team)
     reviews.transition(team["editor"], entry, "ready")
@@ -190,7 +190,7 @@ def test_owner_changing_during_review_cannot_then_approve(team):
     reviews.transition(team["editor"], entry, "ready")
     assert entry in reviews.review_queue(owner)
     remove_later = add_violation(owner, entry, VERMIN, "Calls them vermin.")
-    remove_violation(entry, remove_later, owner)  # no trace left in the content, but the owner touched it
+    remove_violation(owner, entry, remove_later)  # no trace left in the content, but the owner touched it
     with pytest.raises(reviews.ReviewError, match="mapped a clause and removed a clause"):
         reviews.transition(owner, entry, "approved")
     assert entry not in reviews.review_queue(owner)
@@ -317,7 +317,7 @@ def test_an_editor_reviewer_sees_others_entries_in_the_review_queue_but_not_thei
     from reportkit.services.cases import add_member
 
     both = make_user("both@example.org")
-    add_member(team["case"], both.email, "editor-reviewer")
+    add_member(None, team["case"], both.email, "editor-reviewer")
     reviewable(team)
     reviews.transition(team["editor"], team["entry"], "ready")
     assert [e.id for e in reviews.review_queue(both)] == [team["entry"].id]

@@ -287,7 +287,7 @@ def test_command_line_adds_a_member_directly(app, team):
 def test_an_editor_reviewer_edits_and_reviews_but_never_approves_what_they_changed(app, team, make_user, make_entry):
     case, owner = team["case"], team["owner"]
     both = make_user("both@example.org")
-    case_ops.add_member(case, both.email, "editor-reviewer")
+    case_ops.add_member(None, case, both.email, "editor-reviewer")
     limits = Limits.from_config(app.config)
     assert all(access.can(both, case.id, p) for p in ("read", "edit", "annotate", "review"))
     assert not access.can(both, case.id, "manage")
@@ -315,8 +315,8 @@ def test_an_editor_reviewer_edits_and_reviews_but_never_approves_what_they_chang
 def test_role_changes_and_removals_name_no_address(team):
     case = team["case"]
     membership = next(m for m in case.memberships if m.user_id == team["editor"].id)
-    case_ops.set_role(case, membership, "editor-reviewer", team["owner"])
-    case_ops.remove_member(case, membership, team["owner"])
+    case_ops.set_role(team["owner"], case, membership, "editor-reviewer")
+    case_ops.remove_member(team["owner"], case, membership)
     events = db.session.scalars(select(Event).where(Event.case_id == case.id).order_by(Event.id.desc())).all()[:2]
     assert [e.data for e in events] == [{"role": "editor-reviewer"}, {"role": ["editor", "editor-reviewer"]}]
     assert db.session.scalar(select(Membership).where(Membership.user_id == team["editor"].id)) is None

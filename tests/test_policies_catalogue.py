@@ -391,7 +391,7 @@ def test_services_check_the_actor_too(app, people):
 
 def test_custom_clause_form_cannot_make_hostless_mastodon_rules(app, people):
     with pytest.raises(PolicyError, match="belong to a server"):
-        add_custom_clause("mastodon", "", "general", "General", "", "one", "One", "")
+        add_custom_clause(people["admin"], "mastodon", "", "general", "General", "", "one", "One", "")
 
 
 def test_command_line_adds_server_rules(app, runner):

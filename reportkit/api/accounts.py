@@ -36,13 +36,8 @@ def add_account(case_id: int):
     case = access.case_for(g.api_user, case_id, "manage")
     form = AccountForm(formdata=form_data(_renamed(payload())), meta={"csrf": False})
     _validate(form)
-    try:
-        account = case_ops.add_case_account(g.api_user, case, form.platform.data, form.handle.data,
-                                            form.display_name.data, form.profile_url.data,
-                                            form.platform_account_id.data)
-    except case_ops.CaseError as exc:
-        db.session.rollback()
-        raise APIError(422, "validation_error", str(exc), {"handle": [str(exc)]})
+    account = case_ops.add_case_account(g.api_user, case, form.platform.data, form.handle.data,
+                                        form.display_name.data, form.profile_url.data, form.platform_account_id.data)
     return serialize.account(account), 201
 
 
@@ -61,9 +56,5 @@ def edit_account(case_id: int, account_id: int):
     current = {name: getattr(account, name) for name in case_ops.ACCOUNT_FIELDS}
     form = AccountFields(formdata=form_data({**current, "platform": account.platform, **data}))
     _validate(form)
-    try:
-        case_ops.edit_account(g.api_user, case, account, **{k: form[k].data for k in data})
-    except case_ops.CaseError as exc:
-        db.session.rollback()
-        raise APIError(422, "validation_error", str(exc), {"handle": [str(exc)]})
+    case_ops.edit_account(g.api_user, case, account, **{k: form[k].data for k in data})
     return serialize.account(db.session.get(Account, account_id))

@@ -28,12 +28,8 @@ def create_case():
             errors = sub.errors or {"handle": ["Enter the account's handle."]}
             raise APIError(422, "validation_error", "Some fields are not valid.", {f"accounts[{i}]": errors})
         clean.append(sub.data)
-    try:
-        case = case_ops.create_case(g.api_user, form.title.data, form.subject.data, form.summary.data or "", clean,
-                                    data.get("allow_new_accounts", True) is not False)
-    except case_ops.CaseError as exc:
-        db.session.rollback()
-        raise APIError(422, "validation_error", str(exc), {"accounts": [str(exc)]})
+    case = case_ops.create_case(g.api_user, form.title.data, form.subject.data, form.summary.data or "", clean,
+                                data.get("allow_new_accounts", True) is not False)
     return serialize.case(case, "owner"), 201
 
 

@@ -6,7 +6,7 @@ from .. import mail
 from ..auth.guard import members_only
 from ..entries.forms import BulkForm, EntryFilterForm
 from ..extensions import db
-from ..forms import ConfirmForm
+from ..forms import EXPIRED, ConfirmForm, flash_errors, flash_refusal, refuse
 from ..models import PERMISSIONS, ROLE_INFO, Case, Entry, Membership
 from ..models.cases import role_label
 from ..services import access, jobs
@@ -15,6 +15,7 @@ from ..services import entries as entry_ops
 from ..services.activity import describe_events
 from ..services.custody import case_activity, last_verification
 from ..services.disclosure import People
+from ..services.errors import ServiceError
 from ..services.search import clause_counts, entry_query, status_counts
 from .forms import (
     AccountForm,
@@ -49,7 +50,7 @@ def answer(invitation_id: int):
     if invitation is None:
         abort(404)
     if not form.validate_on_submit() or form.accept.data == form.decline.data:
-        abort(400, "The form expired. Reload the page and try again.")
+        abort(400, EXPIRED)
     try:
         if form.accept.data:
             membership = case_ops.accept_invitation(current_user, invitation)
@@ -57,9 +58,8 @@ def answer(invitation_id: int):
             return redirect(url_for("cases.view", case_id=membership.case_id))
         case_ops.decline_invitation(current_user, invitation)
         flash("Invitation declined.", "info")
-    except case_ops.CaseError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    except ServiceError as exc:
+        flash_refusal(exc)
     return redirect(url_for("cases.index"))
 
 
@@ -72,9 +72,8 @@ def create():
         try:
             case = case_ops.create_case(current_user, form.title.data, form.subject.data, form.summary.data,
                                         accounts, form.allow_new_accounts.data)
-        except case_ops.CaseError as exc:
-            db.session.rollback()
-            form.accounts.errors.append(str(exc))
+        except ServiceError as exc:
+            refuse(form, exc, "accounts")
         else:
             flash("Case created. Add the first entry by pasting a post URL.", "success")
             return redirect(url_for("cases.view", case_id=case.id))
@@ -121,7 +120,7 @@ def edit(case_id: int):
     case = access.case_for(current_user, case_id, "manage")
     form = CaseEditForm(obj=case)
     if form.validate_on_submit():
-        case_ops.update_case(case, current_user, **{k: v for k, v in form.data.items()
+        case_ops.update_case(current_user, case, **{k: v for k, v in form.data.items()
                                                     if k not in ("csrf_token", "submit")})
         flash("Case saved.", "success")
         return redirect(url_for("cases.view", case_id=case.id))
@@ -137,11 +136,10 @@ def add_account(case_id: int):
             case_ops.add_case_account(current_user, case, form.platform.data, form.handle.data,
                                       form.display_name.data, form.profile_url.data, form.platform_account_id.data)
             flash("Account added.", "success")
-        except case_ops.CaseError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        except ServiceError as exc:
+            flash_refusal(exc)
     else:
-        flash("; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items()), "error")
+        flash_errors(form)
     return redirect(url_for("cases.edit", case_id=case.id))
 
 
@@ -161,9 +159,8 @@ def members(case_id: int):
                     flash("The email to them could not be sent: tell them yourself that an invitation waits on "
                           "their Cases page.", "warning")
                 return redirect(url_for("cases.members", case_id=case.id))
-            except case_ops.CaseError as exc:
-                db.session.rollback()
-                form.email.errors.append(str(exc))
+            except ServiceError as exc:
+                refuse(form, exc, "email")
     mine = next(m for m in case.memberships if m.user_id == current_user.id)
     return render_template("cases/members.html", case=case, form=form, can_manage=can_manage,
                            role_form=RoleForm(), confirm=ConfirmForm(), people=People.for_case(case),
@@ -182,9 +179,8 @@ def withdraw_invitation(case_id: int, invitation_id: int):
         try:
             case_ops.withdraw_invitation(current_user, invitation)
             flash("Invitation withdrawn.", "info")
-        except case_ops.CaseError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        except ServiceError as exc:
+            flash_refusal(exc)
     return redirect(url_for("cases.members", case_id=case.id))
 
 
@@ -195,10 +191,10 @@ def export_name(case_id: int):
     form = ExportNameForm()
     if form.validate_on_submit():
         mine = next(m for m in case.memberships if m.user_id == current_user.id)
-        case_ops.set_export_name(case, mine, form.export_name.data, current_user)
+        case_ops.set_export_name(current_user, case, mine, form.export_name.data)
         flash("Your name in exports is saved.", "success")
     else:
-        flash("; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items()), "error")
+        flash_errors(form)
     return redirect(url_for("cases.members", case_id=case.id))
 
 
@@ -212,13 +208,13 @@ def change_member(case_id: int, member_id: int):
     try:
         if request.form.get("remove"):
             if ConfirmForm().validate_on_submit():
-                case_ops.remove_member(case, membership, current_user)
+                case_ops.remove_member(current_user, case, membership)
                 flash("Member removed.", "info")
         elif form.validate_on_submit():
-            case_ops.set_role(case, membership, form.role.data, current_user)
+            case_ops.set_role(current_user, case, membership, form.role.data)
             flash("Role changed.", "success")
-    except case_ops.CaseError as exc:
-        flash(str(exc), "error")
+    except ServiceError as exc:
+        flash_refusal(exc)
     return redirect(url_for("cases.members", case_id=case.id))
 
 
@@ -236,7 +232,7 @@ def activity(case_id: int):
 def verify(case_id: int):
     case = access.case_for(current_user, case_id, "manage")
     if not ConfirmForm().validate_on_submit():
-        abort(400, "The form expired. Reload the page and try again.")
+        abort(400, EXPIRED)
     jobs.start_verification(current_app._get_current_object(), case.id, current_user.id)
     flash("Verification started. Its result appears here when it ends (reload the page).", "info")
     return redirect(url_for("cases.activity", case_id=case.id))

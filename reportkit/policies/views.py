@@ -5,9 +5,10 @@ from sqlalchemy.orm import selectinload
 
 from ..auth.guard import members_only
 from ..extensions import db
+from ..forms import flash_errors, flash_refusal, refuse
 from ..models import Clause, Platform, Policy
+from ..services.errors import ServiceError
 from ..services.policies import (
-    PolicyError,
     add_custom_clause,
     add_server_rules,
     catalogue_log,
@@ -54,8 +55,8 @@ def create_server():
         return _index(form, 422)
     try:
         policy = add_server_rules(current_user, form.host.data, form.url.data, form.checked_on.data, form.rules.data)
-    except PolicyError as exc:
-        form.host.errors = [str(exc)]
+    except ServiceError as exc:
+        refuse(form, exc, "host")
         return _index(form, exc.status)
     flash(f"The rules of {policy.server_host} are in the catalogue ({len(policy.clauses)} rules).", "success")
     return redirect(url_for("policies.index", _anchor=f"policy-{policy.id}"))
@@ -71,12 +72,15 @@ def edit(policy_id: int):
         return render_template("policies/edit.html", policy=policy, form=form), 422 if form.is_submitted() else 200
     try:
         edit_server_rules(current_user, policy, form.url.data, form.checked_on.data, form.rules.data)
-    except PolicyError as exc:
+    except ServiceError as exc:
         db.session.rollback()
         policy = server_policy(policy_id)
         if policy is None:  # removed meanwhile
             flash(str(exc), "error")
             return redirect(url_for("policies.index"))
+        if exc.field in form:  # a value the rules refuse: said next to it
+            refuse(form, exc)
+            return render_template("policies/edit.html", policy=policy, form=form), exc.status
         return render_template("policies/edit.html", policy=policy, form=form, refused=str(exc)), exc.status
     flash(f"The rules of {policy.server_host} were saved.", "success")
     return redirect(url_for("policies.index", _anchor=f"policy-{policy.id}"))
@@ -85,12 +89,7 @@ def edit(policy_id: int):
 @bp.route("/servers/<int:policy_id>/delete", methods=["POST"])
 def delete(policy_id: int):
     policy = _changeable(policy_id)
-    try:
-        host = delete_server_rules(current_user, policy)
-    except PolicyError as exc:
-        db.session.rollback()
-        return render_template("errors/error.html", status=exc.status, title="Nothing was changed",
-                               message=str(exc)), exc.status
+    host = delete_server_rules(current_user, policy)  # a refusal (rules in use) is the error handler's page
     flash(f"The rules of {host} were removed from the catalogue.", "info")
     return redirect(url_for("policies.index"))
 
@@ -112,11 +111,11 @@ def create():
     form = CustomClauseForm()
     if form.validate_on_submit():
         try:
-            clause = add_custom_clause(**{k: v for k, v in form.data.items() if k not in ("submit", "csrf_token")})
+            clause = add_custom_clause(current_user, **{k: v for k, v in form.data.items()
+                                                        if k not in ("submit", "csrf_token")})
             flash(f"Clause {clause.key} added.", "success")
-        except PolicyError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
+        except ServiceError as exc:
+            flash_refusal(exc)
     else:
-        flash("; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items()), "error")
+        flash_errors(form)
     return redirect(url_for("policies.index"))

@@ -5,10 +5,11 @@ from flask_login import current_user
 
 from ..auth.guard import members_only
 from ..extensions import db
-from ..forms import ConfirmForm
+from ..forms import EXPIRED, ConfirmForm, flash_errors, flash_refusal
 from ..models import PLATFORMS, Annotation, Region
 from ..services import access
 from ..services import reviews as review_ops
+from ..services.errors import ServiceError
 from ..services.evidence import refresh_marked_copy
 from ..services.policies import clause_misfit
 from ..services.storage import app_store
@@ -31,14 +32,14 @@ def transition(entry_id: int):
     entry = access.entry_for(current_user, entry_id)
     form = TransitionForm()
     if not form.validate_on_submit():
-        abort(400, "The form expired. Reload the page and try again.")
+        abort(400, EXPIRED)
     try:
         review_ops.transition(current_user, entry, form.to.data, form.reason.data)
         flash(f"Entry #{entry.number}: {entry.status.replace('_', ' ')}"
               + (f" ({len(entry.current_approvals)} of {entry.case.required_approvals} approvals)"
                  if form.to.data == "approved" and entry.status != "approved" else "") + ".", "success")
-    except review_ops.ReviewError as exc:
-        _flash_or_raise(exc)
+    except ServiceError as exc:
+        flash_refusal(exc)
     return redirect(url_for("entries.view", entry_id=entry.id, _anchor="review"))
 
 
@@ -50,10 +51,10 @@ def annotate(entry_id: int):
         try:
             review_ops.annotate(current_user, entry, form.body.data, form.kind.data, form.include_in_dossier.data)
             flash("Note added.", "success")
-        except review_ops.ReviewError as exc:
-            _flash_or_raise(exc)
+        except ServiceError as exc:
+            flash_refusal(exc)
     else:
-        flash("; ".join(v[0] for v in form.errors.values()), "error")
+        flash_errors(form, labels=False)
     return redirect(url_for("entries.view", entry_id=entry.id, _anchor="notes"))
 
 
@@ -62,14 +63,14 @@ def note_action(note_id: int, action: str):
     note = db.session.get(Annotation, note_id) or abort(404)
     entry = access.entry_for(current_user, note.entry_id)
     if not ConfirmForm().validate_on_submit():
-        abort(400, "The form expired. Reload the page and try again.")
+        abort(400, EXPIRED)
     try:
         if action == "resolve":
             review_ops.resolve(current_user, entry, note)
         else:
             review_ops.set_in_dossier(current_user, entry, note, action == "include")
-    except review_ops.ReviewError as exc:
-        _flash_or_raise(exc)
+    except ServiceError as exc:
+        flash_refusal(exc)
     return redirect(url_for("entries.view", entry_id=entry.id, _anchor=f"note-{note.id}"))
 
 
@@ -83,10 +84,10 @@ def add_region(evidence_id: int):
                                   form.y.data / 100, form.w.data / 100, form.h.data / 100, form.label.data)
             refresh_marked_copy(current_user, evidence, app_store(), current_app.config["PRINT_MAX_WIDTH"])
             flash("Region saved. The dossier will show the marked copy; the original is unchanged.", "success")
-        except review_ops.ReviewError as exc:
-            _flash_or_raise(exc)
+        except ServiceError as exc:
+            flash_refusal(exc)
     else:
-        flash("; ".join(f"{form[k].label.text}: {v[0]}" for k, v in form.errors.items()), "error")
+        flash_errors(form)
     return redirect(url_for("entries.view", entry_id=evidence.entry_id, _anchor=f"evidence-{evidence.id}"))
 
 
@@ -95,16 +96,9 @@ def delete_region(region_id: int):
     region = db.session.get(Region, region_id) or abort(404)
     evidence = access.evidence_for(current_user, region.evidence_id, "annotate")
     if not ConfirmForm().validate_on_submit():
-        abort(400, "The form expired. Reload the page and try again.")
+        abort(400, EXPIRED)
     review_ops.remove_region(current_user, evidence, region)
     refresh_marked_copy(current_user, evidence, app_store(), current_app.config["PRINT_MAX_WIDTH"])
     flash("Region removed.", "info")
     return redirect(url_for("entries.view", entry_id=evidence.entry_id, _anchor=f"evidence-{evidence.id}"))
 
-
-def _flash_or_raise(exc: review_ops.ReviewError) -> None:
-    """A missing right is a 403 page; a move that is wrong only now is explained on the entry page."""
-    db.session.rollback()
-    if exc.status == 403:
-        raise exc
-    flash(str(exc), "error")

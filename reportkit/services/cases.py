@@ -21,7 +21,11 @@ INVITATION_LIFETIME = timedelta(days=14)
 
 
 class CaseError(ServiceError):
-    """Case, account or membership input refused (422 unless said)."""
+    """Case, account or membership input refused (422 unless said; a 409 when the case changed meanwhile)."""
+
+    @property
+    def code(self) -> str:  # the API's error code follows the status
+        return "conflict" if self.status == 409 else "validation_error"
 
 
 def create_case(actor: User, title: str, subject: str, summary: str = "", accounts=(),
@@ -31,7 +35,10 @@ def create_case(actor: User, title: str, subject: str, summary: str = "", accoun
     case.memberships.append(Membership(user_id=actor.id, role="owner"))
     db.session.add(case)
     for acc in accounts:
-        add_account(case, **acc)
+        try:
+            add_account(case, **acc)
+        except CaseError as exc:  # said about the list of accounts the case is created with
+            raise CaseError(str(exc), "accounts") from exc
     db.session.flush()  # the case's id, for its first event
     record(actor, case.id, "case.created", f"case:{case.id}", {
         "title": case.title, "subject": case.subject, "accounts": [a.label for a in case.accounts],
@@ -42,12 +49,15 @@ def create_case(actor: User, title: str, subject: str, summary: str = "", accoun
 
 def add_account(case: Case, platform: str, handle: str, display_name: str = "", profile_url: str = "",
                 platform_account_id: str = "") -> Account:
+    """A building block, not a unit of work: appends the account to the case (no lock, no event, no commit). Only
+    `create_case`, `add_case_account` and entry creation call it, under their own lock and with their own event
+    naming the account."""
     handle = handle.strip().lstrip("@")
     if not handle:
-        raise CaseError("An account needs a handle.")
+        raise CaseError("An account needs a handle.", "handle")
     key = handle.lower()
     if any(a.platform == platform and a.handle_key == key for a in case.accounts):
-        raise CaseError(f"The case already has the account @{handle} on {platform}.")
+        raise CaseError(f"The case already has the account @{handle} on {platform}.", "handle")
     account = Account(platform=platform, handle=handle, handle_key=key, display_name=display_name or "",
                       profile_url=profile_url or "", platform_account_id=platform_account_id or "")
     case.accounts.append(account)
@@ -80,14 +90,14 @@ def edit_account(actor: User | None, case: Case, account: Account, **fields) -> 
     account = reloaded(account)
     db.session.refresh(case, ["accounts"])
     if account is None or account.case_id != case.id:
-        raise CaseError("This account was removed a moment ago.")
+        raise CaseError("This account was removed a moment ago.", "handle")
     if "handle" in fields:
         handle = (fields["handle"] or "").strip().lstrip("@")
         if not handle:
-            raise CaseError("An account needs a handle.")
+            raise CaseError("An account needs a handle.", "handle")
         key = handle.lower()
         if any(a.id != account.id and a.platform == account.platform and a.handle_key == key for a in case.accounts):
-            raise CaseError(f"The case already has the account @{handle} on {account.platform}.")
+            raise CaseError(f"The case already has the account @{handle} on {account.platform}.", "handle")
         fields["handle"] = handle
     changed = {}
     for name, value in fields.items():
@@ -108,7 +118,7 @@ def _account_data(account: Account) -> dict:
             "profile_url": account.profile_url, "platform_account_id": account.platform_account_id}
 
 
-def update_case(case: Case, actor: User | None = None, **fields) -> Case:
+def update_case(actor: User | None, case: Case, **fields) -> Case:
     lock_case(case.id)  # the old values the event records are the ones committed last
     before = {name: getattr(case, name) for name in fields if hasattr(case, name)}
     for name in SETTINGS:
@@ -121,15 +131,16 @@ def update_case(case: Case, actor: User | None = None, **fields) -> Case:
     return case
 
 
-def add_member(case: Case, email: str, role: str, actor: User | None = None) -> Membership:
-    """Add a registered user directly, without asking them: the command line (an admin) and fixtures only."""
+def add_member(actor: User | None, case: Case, email: str, role: str) -> Membership:
+    """Add a registered user directly, without asking them: the command line (an admin, `actor` None), the demo
+    and test fixtures only."""
     _check_role(role)
     lock_case(case.id)  # two adds of one person at once: the second is told, not a 500
     user = db.session.scalar(select(User).where(func.lower(User.email) == _address(email)))
     if user is None:
-        raise CaseError("No user has that email address. Ask them to register first.")
+        raise CaseError("No user has that email address. Ask them to register first.", "email")
     if case.role_of(user):
-        raise CaseError(f"{user.email} is already a member of this case.")
+        raise CaseError(f"{user.email} is already a member of this case.", "email")
     membership = Membership(user_id=user.id, role=role)
     case.memberships.append(membership)
     record(actor, case.id, "member.added", f"user:{user.id}", {"role": role})
@@ -143,16 +154,17 @@ def invite_member(actor: User, case: Case, email: str, role: str) -> Invitation:
     _check_role(role)
     address = _address(email)
     if "@" not in address or len(address) > 254:
-        raise CaseError("Enter an email address.")
+        raise CaseError("Enter an email address.", "email")
     lock_case(case.id)  # the members and open invitations read below are the ones committed last
     if any(m.user.email.lower() == address for m in case.memberships):
-        raise CaseError("That address belongs to a member of this case already.")
+        raise CaseError("That address belongs to a member of this case already.", "email")
     now = utcnow().replace(microsecond=0)
     waiting = db.session.scalar(select(Invitation).where(Invitation.case_id == case.id, Invitation.email == address,
                                                          Invitation.answered_at.is_(None)))
     if waiting is not None:
         if waiting.is_open(now):
-            raise CaseError("An invitation to that address is waiting already. Withdraw it to change the role.")
+            raise CaseError("An invitation to that address is waiting already. Withdraw it to change the role.",
+                            "email")
         waiting.answered_at, waiting.answer = now, "expired"
         db.session.flush()  # closed before the new one opens: one open invitation per address (unique index)
     invitation = Invitation(case_id=case.id, email=address, role=role, invited_by_id=actor.id, created_at=now,
@@ -211,7 +223,7 @@ def withdraw_invitation(actor: User, invitation: Invitation) -> None:
     lock_case(case_id)
     invitation = reloaded(invitation)
     if invitation is None or invitation.answered_at is not None:
-        raise CaseError("This invitation was answered or withdrawn a moment ago.")
+        raise CaseError("This invitation was answered or withdrawn a moment ago.", status=409)
     record(actor, case_id, "invitation.withdrawn", f"invitation:{invitation.id}", {"role": invitation.role})
     _close(invitation, "withdrawn", actor)
     db.session.commit()
@@ -240,26 +252,26 @@ def _address(email: str) -> str:
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise CaseError(f"Unknown role “{role}”.")
+        raise CaseError(f"Unknown role “{role}”.", "role")
 
 
-def set_role(case: Case, membership: Membership, role: str, actor: User | None = None) -> None:
+def set_role(actor: User | None, case: Case, membership: Membership, role: str) -> None:
     _check_role(role)
     lock_case(case.id)  # two owners demoting each other at once must not leave the case without one
     membership = reloaded(membership)
     if membership is None:
-        raise CaseError("This member was removed a moment ago.")
+        raise CaseError("This member was removed a moment ago.", "role")
     if membership.role == "owner" and role != "owner" and _owner_count(case) == 1:
-        raise CaseError("A case needs at least one owner.")
+        raise CaseError("A case needs at least one owner.", "role")
     record(actor, case.id, "member.role_changed", f"user:{membership.user_id}", {"role": [membership.role, role]})
     membership.role = role
     db.session.commit()
 
 
-def set_export_name(case: Case, membership: Membership, name: str, actor: User) -> None:
+def set_export_name(actor: User, case: Case, membership: Membership, name: str) -> None:
     """A member's own choice of the name exports print for them (empty: a pseudonym)."""
     if membership.user_id != actor.id:
-        raise CaseError("Each member chooses their own name for exports.")
+        raise CaseError("Each member chooses their own name for exports.", "export_name")
     name = " ".join((name or "").split())[:100]
     lock_case(case.id)
     if name != membership.export_name:
@@ -268,13 +280,13 @@ def set_export_name(case: Case, membership: Membership, name: str, actor: User) 
     db.session.commit()
 
 
-def remove_member(case: Case, membership: Membership, actor: User | None = None) -> None:
+def remove_member(actor: User | None, case: Case, membership: Membership) -> None:
     lock_case(case.id)
     membership = reloaded(membership)
     if membership is None:
-        raise CaseError("This member was removed a moment ago.")
+        raise CaseError("This member was removed a moment ago.", "member", 409)
     if membership.role == "owner" and _owner_count(case) == 1:
-        raise CaseError("The last owner cannot be removed.")
+        raise CaseError("The last owner cannot be removed.", "member", 409)
     record(actor, case.id, "member.removed", f"user:{membership.user_id}", {"role": membership.role})
     db.session.delete(membership)
     db.session.commit()

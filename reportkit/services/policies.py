@@ -13,8 +13,8 @@ from werkzeug.exceptions import Forbidden
 
 from ..extensions import db
 from ..models import Clause, Membership, Platform, Policy, Violation
-from ..models.cases import PLATFORMS as PLATFORM_NAMES
 from ..models.policies import MAX_SERVER_HOST, CatalogueEvent
+from ..platforms import label, rules_key
 from .errors import ServiceError
 
 
@@ -68,35 +68,39 @@ def _upsert(model, key: str, **values):
     return row
 
 
-def add_custom_clause(platform_key: str, platform_name: str, policy_key: str, policy_title: str,
+def add_custom_clause(actor, platform_key: str, platform_name: str, policy_key: str, policy_title: str,
                       policy_url: str, clause_key: str, heading: str, summary: str) -> Clause:
-    """An admin adds a platform/policy/clause the catalogue lacks; parts that exist are reused."""
+    """An admin adds a platform/policy/clause the catalogue lacks; parts that exist are reused. `actor` None: the
+    command line. Logged in catalogue_event; one commit."""
+    if actor is not None and not actor.is_admin:
+        raise Forbidden("Only an admin may add clauses to the catalogue.")
     if platform_key == MASTODON:
-        raise PolicyError("Mastodon rules belong to a server: add them as a server's rules, with its address.")
+        raise PolicyError("Mastodon rules belong to a server: add them as a server's rules, with its address.",
+                          "platform_key")
     platform = db.session.scalar(select(Platform).where(Platform.key == platform_key))
     if platform is None:
         if not platform_name:
-            raise PolicyError("Name the new platform.")
+            raise PolicyError("Name the new platform.", "platform_name")
         platform = Platform(key=platform_key, name=platform_name, custom=True)
         db.session.add(platform)
     full_policy = f"{platform_key}/{policy_key}"
     policy = db.session.scalar(select(Policy).where(Policy.key == full_policy))
     if policy is None:
         if not policy_title:
-            raise PolicyError("Give the new policy a title.")
+            raise PolicyError("Give the new policy a title.", "policy_title")
         policy = Policy(key=full_policy, platform=platform, title=policy_title, url=policy_url, custom=True)
         db.session.add(policy)
     full_clause = f"{full_policy}/{clause_key}"
     if db.session.scalar(select(Clause).where(Clause.key == full_clause)) is not None:
-        raise PolicyError(f"The clause {full_clause} already exists.")
+        raise PolicyError(f"The clause {full_clause} already exists.", "clause_key")
     clause = Clause(key=full_clause, policy=policy, heading=heading, summary=summary, custom=True)
     db.session.add(clause)
+    _log(actor, "clause.added", full_policy, {"clause": full_clause, "heading": heading, "summary": summary})
     db.session.commit()
     return clause
 
 
-# Whose rules govern a post: Meta's Community Standards cover three of its apps.
-RULES_FOR = {"facebook": "meta", "instagram": "meta", "threads": "meta"}
+# Whose rules govern a post is the registry's `rules` (Meta's Community Standards cover three of its apps).
 MASTODON = "mastodon"
 
 
@@ -108,7 +112,7 @@ def clause_misfit(clause: Clause, post_platform: str, post_host: str = "") -> st
     platform = policy.platform
     if platform.kind == "legal_basis":
         return None
-    post_name = PLATFORM_NAMES.get(post_platform, post_platform)
+    post_name = label(post_platform)
     server = policy.server_host or "(no server named)"
     if platform.key == MASTODON and post_platform == MASTODON:
         host = _comparable_host(post_host)
@@ -118,9 +122,9 @@ def clause_misfit(clause: Clause, post_platform: str, post_host: str = "") -> st
         if _comparable_host(policy.server_host or "") == host:
             return None
         return (f"“{clause.heading}” is a rule of the Mastodon server {server}; this post is on "
-                f"{post_host.strip().lower()}. Choose a rule of the post's own server (add its rules to the catalogue if they are "
-                f"missing), or a legal ground.")
-    if platform.key == RULES_FOR.get(post_platform, post_platform):
+                f"{post_host.strip().lower()}. Choose a rule of the post's own server (add its rules to the catalogue "
+                f"if they are missing), or a legal ground.")
+    if platform.key == rules_key(post_platform):
         return None
     owner = f"the Mastodon server {server}" if platform.key == MASTODON else platform.name
     return (f"“{clause.heading}” is a rule of {owner}; this post is on {post_name}. "
@@ -159,19 +163,20 @@ def normalise_host(raw: str) -> str:
     "xn--bcher-kva.social"); anything else (a URL, a path, an IP address, a port) is refused, not repaired."""
     text = (raw or "").strip()
     if not text:
-        raise PolicyError("Enter the server's address, e.g. mastodon.social.")
+        raise PolicyError("Enter the server's address, e.g. mastodon.social.", "host")
     if re.search(r"[\s\x00-\x1f\x7f/:@?#\\]", text):
-        raise PolicyError("Enter only the server's address, e.g. mastodon.social — no https://, path, port or @.")
+        raise PolicyError("Enter only the server's address, e.g. mastodon.social — no https://, path, port or @.",
+                          "host")
     text = text.rstrip(".")
     try:
         host = text.encode("idna").decode("ascii").lower()
     except UnicodeError as exc:
-        raise PolicyError("That server address is not a valid host name.") from exc
+        raise PolicyError("That server address is not a valid host name.", "host") from exc
     labels = host.split(".")
     if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
-        raise PolicyError("That server address is not a valid host name (a name such as mastodon.social).")
+        raise PolicyError("That server address is not a valid host name (a name such as mastodon.social).", "host")
     if len(host) > MAX_SERVER_HOST:
-        raise PolicyError(f"That server address is longer than {MAX_SERVER_HOST} characters.")
+        raise PolicyError(f"That server address is longer than {MAX_SERVER_HOST} characters.", "host")
     return host
 
 
@@ -181,18 +186,19 @@ def check_rules_url(url: str, host: str) -> str:
     if not text:
         return f"https://{host}/about"
     if len(text) > 2048 or re.search(r"[\s\x00-\x1f\x7f]", text):
-        raise PolicyError("The rules page address is too long or contains spaces.")
+        raise PolicyError("The rules page address is too long or contains spaces.", "url")
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise PolicyError("The rules page address is not a valid web address.") from exc
+        raise PolicyError("The rules page address is not a valid web address.", "url") from exc
     if parts.scheme.lower() != "https":
-        raise PolicyError(f"The rules page address must start with https://{host}/ (e.g. https://{host}/about).")
+        raise PolicyError(f"The rules page address must start with https://{host}/ (e.g. https://{host}/about).",
+                          "url")
     if parts.username is not None or parts.password is not None or port not in (None, 443):
-        raise PolicyError("The rules page address may not carry a user name, password or port.")
+        raise PolicyError("The rules page address may not carry a user name, password or port.", "url")
     if _comparable_host(parts.hostname) != _comparable_host(host):
-        raise PolicyError(f"The rules page must be on the server itself: https://{host}/… (e.g. /about).")
+        raise PolicyError(f"The rules page must be on the server itself: https://{host}/… (e.g. /about).", "url")
     return text
 
 
@@ -202,12 +208,13 @@ def check_checked_on(value) -> str:
         try:
             value = date.fromisoformat(value.strip())
         except ValueError as exc:
-            raise PolicyError("The checked-on date must be a date such as 2026-11-25.") from exc
+            raise PolicyError("The checked-on date must be a date such as 2026-11-25.", "checked_on") from exc
     if not isinstance(value, date):
-        raise PolicyError("Enter the date you read the rules on the server.")
+        raise PolicyError("Enter the date you read the rules on the server.", "checked_on")
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()  # the reader's time zone may be ahead
     if value > tomorrow or value < date(2016, 1, 1):
-        raise PolicyError("The checked-on date must be the day you read the rules, not in the future.")
+        raise PolicyError("The checked-on date must be the day you read the rules, not in the future.",
+                          "checked_on")
     return value.isoformat()
 
 
@@ -224,15 +231,15 @@ def parse_rules(lines) -> list[tuple[str, str]]:
         heading, _, summary = line.partition(":")
         heading, summary = heading.strip(), summary.strip()
         if not heading:
-            raise PolicyError(f"Rule on line {number} has no heading before its colon.")
+            raise PolicyError(f"Rule on line {number} has no heading before its colon.", "rules")
         if len(heading) > MAX_HEADING or len(summary) > MAX_SUMMARY:
             raise PolicyError(f"Rule on line {number} is too long (heading up to {MAX_HEADING} characters, "
-                              f"summary up to {MAX_SUMMARY}).")
+                              f"summary up to {MAX_SUMMARY}).", "rules")
         rules.append((heading, summary))
     if not rules:
-        raise PolicyError("Add at least one rule: one a line, “Heading: summary”.")
+        raise PolicyError("Add at least one rule: one a line, “Heading: summary”.", "rules")
     if len(rules) > MAX_RULES:
-        raise PolicyError(f"At most {MAX_RULES} rules per server.")
+        raise PolicyError(f"At most {MAX_RULES} rules per server.", "rules")
     return rules
 
 

@@ -14,11 +14,24 @@
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import PERMISSIONS, Annotation, Approval, Case, Entry, Event, Membership, Region, Transition, User
+from ..models import (
+    ANNOTATION_KINDS,
+    PERMISSIONS,
+    REGION_KINDS,
+    Annotation,
+    Approval,
+    Case,
+    Entry,
+    Event,
+    Membership,
+    Region,
+    Transition,
+    User,
+)
 from ..models._common import utcnow
 from ..models.entries import CAPTURED_AT_SOURCES
 from .access import closed_case_ids, role_in
-from .custody import lock_case, record
+from .custody import lock_case, record, reloaded
 from .errors import ServiceError
 
 # to -> (allowed from, permission needed, reason required)
@@ -32,10 +45,10 @@ RULES = {
 }
 REOPEN_PERMISSIONS = ("edit", "review")
 # The events that change what an approval seals (text and fields, clauses, files), with what they did.
-CONTENT_EVENTS = {"entry.created": "created it", "entry.edited": "edited its fields", "clause.mapped": "mapped a clause",
-                  "clause.unmapped": "removed a clause", "evidence.uploaded": "uploaded a file",
-                  "evidence.linked": "added an archive link", "evidence.withdrawn": "withdrew a file",
-                  "evidence.purged": "purged a file"}
+CONTENT_EVENTS = {"entry.created": "created it", "entry.edited": "edited its fields",
+                  "clause.mapped": "mapped a clause", "clause.unmapped": "removed a clause",
+                  "evidence.uploaded": "uploaded a file", "evidence.linked": "added an archive link",
+                  "evidence.withdrawn": "withdrew a file", "evidence.purged": "purged a file"}
 
 
 class ReviewError(ServiceError):
@@ -71,29 +84,29 @@ def allowed_moves(user: User, entry: Entry) -> Moves:
     return moves
 
 
-def transition(user: User, entry: Entry, to: str, reason: str = "") -> Entry:
+def transition(actor: User, entry: Entry, to: str, reason: str = "") -> Entry:
     reason = (reason or "").strip()
     lock_case(entry.case_id)  # two reviewers at once: the second sees the first's approval and status
-    _check(user, entry, to, reason)
+    _check(actor, entry, to, reason)
     if to == "approved":
-        return _approve(user, entry, reason)
+        return _approve(actor, entry, reason)
     if to == "reopen":
         entry.review_round += 1
-        _move(user, entry, "ready", reason)
+        _move(actor, entry, "ready", reason)
         entry.approved_at = None
     else:
-        _move(user, entry, to, reason)
+        _move(actor, entry, to, reason)
     if to == "changes_requested":
-        entry.annotations.append(Annotation(user_id=user.id, kind="change_request", body=reason))
+        entry.annotations.append(Annotation(user_id=actor.id, kind="change_request", body=reason))
     if to in ("changes_requested", "rejected"):
         entry.review_round += 1  # approvals given so far no longer count
     db.session.commit()
     return entry
 
 
-def withdraw_entry(user: User, entry: Entry, reason: str) -> None:
+def withdraw_entry(actor: User, entry: Entry, reason: str) -> None:
     """Entries are never deleted by normal use: a withdrawn entry leaves lists and dossiers, not the history."""
-    if not PERMISSIONS.get(role_in(entry.case_id, user), frozenset()) & {"edit", "manage"}:
+    if not PERMISSIONS.get(role_in(entry.case_id, actor), frozenset()) & {"edit", "manage"}:
         raise ReviewError("Your role cannot withdraw entries.", 403)
     if not (reason or "").strip():
         raise ReviewError("Say why the entry is withdrawn.", 422, "reason")
@@ -101,7 +114,7 @@ def withdraw_entry(user: User, entry: Entry, reason: str) -> None:
     if entry.sealed:
         raise ReviewError("This entry is approved and sealed. Reopen it with a reason before withdrawing it.", 409)
     entry.withdrawn_at, entry.withdrawn_reason = utcnow(), reason.strip()
-    record(user, entry.case_id, "entry.withdrawn", f"entry:{entry.number}", {"status": entry.status}, reason,
+    record(actor, entry.case_id, "entry.withdrawn", f"entry:{entry.number}", {"status": entry.status}, reason,
            entry_id=entry.id)
     db.session.commit()
 
@@ -205,25 +218,25 @@ def reset_round(actor: User | None, entry: Entry, change: str) -> None:
            f"Approvals reset: {change} during review; the entry needs its approvals again.", entry_id=entry.id)
 
 
-def _approve(user: User, entry: Entry, note: str) -> Entry:
+def _approve(actor: User, entry: Entry, note: str) -> Entry:
     hashes = sorted(ev.sha256 for ev in entry.evidence if ev.is_file and ev.active)  # what the seal covers
-    entry.approvals.append(Approval(user_id=user.id, review_round=entry.review_round, evidence_sha256=hashes))
-    record(user, entry.case_id, "entry.approved", f"entry:{entry.number}",
+    entry.approvals.append(Approval(user_id=actor.id, review_round=entry.review_round, evidence_sha256=hashes))
+    record(actor, entry.case_id, "entry.approved", f"entry:{entry.number}",
            {"round": entry.review_round, "evidence_sha256": hashes}, note, entry_id=entry.id)
     if note:
-        entry.annotations.append(Annotation(user_id=user.id, kind="approval_note", body=note))
+        entry.annotations.append(Annotation(user_id=actor.id, kind="approval_note", body=note))
     needed = db.session.get(Case, entry.case_id).required_approvals
     if len(entry.current_approvals) >= needed:
-        _move(user, entry, "approved", note)
+        _move(actor, entry, "approved", note)
         entry.approved_at = utcnow()
     db.session.commit()
     return entry
 
 
-def _move(user: User, entry: Entry, to: str, reason: str) -> None:
-    record(user, entry.case_id, "status.changed", f"entry:{entry.number}", {"from": entry.status, "to": to},
+def _move(actor: User, entry: Entry, to: str, reason: str) -> None:
+    record(actor, entry.case_id, "status.changed", f"entry:{entry.number}", {"from": entry.status, "to": to},
            reason, entry_id=entry.id)
-    entry.transitions.append(Transition(from_status=entry.status, to_status=to, user_id=user.id, reason=reason))
+    entry.transitions.append(Transition(from_status=entry.status, to_status=to, user_id=actor.id, reason=reason))
     entry.status = to
     if to == "ready":
         entry.submitted_at = utcnow()
@@ -242,12 +255,12 @@ def check_open(entry: Entry) -> None:
         raise ReviewError("This entry is approved and sealed. Reopen it with a reason to change it.", 409)
 
 
-def annotate(user: User, entry: Entry, body: str, kind: str = "comment", include_in_dossier: bool = False
+def annotate(actor: User, entry: Entry, body: str, kind: str = "comment", include_in_dossier: bool = False
              ) -> Annotation:
-    rights = PERMISSIONS.get(role_in(entry.case_id, user), frozenset())
+    rights = PERMISSIONS.get(role_in(entry.case_id, actor), frozenset())
     if "annotate" not in rights:
         raise ReviewError("Your role cannot annotate entries.", 403)
-    if kind not in ("comment", "change_request", "approval_note"):
+    if kind not in ANNOTATION_KINDS:
         raise ReviewError(f"Unknown kind “{kind}”.", 422, "kind")
     if kind != "comment" and "review" not in rights:
         raise ReviewError("Only reviewers and owners write change requests and approval notes.", 403)
@@ -255,39 +268,42 @@ def annotate(user: User, entry: Entry, body: str, kind: str = "comment", include
         raise ReviewError("Only reviewers and owners choose notes for the dossier.", 403)
     if not (body or "").strip():
         raise ReviewError("Write something.", 422, "body")
-    note = Annotation(user_id=user.id, kind=kind, body=body.strip(), include_in_dossier=include_in_dossier)
+    lock_case(entry.case_id)  # the history's order is the order of the notes
+    note = Annotation(user_id=actor.id, kind=kind, body=body.strip(), include_in_dossier=include_in_dossier)
     entry.annotations.append(note)
-    record(user, entry.case_id, "annotation.added", f"entry:{entry.number}",
+    record(actor, entry.case_id, "annotation.added", f"entry:{entry.number}",
            {"kind": kind, "body": note.body, "include_in_dossier": include_in_dossier}, entry_id=entry.id)
     db.session.commit()
     return note
 
 
-def resolve(user: User, entry: Entry, note: Annotation) -> None:
-    rights = PERMISSIONS.get(role_in(entry.case_id, user), frozenset())
+def resolve(actor: User, entry: Entry, note: Annotation) -> None:
+    rights = PERMISSIONS.get(role_in(entry.case_id, actor), frozenset())
     if not rights & {"edit", "review"}:
         raise ReviewError("Your role cannot resolve change requests.", 403)
+    lock_case(entry.case_id)  # two people resolving it at once: the second is told, not recorded twice
     if not note.open_request:
         raise ReviewError("Only an open change request can be resolved.")
-    note.resolved_at, note.resolved_by_id = utcnow(), user.id
-    record(user, entry.case_id, "annotation.resolved", f"annotation:{note.id}", {}, entry_id=entry.id)
+    note.resolved_at, note.resolved_by_id = utcnow(), actor.id
+    record(actor, entry.case_id, "annotation.resolved", f"annotation:{note.id}", {}, entry_id=entry.id)
     db.session.commit()
 
 
-def set_in_dossier(user: User, entry: Entry, note: Annotation, include: bool) -> None:
-    if "review" not in PERMISSIONS.get(role_in(entry.case_id, user), frozenset()):
+def set_in_dossier(actor: User, entry: Entry, note: Annotation, include: bool) -> None:
+    if "review" not in PERMISSIONS.get(role_in(entry.case_id, actor), frozenset()):
         raise ReviewError("Only reviewers and owners choose notes for the dossier.", 403)
+    lock_case(entry.case_id)
     note.include_in_dossier = include
-    record(user, entry.case_id, "annotation.dossier", f"annotation:{note.id}", {"include": include},
+    record(actor, entry.case_id, "annotation.dossier", f"annotation:{note.id}", {"include": include},
            entry_id=entry.id)
     db.session.commit()
 
 
 def review_queue(user: User) -> list[Entry]:
     """Entries waiting for this user's review across their cases, oldest first."""
+    reviewer_roles = [r for r, rights in PERMISSIONS.items() if "review" in rights]
     reviewer_cases = select(Membership.case_id).where(Membership.user_id == user.id,
-                                                      Membership.role.in_(
-                                                          [r for r, rights in PERMISSIONS.items() if "review" in rights]))
+                                                      Membership.role.in_(reviewer_roles))
     entries = db.session.scalars(select(Entry).where(Entry.case_id.in_(reviewer_cases), Entry.status == "ready",
                                                      Entry.case_id.not_in(closed_case_ids(user)))
                                  .order_by(Entry.submitted_at.asc(), Entry.id.asc())).all()
@@ -296,31 +312,34 @@ def review_queue(user: User) -> list[Entry]:
             not any(a.user_id == user.id for a in e.current_approvals)]
 
 
-def add_region(user: User, entry: Entry, evidence, kind: str, x: float, y: float, w: float, h: float,
+def add_region(actor: User, entry: Entry, evidence, kind: str, x: float, y: float, w: float, h: float,
                label: str = "") -> Region:
-    if "annotate" not in PERMISSIONS.get(role_in(entry.case_id, user), frozenset()):
+    if "annotate" not in PERMISSIONS.get(role_in(entry.case_id, actor), frozenset()):
         raise ReviewError("Your role cannot mark screenshots.", 403)
     ensure_open(entry)
     if evidence.print_copy is None:
         raise ReviewError("Regions can be drawn on images only.", 422, "evidence")
-    if kind not in ("highlight", "redact"):
+    if kind not in REGION_KINDS:
         raise ReviewError("Choose highlight or redact.", 422, "kind")
     box = [max(0.0, min(1.0, v)) for v in (x, y)]
     size = [max(0.0, min(1.0 - box[0], w)), max(0.0, min(1.0 - box[1], h))]
     if size[0] < 0.005 or size[1] < 0.005:
         raise ReviewError("Draw a larger rectangle.", 422, "w")
-    region = Region(evidence=evidence, user_id=user.id, kind=kind, label=(label or "").strip()[:120],
+    region = Region(evidence=evidence, user_id=actor.id, kind=kind, label=(label or "").strip()[:120],
                     x=box[0], y=box[1], w=size[0], h=size[1])
     db.session.add(region)
-    record(user, entry.case_id, "region.added", f"evidence:{evidence.id}",
+    record(actor, entry.case_id, "region.added", f"evidence:{evidence.id}",
            {"kind": kind, "label": region.label, "box": [region.x, region.y, region.w, region.h]}, entry_id=entry.id)
     db.session.commit()
     return region
 
 
-def remove_region(user: User, evidence, region: Region) -> None:
+def remove_region(actor: User, evidence, region: Region) -> None:
     ensure_open(evidence.entry)
-    record(user, evidence.entry.case_id, "region.removed", f"evidence:{evidence.id}",
+    region = reloaded(region)
+    if region is None or region.evidence_id != evidence.id:  # removed by someone else a moment ago
+        raise ReviewError("This region was removed a moment ago.", 409)
+    record(actor, evidence.entry.case_id, "region.removed", f"evidence:{evidence.id}",
            {"kind": region.kind, "label": region.label}, entry_id=evidence.entry_id)
     evidence.regions.remove(region)
     db.session.commit()  # the marked copy is redrawn after, outside the lock (evidence.refresh_marked_copy)

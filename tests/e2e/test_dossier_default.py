@@ -29,7 +29,7 @@ def catalogue(app) -> tuple[int, dict[str, str]]:
     db.session.commit()
     case = create_case(owner, "Threats against the press", "A. Leader (fictional)",
                        accounts=[{"platform": "x", "handle": "leader_en"}])
-    add_member(case, reviewer.email, "reviewer")
+    add_member(None, case, reviewer.email, "reviewer")
     store, limits, urls = EvidenceStore(app.config["EVIDENCE_DIR"]), Limits.from_config(app.config), {}
     for n, status in enumerate(("approved", "rejected", "duplicate", "ready", "draft")):
         entry = create_entry(owner, case, URL.format(1453347171011694596 + n),

@@ -38,7 +38,7 @@ def setup(app) -> dict:
         case = create_case(rana, "Threats against journalists", "A. Leader (fictional)",
                            accounts=[{"platform": "x", "handle": "leader_en"},
                                      {"platform": "telegram", "handle": "leader_fa"}])
-        add_member(case, eda.email, "editor")
+        add_member(None, case, eda.email, "editor")
         store = EvidenceStore(app.config["EVIDENCE_DIR"])
         limits = Limits.from_config(app.config)
         fresh = create_entry(rana, case, LONG_URL, {"text": PERSIAN, "language": "fa"})

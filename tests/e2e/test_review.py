@@ -37,7 +37,7 @@ def test_review_journey(live_server, browser, shot, tmp_path):
                            accounts=[{"platform": "x", "handle": "leader_en"}])
         from reportkit.services.cases import add_member
 
-        add_member(case, "reviewer@example.org", "reviewer")
+        add_member(None, case, "reviewer@example.org", "reviewer")
         case_id = case.id
         db.session.remove()
 
