@@ -33,10 +33,10 @@ limiter = Limiter(key_func=get_remote_address)
 
 def init_app(app) -> None:
     """Bind every extension to the app; SQLite gets foreign keys switched on per connection."""
-    from pathlib import Path
+    from . import MIGRATIONS
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True, directory=str(Path(app.root_path).parent / "migrations"))
+    migrate.init_app(app, db, render_as_batch=True, directory=str(MIGRATIONS))
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
