@@ -123,6 +123,7 @@ class S3Store:
 
     def stage(self, stream: BinaryIO, max_size: int | None = None):
         with _full_is_storage_full():
+            self.temp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # the instance's tmp: owner-only
             return stage_into(self.temp_dir, stream, max_size)
 
     def commit(self, staged, added: list[str] | None = None) -> str:
