@@ -49,6 +49,10 @@ DEFAULTS = {
     "RECHECK_PROXY": "",
     "RECHECK_TIMEOUT": 10,  # seconds per check
     "RECHECK_EVERY_HOURS": 24,  # the scheduler re-checks a filed post not checked for this long
+    # Follow-ups: days to wait for a platform's answer ("default", a platform, or "platform:channel" keys) and
+    # days after a removal decision when a post seen online is flagged.
+    "ANSWER_EXPECTED_DAYS": {"default": 7},
+    "FOLLOWUP_ONLINE_DAYS": 7,
     "DOSSIER_TIMEOUT": 1800,  # seconds before a dossier render is stopped
     "TIMESTAMP_URLS": [],  # RFC 3161 authorities that timestamp each evidence package's manifest
     "TIMESTAMP_TIMEOUT": 10,  # seconds per authority
@@ -115,7 +119,7 @@ COUNTS = ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_IMAGE_PIXELS", "PRI
 SECONDS = ("DOSSIER_TIMEOUT", "TIMESTAMP_TIMEOUT", "MAIL_TIMEOUT")
 SECONDS += ("JOBS_HEARTBEAT", "JOBS_STALLED_AFTER")
 SECONDS += ("IMPORT_TIMEOUT",)
-SECONDS += ("RECHECK_TIMEOUT", "RECHECK_EVERY_HOURS")
+SECONDS += ("RECHECK_TIMEOUT", "RECHECK_EVERY_HOURS", "FOLLOWUP_ONLINE_DAYS")
 LISTS = ("TIMESTAMP_URLS", "SIGNING_CHAIN")
 SAMESITE = ("SESSION_COOKIE_SAMESITE", "REMEMBER_COOKIE_SAMESITE")
 
@@ -151,6 +155,17 @@ def _check_recheck(config) -> None:
             config["RECHECK_ENDPOINTS"] = value = json.loads(value) if value.strip() else {}
         except ValueError:
             _refuse("RECHECK_ENDPOINTS", value, 'JSON, e.g. {"x": ["https://…/oembed?url={url}", "oembed"]}')
+    days = config.get("ANSWER_EXPECTED_DAYS")
+    if isinstance(days, str):
+        import json
+
+        try:
+            config["ANSWER_EXPECTED_DAYS"] = days = json.loads(days)
+        except ValueError:
+            _refuse("ANSWER_EXPECTED_DAYS", days, 'JSON, e.g. {"default": 7, "x:dsa_notice": 14}')
+    if days is not None and not (isinstance(days, dict) and all(
+            isinstance(k, str) and _is_number(v, int) and v > 0 for k, v in days.items())):
+        _refuse("ANSWER_EXPECTED_DAYS", days, '{"default": 7, "<platform>" or "<platform>:<channel>": days}')
     readers = ("oembed", "bluesky", "mastodon", "telegram")
     if value is not None and not (isinstance(value, dict) and all(
             isinstance(v, (list, tuple)) and len(v) == 2 and isinstance(v[0], str) and v[1] in readers

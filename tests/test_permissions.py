@@ -115,6 +115,11 @@ ROUTES = [  # (method, path, permission, body builder)
     ("POST", "/api/v1/filings/{filing}/appeals", "edit", lambda w: {"kind": "appeal"}),
     ("GET", "/api/v1/entries/{entry}/observations", "read", None),
     ("POST", "/api/v1/entries/{entry}/recheck", "edit", None),
+    ("GET", "/api/v1/cases/{case}/outcomes", "read", None),
+    ("GET", "/cases/{case}/outcomes", "read", None),
+    ("GET", "/cases/{case}/filings", "read", None),
+    ("GET", "/filings/{filing}", "read", None),
+    ("POST", "/filings/{filing}/edit", "edit", lambda w: {"reference": "T-2", "notes": "", "confirmed_at": ""}),
 ]
 
 

@@ -8,6 +8,7 @@ from ..extensions import db
 from ..models import Filing
 from ..services import access, recheck
 from ..services import filings as filing_ops
+from ..services.outcomes import outcomes
 from ..services.queue import enqueue
 from .base import APIError, bp, parse_time, payload
 
@@ -134,3 +135,17 @@ def ask_recheck(entry_id: int):
     enqueue(current_app._get_current_object(), "recheck", entry.id, g.api_user.id)
     return {"queued": True, "entry_id": entry.id,
             "observations": url_for("api.list_observations", entry_id=entry.id)}, 202
+
+
+@bp.get("/cases/<int:case_id>/outcomes")
+def case_outcomes(case_id: int):
+    """Per platform: the figures and the ids of the entries behind each one."""
+    access.case_for(g.api_user, case_id)
+    return {"case_id": case_id, "platforms": [
+        {"platform": r.platform, "filed": r.count("filed"), "confirmed": r.count("confirmed"),
+         "decided": r.count("decided"), "actions": {k: len(v) for k, v in sorted(r.actions.items())},
+         "no_action": r.count("no_action"), "no_answer": r.count("no_answer"),
+         "median_days_to_decision": r.median_days, "still_online": r.count("still_online"),
+         "entry_ids": {**{k: sorted(v) for k, v in r.entries.items()},
+                       **{f"action:{k}": sorted(v) for k, v in r.actions.items()}}}
+        for r in outcomes([case_id])]}

@@ -311,6 +311,11 @@ OPERATIONS = [
        answer=obj({"observations": array(ref("Observation"))})),
     Op("POST", "/entries/{entry_id}/recheck", "filings", "Check the post now (queued)", "edit",
        answer=obj({"queued": B, "entry_id": INT, "observations": S}), status=202),
+    Op("GET", "/cases/{case_id}/outcomes", "filings", "What the platforms did, per platform", "read",
+       answer=obj({"case_id": INT, "platforms": array(obj({
+           "platform": S, "filed": INT, "confirmed": INT, "decided": INT, "actions": {"type": "object"},
+           "no_action": INT, "no_answer": INT, "median_days_to_decision": {"type": ["number", "null"]},
+           "still_online": INT, "entry_ids": {"type": "object", "description": "figure -> entry ids behind it"}}))})),
     Op("GET", "/openapi.json", "meta", "This document (no token needed: it holds no data)", None,
        answer={"type": "object"}),
 ]

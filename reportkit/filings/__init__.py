@@ -1,2 +1,2 @@
-from . import commands  # noqa: F401  (registers `reportkit recheck` on the blueprint)
+from . import commands, outcomes  # noqa: F401  (`reportkit recheck` and the outcome pages, on the blueprint)
 from .views import bp  # noqa: F401

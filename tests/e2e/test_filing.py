@@ -87,6 +87,15 @@ def test_record_a_filing_from_a_dossier_and_the_platforms_answer(live_server, br
     shot(phone_page, "filing-view-390")
     phone.close()
 
+    page.goto(f"{base}/cases/{case_id}/outcomes")
+    row = page.locator("tr", has_text="X / Twitter")
+    assert row.locator("td[data-label=Filed]").inner_text() == "2"
+    assert row.locator("td[data-label='No answer']").inner_text() == "1"
+    shot(page, "outcomes-1280")
+    page.goto(f"{base}/follow-ups")
+    page.get_by_role("heading", name="Follow-ups").wait_for()
+    shot(page, "follow-ups-1280")
+
     with app.app_context():
         filing = db.session.scalars(db.select(Filing)).one()
         assert filing.reference == "DSA-2026-0042" and filing.document_sha256 == sha
