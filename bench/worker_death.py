@@ -62,7 +62,7 @@ def one_round(app, user_id: int, case_id: int, args, root: Path) -> float:
     from reportkit.extensions import db
     from reportkit.models import Case, Dossier, User
     from reportkit.services import jobs
-    from reportkit.services.dossier.export import DossierOptions, create_dossier
+    from reportkit.services.dossier.job import DossierOptions, create_dossier
 
     hold = root / "hold"
     hold.write_text("wait")

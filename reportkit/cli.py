@@ -15,16 +15,17 @@ from .auth import twofactor
 from .auth.accounts import Client, create_reset_link, find_user, reset_valid_for
 from .auth.passwords import password_problem
 from .extensions import db
-from .models import ROLES, ApiToken, Case, Import, User
+from .models import MODES, ROLES, ApiToken, Case, User
 from .services import anchors
 from .services.backup import BackupError, backup, restore
 from .services.cases import CaseError, add_member
 from .services.custody import anchor_head, cases_to_verify, run_verification
 from .services.demo import load_demo, reset_demo
-from .services.dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier, select_entries
+from .services.dossier.data import select_entries
+from .services.dossier.job import DossierRefused, build_dossier, create_dossier
+from .services.dossier.options import PAPERS, DossierOptions, OptionsError, read_options
 from .services.evidence import DEFAULT_GRACE_HOURS, Limits, collect_garbage
-from .services.intake import TARGETS, TableError, guess_mapping, import_rows, read_table
-from .services.intake.tables import zone
+from .services.intake import TableError, create_import, guess_mapping, import_rows, read_table
 from .services.package import chain_summary as package_chain_summary
 from .services.package import originals_exposure, package_stamps, verify_package, write_package
 from .services.policies import PolicyError, add_server_rules, seed_policies
@@ -76,7 +77,7 @@ def create_token(email: str, name: str) -> None:
 def add_member_command(case_id: int, email: str, role: str) -> None:
     """Add a registered user to a case directly, without an invitation (an admin's way; pages invite)."""
     try:
-        add_member(case_or_fail(case_id), email, role)
+        add_member(None, case_or_fail(case_id), email, role)  # None: the command line
     except CaseError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"Added {email.strip().lower()} to case {case_id} as {role}.")
@@ -149,8 +150,8 @@ def add_server_rules_command(host: str, url: str, checked_on: str | None, rules:
 def dossier_options(command):
     """The export options, shared by export-dossier and export-package (a package can hold a selection)."""
     options = [
-        click.option("--mode", type=click.Choice(["rules", "dsa"]), default="rules", show_default=True),
-        click.option("--paper", type=click.Choice(["A4", "Letter"]), default="A4", show_default=True),
+        click.option("--mode", type=click.Choice(list(MODES)), default="rules", show_default=True),
+        click.option("--paper", type=click.Choice(list(PAPERS)), default="A4", show_default=True),
         click.option("--no-translations", is_flag=True, help="Leave the translations out."),
         click.option("--account", "account_id", type=int, help="Only entries of this account id."),
         click.option("--clause", default="", help="Only entries mapped to this clause key."),
@@ -166,14 +167,24 @@ def dossier_options(command):
     return command
 
 
-def options_from(mode, paper, no_translations, account_id, clause, tag, approved_only, date_from,
-                 date_to, include_unapproved=False) -> DossierOptions:
+# The command's names for the inputs of services/dossier/options.read_options (the others: --<name>).
+OPTION_NAMES = {"account_id": "--account", "date_from": "--from", "date_to": "--to",
+                "approved_only": "--include-unapproved", "include_translations": "--no-translations"}
+
+
+def options_from(case, mode, paper, no_translations, account_id, clause, tag, approved_only, date_from,
+                 date_to, include_unapproved=False, include_originals=False, with_package=False) -> DossierOptions:
+    """The command's options through the one check of dossier options, which the page and the API use too."""
     if approved_only and include_unapproved:
         raise click.UsageError("--approved-only and --include-unapproved contradict each other.")
-    return DossierOptions(mode=mode, paper=paper, include_translations=not no_translations, account_id=account_id,
-                          clause=clause, tag=tag.lower(), approved_only=not include_unapproved,
-                          date_from=date_from.date() if date_from else None,
-                          date_to=date_to.date() if date_to else None)
+    try:
+        return read_options(case, {
+            "mode": mode, "paper": paper, "include_translations": not no_translations, "account_id": account_id,
+            "clause": clause, "tag": tag, "approved_only": not include_unapproved, "date_from": date_from,
+            "date_to": date_to, "include_originals": include_originals, "with_package": with_package})
+    except OptionsError as exc:
+        names = {k: OPTION_NAMES.get(k, "--" + k.replace("_", "-")) for k in exc.fields}
+        raise click.UsageError(str(exc.renamed(names))) from None
 
 
 def case_or_fail(case_id: int) -> Case:
@@ -190,16 +201,16 @@ def case_or_fail(case_id: int) -> Case:
 def export_dossier(case_id, output, **selection):
     """Render a case's dossier to a PDF file, with a progress bar; it is kept in the export history too."""
     case = case_or_fail(case_id)
-    options = options_from(**selection)
+    options = options_from(case, **selection)
     try:
         dossier = create_dossier(None, case, options)
     except DossierRefused as exc:
-        raise click.ClickException("\n  - ".join(["The dossier cannot be exported yet:", *exc.problems]))
+        raise click.ClickException("\n  - ".join(["The dossier cannot be exported yet:", *exc.problems])) from None
     with click.progressbar(length=100, label="Rendering", show_percent=True) as bar:
         def on_progress(stage: str, percent: int) -> None:
             bar.label = f"{stage:<40.40}"
             bar.update(percent - bar.pos)
-        build_dossier(dossier, current_app.config["EVIDENCE_DIR"], current_app.config["DOSSIER_WORKERS"],
+        build_dossier(dossier, app_store(), current_app.config["DOSSIER_WORKERS"],
                       current_app.config["DOSSIER_TIMEOUT"], on_progress)
     try:  # the stored PDF, checked against its hash as every download is
         with app_store().open_verified(dossier.sha256) as src, \
@@ -224,7 +235,7 @@ def demo(reset: bool, owner_email: str | None) -> None:
         if owner is None:
             raise click.ClickException(f"No user with the email {owner_email}.")
     seed_policies()
-    result = load_demo(current_app.config["EVIDENCE_DIR"], Limits.from_config(current_app.config), owner)
+    result = load_demo(app_store(), Limits.from_config(current_app.config), owner)
     case = result["case"]
     if not result["created"]:
         click.echo(f"The demo case is already loaded (case {case.id}). Use --reset to remove it.")
@@ -237,10 +248,11 @@ def demo(reset: bool, owner_email: str | None) -> None:
 @click.command("import")
 @click.argument("case_id", type=int)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN", help="Map a column (repeat); guessed if left out.")
+@click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN",
+              help="Map a column (repeat); guessed if left out.")
 @click.option("--timezone", default="UTC", show_default=True, help="For times written without a zone.")
-@click.option("--calendar", type=click.Choice(["auto", "gregorian", "solar_hijri"]), default="auto", show_default=True,
-              help="The calendar of the file's dates; auto reads years 1300-1499 as Solar Hijri.")
+@click.option("--calendar", type=click.Choice(["auto", "gregorian", "solar_hijri"]), default="auto",
+              show_default=True, help="The calendar of the file's dates; auto reads years 1300-1499 as Solar Hijri.")
 @click.option("--as", "as_email", help="The user recorded as the entries' author (default: the case's first owner).")
 @click.option("--allow-other", is_flag=True, help="Add addresses that are not posts of a known platform (news "
                                                   "articles, web pages) as platform 'other' instead of reporting them.")
@@ -254,22 +266,12 @@ def import_command(case_id, file, maps, timezone, calendar, as_email, allow_othe
     data = Path(file).read_bytes()
     try:
         headers, rows = read_table(data)
-        zone(timezone)
+        mapping = guess_mapping(headers)
+        mapping.update(item.partition("=")[::2] for item in maps)  # --map FIELD=COLUMN, checked by the service
+        job = create_import(actor, case, Path(file).name, data, mapping, timezone, calendar, allow_other,
+                            start=True)
     except TableError as exc:
-        raise click.ClickException(str(exc))
-    mapping = guess_mapping(headers)
-    for item in maps:
-        field, _, column = item.partition("=")
-        if field not in TARGETS or column not in headers:
-            raise click.ClickException(f"--map {item}: fields are {', '.join(TARGETS)}; columns are {headers}.")
-        mapping[field] = column
-    if "url" not in mapping:
-        raise click.ClickException(f"Which column holds the URL? Use --map url=COLUMN (columns: {headers}).")
-    sha, _ = app_store().put_bytes(data)
-    job = Import(case_id=case.id, kind="csv", filename=Path(file).name, file_sha256=sha, mapping=mapping,
-                 timezone=timezone, calendar=calendar, created_by_id=actor.id, allow_other=allow_other)
-    db.session.add(job)
-    db.session.flush()  # its id: this process beats the job's heartbeat while it runs (services/jobs.holding)
+        raise click.ClickException(str(exc)) from None
     from .services.jobs import holding
     with click.progressbar(length=len(rows), label="Importing") as bar, \
             holding(current_app._get_current_object(), "import", job.id):
@@ -317,16 +319,15 @@ def export_package(case_id: int, output: str, include_originals: bool, **selecti
     manifest and the dossier, checkable offline. The options choose the entries, as for export-dossier."""
     case = case_or_fail(case_id)
     config = current_app.config
-    options = options_from(**selection)
-    options.include_originals = include_originals
+    options = options_from(case, **selection, include_originals=include_originals, with_package=True)
     if include_originals:
-        click.echo("Warning: " + originals_exposure(select_entries(case, options), config["EVIDENCE_DIR"]).warning(),
+        click.echo("Warning: " + originals_exposure(select_entries(case, options), app_store()).warning(),
                    err=True)
     try:
-        result = write_package(None, case, Path(output), config["EVIDENCE_DIR"], config["DOSSIER_WORKERS"],
+        result = write_package(None, case, Path(output), app_store(), config["DOSSIER_WORKERS"],
                                urls_from(config["TIMESTAMP_URLS"]), config["TIMESTAMP_TIMEOUT"], options)
     except (DossierRefused, TimestampError) as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     click.echo(f"{output}: {result['files']} files, manifest SHA-256 {result['manifest_sha256']}")
     for stamp in result["timestamps"]:
         click.echo(f"  timestamped by {stamp.authority} at {stamp.time:%Y-%m-%d %H:%M:%S} UTC ({stamp.url})")
@@ -367,7 +368,7 @@ def backup_command(file: str, key_file: str | None) -> None:
         anchor_head(Path(current_app.config["ANCHOR_LOG"]), case_id, f"backup {Path(file).name}")
     db.session.commit()
     try:
-        result = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["EVIDENCE_DIR"], Path(file),
+        result = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], app_store(), Path(file),
                         Path(current_app.instance_path), Path(key_file) if key_file else None)
     except (BackupError, OSError) as exc:
         raise click.ClickException(str(exc))
@@ -388,7 +389,7 @@ def restore_command(file: str, force: bool, key_file: str | None, ignore_signatu
     db.engine.dispose()
     try:
         result = restore(Path(file), current_app.config["SQLALCHEMY_DATABASE_URI"],
-                         current_app.config["EVIDENCE_DIR"], Path(current_app.instance_path),
+                         app_store(), Path(current_app.instance_path),
                          Path(key_file) if key_file else None, force, ignore_signature)
     except (BackupError, OSError) as exc:
         raise click.ClickException(str(exc))
@@ -409,7 +410,12 @@ def gc_command(dry_run: bool, grace: float) -> None:
     stale scratch folders in the instance's tmp folder."""
     found = collect_garbage(app_store(), temp_root(current_app), grace, dry_run)
     for item in found:
+        if item.kind == "locked":  # S3 Object Lock: nobody can remove it before then
+            click.echo(f"kept {item.path} ({item.size} bytes): no row uses it, but it is under Object Lock "
+                       f"retention until {item.until:%Y-%m-%d %H:%M} UTC; gc removes it after that")
+            continue
         click.echo(f"{'would remove' if dry_run else 'removed'} {item.kind}: {item.path} ({item.size} bytes)")
+    found = [item for item in found if item.kind != "locked"]
     click.echo(f"{len(found)} item(s), {sum(item.size for item in found)} bytes "
                f"{'would be freed (dry run: nothing removed)' if dry_run else 'freed'}.")
 
@@ -460,7 +466,8 @@ def serve_command(host: str, port: int, workers: int) -> None:
     web_env = {**env, "REPORTKIT_JOBS_IN_PROCESS": "false"}  # the web workers only queue jobs
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
                             "--threads", "4", "--timeout", "120", "--graceful-timeout", "30", "--no-control-socket",
-                            "--bind", f"{host}:{port}", "reportkit:create_app()"], env=web_env)
+                            "--bind", f"{host}:{port}", "-c", "python:reportkit.gunicorn_conf",
+                            "reportkit:create_app()"], env=web_env)
 
     def forward(signum, frame):
         web.send_signal(signum)
@@ -492,7 +499,10 @@ def doctor_command() -> None:
     click.echo(f"job queue:        {describe(jobs_url(app))}")
     click.echo(f"jobs in process:  {'yes (the web process runs a consumer)' if config['JOBS_IN_PROCESS'] else 'no (run reportkit worker)'}")
     click.echo(f"job heartbeat:    every {config['JOBS_HEARTBEAT']} s; a job is lost after {config['JOBS_STALLED_AFTER']} s without one")
-    click.echo(f"evidence store:   {config['EVIDENCE_DIR']}")
+    store = app_store(app)
+    where = f" at {config['S3_ENDPOINT_URL'] or 'AWS'}" if store.kind == "s3" else ""
+    lock = f", Object Lock {config['S3_OBJECT_LOCK_DAYS']} days" if config.get("S3_OBJECT_LOCK_DAYS") else ""
+    click.echo(f"evidence store:   {store.url}{where}{lock}")
     click.echo(f"secret key:       {'set' if config.get('SECRET_KEY') else 'missing'}")
     click.echo(f"mail:             {config['MAIL_SERVER'] or 'not configured'}")
     details: dict = {}

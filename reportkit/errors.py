@@ -52,7 +52,9 @@ def init_app(app: Flask) -> None:
 
         db.session.rollback()
         if wants_json():
-            return json_error(exc.status, exc.code, str(exc), {exc.field: [str(exc)]} if exc.field else {})
+            # every field it names (OptionsError names several), else the one it is about
+            fields = getattr(exc, "fields", None) or ({exc.field: [str(exc)]} if exc.field else {})
+            return json_error(exc.status, exc.code, str(exc), fields)
         return render_template("errors/error.html", status=exc.status, title=exc.title,
                                message=str(exc)), exc.status
 

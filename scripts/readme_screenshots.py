@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 from reportkit import create_app
 from reportkit.extensions import db
 from reportkit.services.demo import load_demo
-from reportkit.services.dossier.export import DossierOptions, build_dossier, create_dossier
+from reportkit.services.dossier.job import DossierOptions, build_dossier, create_dossier
 from reportkit.services.evidence import Limits
 from reportkit.services.policies import seed_policies
 from reportkit.services.storage import EvidenceStore

@@ -15,7 +15,7 @@ from reportkit.extensions import db
 from reportkit.models import Entry, Event, Import, User
 from reportkit.services import dates
 from reportkit.services.custody import verify_case
-from reportkit.services.dossier.export import DossierOptions, build_dossier, create_dossier
+from reportkit.services.dossier.job import DossierOptions, build_dossier, create_dossier
 from reportkit.services.entries import EntryError, add_violation, create_entry, update_entry
 from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.intake import guess_mapping, import_rows, preview_rows, read_table

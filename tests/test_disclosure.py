@@ -10,8 +10,8 @@ from reportkit.extensions import db
 from reportkit.models import Event
 from reportkit.services import reviews
 from reportkit.services.cases import CaseError, set_export_name
-from reportkit.services.dossier.export import DossierOptions, build_dossier, create_dossier
-from reportkit.services.dossier.exports import entries_csv, entries_json
+from reportkit.services.dossier.job import DossierOptions, build_dossier, create_dossier
+from reportkit.services.exports import entries_csv, entries_json
 from reportkit.services.entries import add_violation, create_entry
 from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.storage import EvidenceStore
@@ -41,7 +41,7 @@ def reviewed_case(app, make_user, make_case):
 
 def test_dossier_and_exports_print_export_names_and_no_tracking(app, make_user, make_case):
     owner, editor, reviewer, case, entry = reviewed_case(app, make_user, make_case)
-    set_export_name(case, next(m for m in case.memberships if m.user_id == reviewer.id), "S. (reviewer)", reviewer)
+    set_export_name(reviewer, case, next(m for m in case.memberships if m.user_id == reviewer.id), "S. (reviewer)")
     dossier = create_dossier(owner, case, DossierOptions())
     build_dossier(dossier, app.config["EVIDENCE_DIR"], 0)
     pdf = PdfReader(EvidenceStore(app.config["EVIDENCE_DIR"]).path_for(dossier.sha256))
@@ -61,7 +61,7 @@ def test_each_member_chooses_only_their_own_export_name(app, make_user, make_cas
     owner, editor, reviewer, case, _ = reviewed_case(app, make_user, make_case)
     theirs = next(m for m in case.memberships if m.user_id == reviewer.id)
     try:
-        set_export_name(case, theirs, "Forced name", owner)
+        set_export_name(owner, case, theirs, "Forced name")
         raise AssertionError("an owner renamed another member")
     except CaseError:
         db.session.rollback()

@@ -8,8 +8,8 @@ from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
 from reportkit.extensions import db
-from reportkit.services.dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier
-from reportkit.services.dossier.exports import entries_csv, safe_cell
+from reportkit.services.dossier.job import DossierOptions, DossierRefused, build_dossier, create_dossier
+from reportkit.services.exports import entries_csv, safe_cell
 from reportkit.services.dossier.fetcher import EvidenceFetcher
 from reportkit.services.entries import add_violation, create_entry
 from reportkit.services.evidence import Limits, add_evidence_file
@@ -241,7 +241,7 @@ def test_parts_look_exactly_like_one_pass(app, case_with_entries, tmp_path, pape
                        check=True)
     images = {name: sorted(tmp_path.glob(f"{name}-*.png")) for name in ("one", "parts")}
     assert len(images["one"]) == len(images["parts"]) == pages
-    for page, (one, parts) in enumerate(zip(images["one"], images["parts"]), start=1):
+    for page, (one, parts) in enumerate(zip(images["one"], images["parts"], strict=True), start=1):
         assert Image.open(one).tobytes() == Image.open(parts).tobytes(), f"page {page} differs"
 
 

@@ -16,7 +16,7 @@ from reportkit.models import Entry, Event
 from reportkit.services import reviews
 from reportkit.services.cases import update_case
 from reportkit.services.dossier.data import language_warnings, selection
-from reportkit.services.dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier
+from reportkit.services.dossier.job import DossierOptions, DossierRefused, build_dossier, create_dossier
 from reportkit.services.entries import EntryError, add_violation, create_entry, set_rationale_en, update_entry
 from reportkit.services.evidence import Limits, add_evidence_file
 from reportkit.services.storage import EvidenceStore
@@ -33,9 +33,10 @@ def team(app, make_user, make_case):
     owner, editor, reviewer = (make_user(f"{n}@example.org", name=n.capitalize())
                                for n in ("owner", "editor", "reviewer"))
     case = make_case(owner, title="Threats against the press",
-                     accounts=[{"platform": "x", "handle": "leader_en"}, {"platform": "telegram", "handle": "leader_fa"}],
+                     accounts=[{"platform": "x", "handle": "leader_en"},
+                               {"platform": "telegram", "handle": "leader_fa"}],
                      members=[(editor, "editor"), (reviewer, "reviewer")])
-    update_case(case, owner, summary=MIXED_SUMMARY)
+    update_case(owner, case, summary=MIXED_SUMMARY)
     return {"owner": owner, "editor": editor, "reviewer": reviewer, "case": case,
             "store": EvidenceStore(app.config["EVIDENCE_DIR"]), "limits": Limits.from_config(app.config)}
 
@@ -158,8 +159,9 @@ def test_export_page_defaults_to_approved_and_counts_the_unapproved(app, team, c
     assert "2 entries rejected or marked as a duplicate" in page
     # the same default through the API and the command line
     from reportkit.cli import options_from
-    assert options_from("rules", "A4", False, None, "", "", False, None, None).approved_only is True
-    assert options_from("rules", "A4", False, None, "", "", False, None, None, include_unapproved=True
+    case = team["case"]
+    assert options_from(case, "rules", "A4", False, None, "", "", False, None, None).approved_only is True
+    assert options_from(case, "rules", "A4", False, None, "", "", False, None, None, include_unapproved=True
                         ).approved_only is False
 
 
@@ -415,7 +417,8 @@ def test_a_rationale_in_another_script_is_warned_and_an_english_version_printed(
     full = "\n".join(p.extract_text() for p in reader.pages)
     assert "Rationale in English:" in full and "It threatens journalists with death." in full
     # changed behind the application (a database edit): verify's replay says so
-    db.session.execute(db.text("UPDATE violation SET rationale_en = 'It is fine.' WHERE id = :id"), {"id": violation.id})
+    db.session.execute(db.text("UPDATE violation SET rationale_en = 'It is fine.' WHERE id = :id"),
+                       {"id": violation.id})
     db.session.commit()
     db.session.expire_all()
     assert any("English rationale" in p for p in replay_case(team["case"].id).problems)

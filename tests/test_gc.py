@@ -21,7 +21,7 @@ from reportkit.extensions import db
 from reportkit.models import Dossier, Entry, Evidence
 from reportkit.services import jobs
 from reportkit.services.custody import verify_case
-from reportkit.services.dossier.export import DossierOptions, build_dossier, create_dossier
+from reportkit.services.dossier.job import DossierOptions, build_dossier, create_dossier
 from reportkit.services.dossier.pipeline import _Runner
 from reportkit.services.evidence import Limits, add_evidence_file, purge_evidence
 from reportkit.services.package import build_package
@@ -142,8 +142,9 @@ from reportkit.services.storage import EvidenceStore
 config, user_id, entry_id = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 app = create_app({"TESTING": True, **config})
 with app.app_context():
-    add_evidence_file(db.session.get(User, user_id), db.session.get(Entry, entry_id), io.BytesIO(sys.stdin.buffer.read()),
-                      "x.pdf", EvidenceStore(config["EVIDENCE_DIR"]), Limits.from_config(app.config))
+    add_evidence_file(db.session.get(User, user_id), db.session.get(Entry, entry_id),
+                      io.BytesIO(sys.stdin.buffer.read()), "x.pdf", EvidenceStore(config["EVIDENCE_DIR"]),
+                      Limits.from_config(app.config))
 """
     db_path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
     blocker = sqlite3.connect(db_path, isolation_level=None)
@@ -227,17 +228,18 @@ def test_dossier_and_package_scratch_lives_in_the_instance_owner_only_and_is_rem
             raise RuntimeError("the job died here")
 
     fail = False
-    build_dossier(create_dossier(user, case, DossierOptions(approved_only=False)), app.config["EVIDENCE_DIR"], workers=0, on_progress=look)
+    build_dossier(create_dossier(user, case, DossierOptions(approved_only=False)), app.config["EVIDENCE_DIR"],
+                  workers=0, on_progress=look)
     assert {mode for _, mode in seen} == {"0o700"}
     assert any(name.startswith("rk-pdf-") and "/parts-" in name for name, _ in seen)
     assert list(root.iterdir()) == []
     fail = True
     with pytest.raises(RuntimeError, match="the job died here"):
-        build_dossier(create_dossier(user, case, DossierOptions(approved_only=False)), app.config["EVIDENCE_DIR"], workers=0,
-                      on_progress=look)
+        build_dossier(create_dossier(user, case, DossierOptions(approved_only=False)), app.config["EVIDENCE_DIR"],
+                      workers=0, on_progress=look)
     assert list(root.iterdir()) == []
-    build_package(create_dossier(user, case, DossierOptions(approved_only=False), with_package=True), app.config["EVIDENCE_DIR"],
-                  app.config)
+    build_package(create_dossier(user, case, DossierOptions(approved_only=False), with_package=True),
+                  app.config["EVIDENCE_DIR"], app.config)
     assert list(root.iterdir()) == []
     assert _scratch_in_system_tmp() <= before  # nothing of ours in the shared /tmp
 

@@ -268,7 +268,7 @@ def test_the_stdlib_verifier_runs_isolated_from_the_package_folder(package, tmp_
 def test_export_refuses_a_stored_file_changed_on_disk(app, make_user, make_case, make_entry, tmp_path):
     import os
 
-    from reportkit.services.dossier.export import DossierRefused
+    from reportkit.services.dossier.job import DossierRefused
 
     user = make_user()
     case = make_case(user)

@@ -16,7 +16,7 @@ from reportkit.extensions import db
 from reportkit.models import Derivative, Dossier, Event, Evidence, Import
 from reportkit.services.byte_uses import hashes_in_use
 from reportkit.services.custody import record, verify_case
-from reportkit.services.dossier.export import DossierOptions, build_dossier, create_dossier
+from reportkit.services.dossier.job import DossierOptions, build_dossier, create_dossier
 from reportkit.services.entries import add_violation
 from reportkit.services.evidence import Limits, add_evidence_file, purge_evidence
 from reportkit.services.storage import FULL_MESSAGE, EvidenceStore

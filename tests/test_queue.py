@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from reportkit.extensions import db
 from reportkit.models import Dossier, Event
 from reportkit.services import jobs
-from reportkit.services.dossier.export import DossierOptions, create_dossier
+from reportkit.services.dossier.job import DossierOptions, create_dossier
 from reportkit.services.entries import add_violation, create_entry
 from reportkit.services.storage import temp_root
 
@@ -63,7 +63,8 @@ def stop(proc: subprocess.Popen, sig=signal.SIGINT) -> None:
         proc.wait()
 
 
-def wait_for(condition, what: str, timeout: float = 90.0, proc: subprocess.Popen | None = None, log: Path | None = None):
+def wait_for(condition, what: str, timeout: float = 90.0, proc: subprocess.Popen | None = None,
+             log: Path | None = None):
     deadline = time.monotonic() + timeout
     while True:
         db.session.rollback()  # see what the other processes committed
@@ -149,7 +150,7 @@ def test_a_worker_killed_mid_dossier_its_job_fails_with_the_reason_within_second
     assert dossier.sha256 is None and dossier.finished_at is not None
     # heartbeat 0.5 s, lost after 3 s: a few seconds, never half an hour (bench/worker_death.py measures it)
     assert elapsed < 12, elapsed
-    assert "dossier %d" % dossier.id in second_log.read_text()  # the sweeper says what it did
+    assert f"dossier {dossier.id}" in second_log.read_text()  # the sweeper says what it did
 
 
 def test_health_and_readiness(app, make_app, client, tmp_path):
@@ -282,3 +283,34 @@ def test_jobs_run_on_a_redis_queue(make_app, redis_url, make_user, make_case, tm
         db.session.remove()
     broken = make_app(JOBS_URL=f"unix://{tmp_path / 'no-such.sock'}?db=0")
     assert broken.test_client().get("/readyz").json["queue"] == "failed"
+
+
+def test_a_worker_runs_a_dossier_from_a_postgresql_queue(app, case_with_entries, tmp_path):  # noqa: F811
+    """JOBS_URL=postgresql://...: Huey's SQL storage (peewee, psycopg 3); a separate worker takes the task."""
+    from reportkit.services.queue import queue_for, stop_consumer
+
+    from .postgres import Server
+
+    user, case, _ = case_with_entries
+    pg = Server().start()
+    try:
+        url = pg.create_database("rk_jobs")
+        app.config["JOBS_URL"] = url
+        stop_consumer(app)  # the app's queue is made again from the new setting
+        dossier = queued_dossier(app, user, case)
+        huey = queue_for(app)
+        assert type(huey).__name__ == "SqlHuey" and huey.pending_count() == 1  # waiting in PostgreSQL
+        assert app.test_client().get("/readyz").json["queue"] == "ok"
+        log = tmp_path / "worker.log"
+        worker = start_worker(app, log, JOBS_URL=url)
+        try:
+            wait_for(lambda: db.session.get(Dossier, dossier.id).status in ("done", "failed"), "the dossier",
+                     proc=worker, log=log)
+        finally:
+            stop(worker)
+        db.session.refresh(dossier)
+        assert dossier.status == "done", dossier.error
+        assert huey.pending_count() == 0 and "worker(s) on postgresql+psycopg://postgres@/rk_jobs" in log.read_text()
+    finally:
+        stop_consumer(app)
+        pg.stop()

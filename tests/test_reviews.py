@@ -252,7 +252,7 @@ def test_bulk_actions(team, client, login, make_entry):
 def test_dossier_prints_approvals_and_chosen_notes(team, app):
     from pypdf import PdfReader
 
-    from reportkit.services.dossier.export import build_dossier, create_dossier
+    from reportkit.services.dossier.job import build_dossier, create_dossier
 
     entry = team["entry"]
     reviews.annotate(team["reviewer"], entry, "Named target is a journalist.", include_in_dossier=True)

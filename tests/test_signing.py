@@ -11,7 +11,7 @@ from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
 from reportkit.models import Event
-from reportkit.services.dossier.export import DossierOptions, build_dossier, create_dossier
+from reportkit.services.dossier.job import DossierOptions, build_dossier, create_dossier
 from reportkit.services.entries import add_violation
 from reportkit.services.storage import EvidenceStore
 

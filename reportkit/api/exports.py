@@ -1,5 +1,5 @@
 """CSV and JSON exports of a case's entries: the same selection and the same disclosure rules as the export on
-the dossier page (services/dossier/exports.py, services/disclosure.py): members by their export names or
+the dossier page (services/exports.py, services/disclosure.py): members by their export names or
 pseudonyms, never emails; addresses without tracking parameters; rejected, duplicate and withdrawn entries never,
 entries not yet approved only with `include_unapproved`. A script gets nothing here that the page's export hides."""
 
@@ -14,8 +14,8 @@ from ..extensions import db
 from ..models import Entry
 from ..services import access
 from ..services.dossier.data import select_entries
-from ..services.dossier.exports import entries_csv, entries_json
-from .base import APIError, bp, validate
+from ..services.exports import entries_csv, entries_json
+from .base import APIError, bp
 
 FILTERS = ("mode", "account", "clause", "tag", "date_from", "date_to", "include_unapproved")
 MAX_IDS = 5000
@@ -48,8 +48,7 @@ def _selection(case_id: int):
         args.pop("include_unapproved")
     form = DossierForm(formdata=args, meta={"csrf": False})
     form.set_accounts(case.accounts)
-    validate(form)
-    options = form.to_options()
+    options = form.read(case)  # the dossier options' one check; OptionsError names these parameters (422)
     ids = _ids(request.args.get("entries"))
     if ids is not None:
         numbers = dict(db.session.execute(select(Entry.id, Entry.number).where(Entry.case_id == case.id,

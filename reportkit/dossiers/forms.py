@@ -1,24 +1,31 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Length
 
 from ..forms import options
 from ..models import MODES
-from ..services.dossier.options import PAPERS, DossierOptions
+from ..services.dossier.options import MAX_CLAUSE, MAX_TAG, PAPERS, DossierOptions, OptionsError, read_options
+
+# The form's names for the inputs of services/dossier/options.read_options (the others are the same).
+FIELD_NAMES = {"account_id": "account", "approved_only": "include_unapproved"}
 
 
 class DossierForm(FlaskForm):
-    mode = SelectField("Kind of report", choices=options(MODES.items()), default="rules")
-    paper = SelectField("Paper size", choices=options((k, k) for k in PAPERS), default="A4")
+    """What the page sends. It checks nothing itself: `read` gives it to the one check of dossier options
+    (services/dossier/options.read_options), which the API and the command line use too, so the messages are the
+    same everywhere. The API's CSV and JSON exports read their query string with it (`meta={"csrf": False}`)."""
+
+    mode = SelectField("Kind of report", choices=options(MODES.items()), default="rules", validate_choice=False)
+    paper = SelectField("Paper size", choices=options((k, k) for k in PAPERS), default="A4", validate_choice=False)
     include_translations = BooleanField("Include translations", default=True)
     include_unapproved = BooleanField("Include entries not yet approved", default=False,
                                       description="Off: only approved entries are printed. Rejected and duplicate "
                                                   "entries are never printed.")
-    account = SelectField("Only this account", coerce=int, default=0)
-    clause = StringField("Only this clause (key)", validators=[Optional(), Length(max=200)])
-    tag = StringField("Only this tag", validators=[Optional(), Length(max=60)])
-    date_from = DateField("Posted from", validators=[Optional()])
-    date_to = DateField("Posted to", validators=[Optional()])
+    account = SelectField("Only this account", default="0", validate_choice=False)
+    clause = StringField("Only this clause (key)", render_kw={"maxlength": MAX_CLAUSE})
+    tag = StringField("Only this tag", render_kw={"maxlength": MAX_TAG})
+    date_from = StringField("Posted from", render_kw={"type": "date"})
+    date_to = StringField("Posted to", render_kw={"type": "date"})
     with_package = BooleanField("Also make an evidence package (ZIP)", default=False,
                                 description="The dossier, the copies of the files it prints, the custody log of "
                                             "these entries and a manifest of hashes, which a recipient can check "
@@ -37,15 +44,32 @@ class DossierForm(FlaskForm):
             "entries are never printed.")
 
     def set_accounts(self, accounts) -> None:
-        self.account.choices = options([(0, "All accounts")] + [(a.id, a.label) for a in accounts])
+        self.account.choices = options([("0", "All accounts")] + [(str(a.id), a.label) for a in accounts])
 
-    def to_options(self) -> DossierOptions:
-        return DossierOptions(mode=self.mode.data, paper=self.paper.data,
-                              include_translations=self.include_translations.data,
-                              account_id=self.account.data or None, clause=(self.clause.data or "").strip(),
-                              tag=(self.tag.data or "").strip().lower(), date_from=self.date_from.data,
-                              date_to=self.date_to.data, approved_only=not self.include_unapproved.data,
-                              include_originals=bool(self.with_package.data and self.include_originals.data))
+    def values(self) -> dict:
+        """The input under read_options' names."""
+        return {"mode": self.mode.data, "paper": self.paper.data,
+                "include_translations": self.include_translations.data,
+                "approved_only": not self.include_unapproved.data, "account_id": self.account.data,
+                "clause": self.clause.data, "tag": self.tag.data, "date_from": self.date_from.data,
+                "date_to": self.date_to.data, "with_package": self.with_package.data,
+                "include_originals": self.include_originals.data}
+
+    def read(self, case) -> DossierOptions:
+        """The checked options, or OptionsError naming this form's fields (the API's exports: its parameters)."""
+        try:
+            return read_options(case, self.values())
+        except OptionsError as exc:
+            raise exc.renamed(FIELD_NAMES) from None
+
+    def read_or_show(self, case) -> DossierOptions | None:
+        """For the page: the options, or None with each problem put beside its field."""
+        try:
+            return self.read(case)
+        except OptionsError as exc:
+            for name, messages in exc.fields.items():
+                self[name].errors = [*self[name].errors, *messages]
+            return None
 
 
 class RationaleEnglishForm(FlaskForm):

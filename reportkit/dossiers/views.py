@@ -11,10 +11,11 @@ from ..models import Dossier, Event, Violation
 from ..services import access, jobs
 from ..services import entries as entry_ops
 from ..services.dossier.data import language_warnings, left_out_lines, selection
-from ..services.dossier.export import DossierRefused, create_dossier, select_entries
-from ..services.dossier.exports import entries_csv, entries_json
+from ..services.dossier.job import DossierRefused, create_dossier, select_entries
+from ..services.exports import entries_csv, entries_json
 from ..services.package import OriginalsRefused, check_originals, may_include_originals, originals_exposure
 from ..services.reviews import ReviewError
+from ..services.storage import app_store
 from .forms import DossierForm, RationaleEnglishForm
 
 bp = members_only(Blueprint("dossiers", __name__, url_prefix="/dossiers"))
@@ -25,16 +26,19 @@ def create(case_id: int):
     case = access.case_for(current_user, case_id)
     form = DossierForm()
     form.set_accounts(case.accounts)
-    problems, exposure = [], None
+    problems, exposure, options, status = [], None, None, 200
     if form.validate_on_submit():
         access.check(current_user, case.id, "annotate")
-        options = form.to_options()
+        options = form.read_or_show(case)  # the one check of dossier options (services/dossier/options.py)
+    if form.errors:
+        status = 422
+    elif options is not None:
         try:
             check_originals(current_user, case, options)
         except OriginalsRefused as exc:
             abort(403, str(exc))
         if options.include_originals and not form.confirm_originals.data:  # say what leaves, then ask again
-            exposure = originals_exposure(select_entries(case, options), current_app.config["EVIDENCE_DIR"])
+            exposure = originals_exposure(select_entries(case, options), app_store())
         else:
             try:
                 dossier = create_dossier(current_user, case, options, with_package=form.with_package.data)
@@ -45,7 +49,7 @@ def create(case_id: int):
                 return redirect(url_for("dossiers.view", dossier_id=dossier.id))
     history = [jobs.expire_stalled(d, current_app.config["DOSSIER_TIMEOUT"]) for d in db.session.scalars(
         select(Dossier).where(Dossier.case_id == case.id).order_by(Dossier.id.desc()).limit(50))]
-    chosen = _shown_options(form)
+    chosen = options or DossierForm(formdata=None).read(case)  # the page describes what was sent, or the defaults
     printed = selection(case, chosen)
     with_unapproved = selection(case, replace(chosen, approved_only=False))
     form.count_unapproved(with_unapproved.unapproved)
@@ -54,7 +58,7 @@ def create(case_id: int):
                            can_include_originals=may_include_originals(current_user, case),
                            printed=len(printed.entries), left_out=left_out_lines(printed.left_out),
                            warnings=language_warnings(with_unapproved.entries),  # before approval seals them
-                           can_edit=access.can(current_user, case.id, "edit"))
+                           can_edit=access.can(current_user, case.id, "edit")), status
 
 
 @bp.route("/<int:dossier_id>")
@@ -62,8 +66,9 @@ def view(dossier_id: int):
     dossier = _dossier(dossier_id)
     packages = db.session.scalars(select(Event).where(
         Event.case_id == dossier.case_id, Event.action == "package.exported")) if dossier.package_sha256 else []
-    stamps = next((e.data.get("timestamps", []) for e in packages if e.data.get("dossier") == dossier.document_id), [])
-    return render_template("dossiers/view.html", dossier=dossier, case=dossier.case, stamps=stamps)
+    timestamps = next((e.data.get("timestamps", []) for e in packages if e.data.get("dossier") == dossier.document_id),
+                      [])
+    return render_template("dossiers/view.html", dossier=dossier, case=dossier.case, timestamps=timestamps)
 
 
 @bp.route("/<int:dossier_id>/status.json")
@@ -88,7 +93,7 @@ def export(case_id: int, fmt: str):
     case = access.case_for(current_user, case_id)
     form = DossierForm(request.args, meta={"csrf": False})
     form.set_accounts(case.accounts)
-    entries = select_entries(case, form.to_options())
+    entries = select_entries(case, form.read(case))  # options that are not valid: 422, said (errors.py)
     name = f"reportkit-case-{case.id}"
     if fmt == "csv":
         return Response(entries_csv(entries), mimetype="text/csv; charset=utf-8",
@@ -96,13 +101,6 @@ def export(case_id: int, fmt: str):
     response = current_app.json.response(entries_json(case, entries))
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.json"'
     return response
-
-
-def _shown_options(form: DossierForm):
-    """The selection the page describes: what was submitted when it is valid, else the form's defaults."""
-    if form.is_submitted() and not form.errors:
-        return form.to_options()
-    return DossierForm(formdata=None).to_options()
 
 
 @bp.route("/rationales/<int:violation_id>/english", methods=["GET", "POST"])
@@ -124,8 +122,4 @@ def rationale_english(violation_id: int):
 
 
 def _dossier(dossier_id: int) -> Dossier:
-    dossier = db.session.get(Dossier, dossier_id)
-    if dossier is None:
-        abort(404)
-    access.check(current_user, dossier.case_id, "read")
-    return jobs.expire_stalled(dossier, current_app.config["DOSSIER_TIMEOUT"])
+    return jobs.expire_stalled(access.dossier_for(current_user, dossier_id), current_app.config["DOSSIER_TIMEOUT"])

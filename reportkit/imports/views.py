@@ -10,9 +10,17 @@ from ..extensions import db
 from ..models import Import
 from ..models.imports import RESULTS
 from ..services import access, jobs
-from ..services.dossier.exports import safe_cell
-from ..services.intake import TARGETS, TableError, guess_mapping, paste_urls, preview_rows, read_table, resume_import
-from ..services.intake.tables import zone
+from ..services.exports import safe_cell
+from ..services.intake import (
+    TARGETS,
+    TableError,
+    create_import,
+    paste_urls,
+    preview_rows,
+    read_table,
+    resume_import,
+    set_mapping,
+)
 from ..services.storage import app_store
 from .forms import PasteForm, UploadTableForm, mapping_form
 
@@ -27,8 +35,7 @@ def create(case_id: int):
         try:
             job = paste_urls(current_user, case, paste.text.data, allow_other=paste.allow_other.data)
             return redirect(url_for("imports.view", import_id=job.id))
-        except TableError as exc:
-            db.session.rollback()
+        except TableError as exc:  # refused before anything is written (too many addresses)
             paste.text.errors.append(str(exc))
     elif upload.submit.data and upload.validate_on_submit():
         job = _upload(case, upload)
@@ -44,19 +51,11 @@ def _upload(case, form) -> Import | None:
     if not file or not file.filename:
         form.file.errors.append("Choose a file.")
         return None
-    data = file.read()
     try:
-        headers, rows = read_table(data)
+        return create_import(current_user, case, file.filename, file.read())
     except TableError as exc:
         form.file.errors.append(str(exc))
         return None
-    sha, _ = app_store().put_bytes(data)  # kept by hash, like evidence: the import can be re-run and checked
-    job = Import(case_id=case.id, kind="json" if data.lstrip()[:1] in (b"[", b"{") else "csv",
-                 filename=file.filename[:255], file_sha256=sha, mapping=guess_mapping(headers), status="mapping",
-                 total=len(rows), created_by_id=current_user.id)
-    db.session.add(job)
-    db.session.commit()
-    return job
 
 
 @bp.route("/<int:import_id>/map", methods=["GET", "POST"])
@@ -69,24 +68,24 @@ def map_columns(import_id: int):
     except TableError as exc:  # a file stored before today's limits (e.g. more columns than can be mapped)
         abort(422, str(exc))
     form = mapping_form(headers, job.mapping, job.timezone, job.calendar, job.allow_other)
+    shown = job  # the settings the preview shows: the saved ones, or those just sent
     if form.validate_on_submit():
-        job.mapping = {t: form[f"map_{t}"].data for t in TARGETS if form[f"map_{t}"].data in headers}
-        job.timezone = form.timezone.data.strip()
-        job.calendar = form.calendar.data
-        job.allow_other = bool(form.allow_other.data)
+        mapping = {t: form[f"map_{t}"].data for t in TARGETS if form[f"map_{t}"].data in headers}
+        settings = {"mapping": mapping, "timezone": form.timezone.data.strip(), "calendar": form.calendar.data,
+                    "allow_other": bool(form.allow_other.data)}
         try:
-            zone(job.timezone)
-        except TableError as exc:
-            form.timezone.errors.append(str(exc))
-        if "url" not in job.mapping:
-            form.map_url.errors.append("Choose the column that holds the post URL.")
-        elif form.submit.data and not form.timezone.errors:
-            job.status = "queued"
-            db.session.commit()
-            jobs.start_import(current_app._get_current_object(), job.id, current_user.id)
-            return redirect(url_for("imports.view", import_id=job.id))
-        db.session.commit()
-    preview = preview_rows(job.case, job, headers, rows[:20]) if not form.timezone.errors else []
+            queued = set_mapping(current_user, job, headers, start=bool(form.submit.data), **settings)
+        except TableError as exc:  # nothing saved: the form keeps what was chosen, the error by its field
+            field = {"url": form.map_url, "calendar": form.calendar}.get(exc.field, form.timezone)
+            field.errors = [*field.errors, str(exc)]
+            shown = Import(**settings)  # not added to the session: only read by the preview
+        else:
+            if queued and form.submit.data:
+                jobs.start_import(current_app._get_current_object(), job.id, current_user.id)
+            if job.status != "mapping":
+                return redirect(url_for("imports.view", import_id=job.id))
+    unreadable = form.timezone.errors or form.calendar.errors
+    preview = [] if unreadable else preview_rows(job.case, shown, headers, rows[:20])
     return render_template("imports/map.html", job=job, case=job.case, form=form, headers=headers, preview=preview,
                            rows=len(rows))
 
@@ -101,7 +100,7 @@ def view(import_id: int):
 @bp.post("/<int:import_id>/resume")
 def resume(import_id: int):
     job = _job(import_id, "edit")
-    if resume_import(job):
+    if resume_import(current_user, job):
         jobs.start_import(current_app._get_current_object(), job.id, current_user.id)
     else:
         flash("This import cannot be resumed now: it is running, finished, or has no file to read again.")
@@ -133,8 +132,5 @@ def download(import_id: int, which: str):
 
 
 def _job(import_id: int, permission: str = "read") -> Import:
-    job = db.session.get(Import, import_id)
-    if job is None:
-        abort(404)
-    access.check(current_user, job.case_id, permission)
-    return jobs.expire_stalled(job, current_app.config["DOSSIER_TIMEOUT"])
+    return jobs.expire_stalled(access.import_for(current_user, import_id, permission),
+                               current_app.config["IMPORT_TIMEOUT"])

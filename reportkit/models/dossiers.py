@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from .users import User
 
 MODES = {"rules": "Platform-rules report", "dsa": "DSA Article 16 notice"}
-STATUSES = ("queued", "running", "done", "failed")
 
 
 class Dossier(db.Model):
@@ -23,7 +22,7 @@ class Dossier(db.Model):
     document_id: Mapped[str] = mapped_column(String(40), unique=True)
     mode: Mapped[str] = mapped_column(String(10), default="rules")
     options: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(10), default="queued")
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued, running, done or failed
     stage: Mapped[str] = mapped_column(String(100), default="waiting to start")
     progress: Mapped[int] = mapped_column(default=0)  # percent
     error: Mapped[str] = mapped_column(Text, default="")

@@ -88,19 +88,25 @@ def sweep_stalled(app: Flask) -> int:
     with app.app_context():
         try:
             running_cutoff = utcnow() - timedelta(seconds=_stalled_after(app))
-            queued_cutoff = utcnow() - timedelta(seconds=app.config["DOSSIER_TIMEOUT"] + GRACE_SECONDS)
             count = 0
             for model in (Dossier, Import):
+                timeout = job_timeout(app, model)
+                queued_cutoff = utcnow() - timedelta(seconds=timeout + GRACE_SECONDS)
                 beat = func.coalesce(model.updated_at, model.created_at)
                 for job in db.session.scalars(select(model).where(or_(
                         (model.status == "running") & (beat < running_cutoff),
                         (model.status == "queued") & (beat < queued_cutoff)))).all():
-                    if expire_stalled(job, app.config["DOSSIER_TIMEOUT"]).status not in ("queued", "running"):
+                    if expire_stalled(job, timeout).status not in ("queued", "running"):
                         app.logger.warning("%s %s: %s", model.__name__.lower(), job.id, job.error)
                         count += 1
             return count
         finally:
             db.session.remove()
+
+
+def job_timeout(app: Flask, kind: type[Dossier] | type[Import]) -> float:
+    """Each kind of job its own setting: DOSSIER_TIMEOUT (dossiers and packages), IMPORT_TIMEOUT (imports)."""
+    return float(app.config["IMPORT_TIMEOUT"] if kind is Import else app.config["DOSSIER_TIMEOUT"])
 
 
 def beat(app: Flask, held: list[tuple[str, int]]) -> None:
@@ -167,8 +173,9 @@ def claim_dossier(dossier_id: int) -> bool:
 
 def run_dossier(app: Flask, dossier_id: int) -> None:
     """The dossier task (with its evidence package when asked for)."""
-    from .dossier.export import build_dossier
+    from .dossier.job import build_dossier
     from .package import build_package
+    from .storage import app_store
 
     with app.app_context():
         try:
@@ -178,9 +185,9 @@ def run_dossier(app: Flask, dossier_id: int) -> None:
             with holding(app, "dossier", dossier_id):
                 dossier = db.session.get(Dossier, dossier_id)
                 if dossier.with_package:
-                    build_package(dossier, app.config["EVIDENCE_DIR"], app.config)
+                    build_package(dossier, app_store(app), app.config)
                 else:
-                    build_dossier(dossier, app.config["EVIDENCE_DIR"], app.config["DOSSIER_WORKERS"],
+                    build_dossier(dossier, app_store(app), app.config["DOSSIER_WORKERS"],
                                   app.config["DOSSIER_TIMEOUT"], on_progress=_test_hold(app))
         except Exception:  # noqa: BLE001 - recorded on the row by build_dossier; log for the operator
             app.logger.exception("dossier %s failed", dossier_id)
@@ -213,11 +220,12 @@ def start_import(app: Flask, import_id: int, actor_id: int) -> None:
 def run_import_job(app: Flask, import_id: int, actor_id: int) -> None:
     """The import task: `import_rows` claims the job (queued -> running, a new attempt) or does nothing."""
     from .intake import Superseded
+    from .storage import app_store
 
     with app.app_context():
         try:
             with holding(app, "import", import_id):
-                run_import(import_id, actor_id, app.config["EVIDENCE_DIR"])
+                run_import(import_id, actor_id, app_store(app))
         except Superseded as exc:  # another run has the job, or it is not queued: nothing to do
             app.logger.info("%s", exc)
         except Exception:  # noqa: BLE001 - recorded on the row; log for the operator
@@ -226,16 +234,16 @@ def run_import_job(app: Flask, import_id: int, actor_id: int) -> None:
             db.session.remove()
 
 
-def run_import(import_id: int, actor_id: int, evidence_dir: str, on_progress=None) -> Import:
+def run_import(import_id: int, actor_id: int, store, on_progress=None) -> Import:
     """Read the kept file again and import it with the job's mapping from its first row without a result.
     Each batch commits its entries, event, results and progress together."""
     from ..models import User
     from .intake import import_rows, read_table, stop_import
-    from .storage import EvidenceStore
+    from .storage import as_store
 
     job = db.session.get(Import, import_id)
     try:
-        headers, rows = read_table(EvidenceStore(evidence_dir).path_for(job.file_sha256).read_bytes())
+        headers, rows = read_table(as_store(store).read_bytes(job.file_sha256))
     except Exception as exc:
         db.session.rollback()
         stop_import(job.id, job.attempt, "failed", f"{type(exc).__name__}: {exc}")

@@ -39,8 +39,8 @@ from . import serialize
 from .access import role_in
 from .custody import anchor_head, record
 from .disclosure import People, case_for_export, entry_for_export, public_url
-from .dossier.export import DossierOptions, DossierRefused, build_dossier, create_dossier, select_entries
-from .storage import EvidenceStore, StoredFileError, file_sha256, private_temp_dir, temp_root
+from .dossier.job import DossierOptions, DossierRefused, build_dossier, create_dossier, select_entries
+from .storage import StoredFileError, as_store, file_sha256, private_temp_dir, temp_root
 from .timestamps import check as check_stamp
 from .timestamps import read as read_stamp
 from .timestamps import request_stamps, urls_from
@@ -149,8 +149,8 @@ class Exposure:
         return ORIGINALS_WARNING.format(**asdict(self))
 
 
-def originals_exposure(entries: list[Entry], evidence_dir: str) -> Exposure:
-    store, found = EvidenceStore(evidence_dir), Exposure()
+def originals_exposure(entries: list[Entry], store) -> Exposure:
+    store, found = as_store(store), Exposure()
     for entry in entries:
         for ev in _in_use(entry):
             found.files += 1
@@ -159,7 +159,8 @@ def originals_exposure(entries: list[Entry], evidence_dir: str) -> Exposure:
             if ev.print_copy is None:
                 found.unchecked += 1
                 continue
-            tags = _exif(store.path_for(ev.sha256))
+            with store.as_file(ev.sha256) as path:
+                tags = _exif(path)
             found.location += bool(tags & {"gps"})
             found.device += bool(tags & {"make", "model"})
     return found
@@ -202,14 +203,14 @@ def _entry_json(entry: Entry, people: People, include_originals: bool) -> dict:
     return row
 
 
-def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int | None = None,
+def write_package(actor, case: Case, out: Path, store, workers: int | None = None,
                   timestamp_urls: list[str] | None = None, timestamp_timeout: float = 10,
                   options: DossierOptions | None = None, dossier: Dossier | None = None) -> dict:
     """The whole case, or the entries a dossier's options select; written under a .partial name first.
     `dossier`: a queued export row to render the PDF on (from the browser); otherwise one is made."""
     options = options or DossierOptions()
     check_originals(actor, case, options)
-    store = EvidenceStore(evidence_dir)
+    store = as_store(store)  # storage.app_store(): local or S3
     entries = select_entries(case, options)
     if not entries:
         raise DossierRefused(["No entry matches the chosen options."])
@@ -233,7 +234,7 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
             originals.append({"sha256": ev.sha256, "entry": entry.number, "included": options.include_originals})
             hashes |= {ev.dossier_copy.sha256} if ev.dossier_copy else set()
             hashes |= {ev.sha256} if options.include_originals else set()
-    stored: dict[str, Path] = {f"files/{sha}": store.path_for(sha) for sha in sorted(hashes)}
+    stored: dict[str, str] = {f"files/{sha}": sha for sha in sorted(hashes)}
     # a stored file missing or changed on disk stops the export, named: the copies included, and the originals
     # the package lists by hash (one produced later must match)
     for sha in sorted(hashes | {o["sha256"] for o in originals}):
@@ -254,11 +255,11 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
         files[f"timestamps/manifest.{number}.tsr"] = stamp.reply
     finish = dossier is None
     dossier = dossier or create_dossier(actor, case, options)
-    build_dossier(dossier, evidence_dir, workers, attachment=("manifest.json", manifest),
+    build_dossier(dossier, store, workers, attachment=("manifest.json", manifest),
                   timestamps=[s.describe() for s in stamps], finish=finish)
     files["manifest.json"] = manifest
     files["README.txt"] = README.encode()
-    stored["dossier.pdf"] = store.path_for(dossier.sha256)
+    stored["dossier.pdf"] = dossier.sha256
     sums |= {name: _sha(data) for name, data in files.items()} | {"dossier.pdf": dossier.sha256}
     partial = out.with_name(out.name + ".partial")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -266,7 +267,12 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
             if name in files:
                 zf.writestr(name, files[name])
             else:  # images, videos and the PDF are compressed already: stored as they are
-                zf.write(stored[name], name, compress_type=zipfile.ZIP_STORED)
+                info = zipfile.ZipInfo(name, time.localtime()[:6])
+                info.compress_type, info.external_attr = zipfile.ZIP_STORED, 0o644 << 16
+                with zf.open(info, "w", force_zip64=True) as member:  # streamed from the store, checked
+                    if store.stream_to(stored[name], member) != stored[name]:
+                        raise DossierRefused([f"The stored file {stored[name][:16]}… changed while it was packed. "
+                                              "Run `reportkit verify` to see what else is affected."])
         zf.writestr("SHA256SUMS", "".join(f"{sums[name]}  {name}\n" for name in sorted(sums)))
     partial.replace(out)
     count = len(files) + len(stored)
@@ -280,18 +286,19 @@ def write_package(actor, case: Case, out: Path, evidence_dir: str, workers: int 
     return {"manifest_sha256": manifest_sha, "dossier": dossier, "files": count, "timestamps": stamps}
 
 
-def build_package(dossier: Dossier, evidence_dir: str, config) -> Dossier:
+def build_package(dossier: Dossier, store, config) -> Dossier:
     """The job behind "Also make an evidence package": the ZIP around this export's dossier, kept by hash."""
-    started = time.perf_counter()
+    started, store = time.perf_counter(), as_store(store)
     try:
         dossier.status = "running"
         with private_temp_dir(temp_root(current_app), f"rk-package-{dossier.document_id}-") as tmp:  # owner-only, in the instance
             out = tmp / dossier.package_filename
-            write_package(dossier.created_by, dossier.case, out, evidence_dir, config["DOSSIER_WORKERS"],
+            write_package(dossier.created_by, dossier.case, out, store, config["DOSSIER_WORKERS"],
                           urls_from(config["TIMESTAMP_URLS"]), config["TIMESTAMP_TIMEOUT"],
                           DossierOptions.from_json(dossier.options), dossier=dossier)
-            sha, path = EvidenceStore(evidence_dir).put_file(out)
-        dossier.package_sha256, dossier.package_size = sha, path.stat().st_size
+            sha, _ = store.put_file(out)
+            size = out.stat().st_size
+        dossier.package_sha256, dossier.package_size = sha, size
         dossier.status, dossier.stage, dossier.progress = "done", "ready", 100
     except Exception as exc:  # noqa: BLE001 - recorded on the job, whatever it was
         db.session.rollback()

@@ -30,8 +30,9 @@ def timeline_svg(points: list[tuple[str, str]]) -> str:
     peak = max(totals.values()) or 1
     plot_w, plot_h = WIDTH - LEFT - 10, HEIGHT - BOTTOM - TOP
     bar_w = plot_w / len(months)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT + 18 * ((len(policies) + 2) // 3)}"'
-             f' viewBox="0 0 {WIDTH} {HEIGHT + 18 * ((len(policies) + 2) // 3)}" font-size="10" role="img">']
+    height = HEIGHT + 18 * ((len(policies) + 2) // 3)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}"'
+             f' viewBox="0 0 {WIDTH} {height}" font-size="10" role="img">']
     for tick in sorted({0, peak // 2, peak}):
         y = TOP + plot_h - plot_h * tick / peak
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'

@@ -158,7 +158,7 @@ def number_ranges(numbers) -> str:
 
 
 def snapshot(case: Case, entries: list[Entry], options: DossierOptions, document_id: str,
-             generated_at: datetime, evidence_dir: str, left_out: Counter | None = None) -> dict:
+             generated_at: datetime, store, left_out: Counter | None = None) -> dict:
     """`left_out` (from `selection`): counted again when not given."""
     people = People.for_case(case)
     rows = [_entry(e, options, people) for e in entries]
@@ -166,7 +166,7 @@ def snapshot(case: Case, entries: list[Entry], options: DossierOptions, document
     left_out = selection(case, options).left_out if left_out is None else left_out
     return {
         "document_id": document_id, "generated_at": utc(generated_at, "%Y-%m-%d %H:%M UTC"),
-        "generated_iso": generated_at.strftime("D:%Y%m%d%H%M%S+00'00'"), "evidence_dir": evidence_dir,
+        "generated_iso": generated_at.strftime("D:%Y%m%d%H%M%S+00'00'"), "store": store,
         "mode": options.mode, "paper": PAPERS.get(options.paper, "A4"),
         "include_translations": options.include_translations,
         "case": _case(case, entries), "entries": rows,

@@ -3,8 +3,8 @@
 WeasyPrint lays out one document on one core and keeps the memory it used, about 1 MB a page. Entries
 start on a new page, so they can be rendered in chunks, in short-lived processes on both cores. The
 front matter and the appendices are parts of their own, rendered in workers too. What a part cannot know
-is added afterwards: the contents' page numbers, the running header and "page X of Y" are stamped from a
-small sheet in the same fonts (stamps.py); the contents' links and the bookmarks are added to the merged
+is added afterwards: the contents' page numbers, the running header and "page X of Y" are printed from a
+small sheet in the same fonts (page_numbers.py); the contents' links and the bookmarks are added to the merged
 file with pypdf. The parent process only merges.
 
 Renderers never outlive their job: a failure or a time-out kills them (and any started to replace one that
@@ -26,7 +26,7 @@ from pypdf.annotations import Link
 from pypdf.generic import Fit
 
 from ..storage import private_temp_dir
-from . import render, stamps
+from . import page_numbers, render, sections
 
 PX_TO_PT = 0.75
 Progress = Callable[[str, int], None]
@@ -58,8 +58,8 @@ def chunk_size(n_entries: int, workers: int) -> int:
 def render_part(kind: str, d: dict, out: str, entries=None, total: int = 0) -> Part:
     """Worker: lay out one part and write it to `out`."""
     html = {"front": lambda: render.front_html(d), "entries": lambda: render.entries_html(d, entries),
-            "back": lambda: render.back_html(d), "stamps": lambda: stamps.sheet_html(d, total)}[kind]()
-    doc = render.layout(html, d["evidence_dir"])
+            "back": lambda: render.back_html(d), "numbers": lambda: page_numbers.sheet_html(d, total)}[kind]()
+    doc = render.layout(html, d["store"])
     doc.write_pdf(out)
     return Part(len(doc.pages), _anchors(doc), _internal_links(doc) if kind == "front" else [],
                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, _boxes(doc))
@@ -75,7 +75,7 @@ def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress
     shared = {k: v for k, v in d.items() if k not in ("entries", "manifest", "findings", "chart_svg", "attachment")}
     with private_temp_dir(out_path.parent, "parts-") as tmp, _Runner(workers, timeout) as run:
         paths = [str(Path(tmp) / f"chunk-{i:04d}.pdf") for i in range(len(chunks))]
-        front_path, back_path, sheet_path = (str(Path(tmp) / name) for name in ("front.pdf", "back.pdf", "stamps.pdf"))
+        front_path, back_path, sheet_path = (str(Path(tmp) / name) for name in ("front.pdf", "back.pdf", "numbers.pdf"))
         tasks = [("front", d, front_path), ("back", d, back_path)] + [
             ("entries", shared, paths[i], chunk) for i, chunk in enumerate(chunks)]
         parts = run(tasks, lambda done: progress(f"rendered parts: {done} of {len(tasks)}",
@@ -84,13 +84,13 @@ def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress
         starts = {**front.anchors, **_final_starts(front.pages, chunk_parts, back)}
         total = front.pages + sum(p.pages for p in chunk_parts) + back.pages
         progress("numbering the pages", 82)
-        pending = run.submit([("stamps", shared, sheet_path, None, total)])
+        pending = run.submit([("numbers", shared, sheet_path, None, total)])
         progress("merging the parts", 86)  # while a worker lays out the small sheet the numbers come from
         writer = PdfWriter()
         for part in [front_path, *paths, back_path]:
             writer.append(part, import_outline=False)
         sheet = run.collect(pending)[0]
-        stamps.apply(writer, sheet_path, total, {k: box for k, (_, box) in sheet.boxes.items()},
+        page_numbers.apply(writer, sheet_path, total, {k: box for k, (_, box) in sheet.boxes.items()},
                      _contents_slots(front, starts))
         _link_contents(writer, front, starts)
         _outline(writer, d, starts)
@@ -105,7 +105,7 @@ def render_dossier(d: dict, out_path: Path, workers: int = 2, progress: Progress
 
 def render_naive(d: dict, out_path: Path) -> int:
     """The baseline the benchmark compares with: one WeasyPrint pass over the whole document."""
-    doc = render.layout(render.single_html(d), d["evidence_dir"])
+    doc = render.layout(render.single_html(d), d["store"])
     doc.write_pdf(out_path)
     return len(doc.pages)
 
@@ -218,17 +218,17 @@ def _anchors(doc) -> dict[str, int]:
 
 
 def _boxes(doc) -> dict[str, tuple[int, tuple]]:
-    """Where the contents' number slots (front) or the digit samples (stamp sheet) are: id -> (page, box)."""
+    """Where the contents' number slots (front) or the digit samples (page-number sheet) are: id -> (page, box)."""
     return {name: (index, box) for index, page in enumerate(doc.pages) for name, box in page.anchors.items()
             if name.startswith(("slot", "sample"))}
 
 
-def _contents_slots(front: Part, starts: dict[str, int]) -> list[stamps.Slot]:
+def _contents_slots(front: Part, starts: dict[str, int]) -> list[page_numbers.Slot]:
     slots = []
     for name, (page, (_, top, right, _)) in front.boxes.items():
         level, anchor = name.removeprefix("slot").split("-", 1)
         if anchor in starts:
-            slots.append(stamps.Slot(page, int(level), right, top, starts[anchor] + 1))
+            slots.append(page_numbers.Slot(page, int(level), right, top, starts[anchor] + 1))
     return slots
 
 
@@ -254,25 +254,24 @@ def _link_contents(writer: PdfWriter, front: Part, starts: dict[str, int]) -> No
 
 
 def _outline(writer: PdfWriter, d: dict, starts: dict[str, int]) -> None:
+    """The bookmarks: the sections of sections.py, and each entry under "Entries"."""
     def add(title, anchor, parent=None):
         if anchor in starts:
             return writer.add_outline_item(title=title, page_number=starts[anchor], parent=parent)
         return None
 
-    add("Cover", "cover")
-    add("Contents", "contents")
-    add("Summary", "summary")
-    add("Why the public-interest exception does not apply", "public-interest")
-    add("Notice under Article 16 DSA", "dsa-notice")
-    if d["entries"]:
-        parent = add("Entries", f"entry-{d['entries'][0]['number']}")
-        for e in d["entries"]:
-            headings = ", ".join(v["heading"] for v in e["violations"]) or "no clause mapped"
-            add(f"#{e['number']} · {headings}", f"entry-{e['number']}", parent)
-    appendices = add("Appendices", "appendix-manifest")
-    add("A · Evidence manifest", "appendix-manifest", appendices)
-    add("B · Methodology and limitations", "appendix-methodology", appendices)
-    add("C · How to verify a file", "appendix-verify", appendices)
+    groups: dict[str, object] = {}
+    for section in sections.shown(d):
+        if section.part == "entries":
+            if d["entries"]:
+                parent = add(section.title, f"entry-{d['entries'][0]['number']}")
+                for e in d["entries"]:
+                    headings = ", ".join(v["heading"] for v in e["violations"]) or "no clause mapped"
+                    add(f"#{e['number']} · {headings}", f"entry-{e['number']}", parent)
+            continue
+        if section.group and section.group not in groups:
+            groups[section.group] = add(section.group, section.anchor)
+        add(section.bookmark or section.title, section.anchor, groups.get(section.group))
 
 
 def _metadata(writer: PdfWriter, d: dict) -> None:

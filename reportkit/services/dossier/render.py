@@ -7,18 +7,20 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from weasyprint import HTML
 
-from ... import ROOT
+from ... import TEMPLATES
 from ...bidi import ltr_urls, paragraphs
 from .fetcher import EvidenceFetcher
+from .sections import shown
 
 
 @cache
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(ROOT / "templates")), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]))
     # Only for HTML we made ourselves: Markdown already cleaned by nh3, and the chart's SVG (its text escaped).
     env.filters["safe_html"] = Markup
     env.filters["ltr_urls"] = ltr_urls
     env.filters["paragraphs"] = paragraphs  # each line of user text with the direction of its own first letter
+    env.globals["dossier_sections"] = shown  # the sections and their order (sections.py)
     return env
 
 
@@ -38,9 +40,9 @@ def single_html(d: dict) -> str:
     return environment().get_template("pdf/single.html").render(d=d, single=True)
 
 
-def layout(html: str, evidence_dir: str):
+def layout(html: str, store):
     """Lay out a part: user content is never trusted, so no presentational hints and our fetcher only."""
-    return HTML(string=html, base_url="evidence:", url_fetcher=EvidenceFetcher(evidence_dir)).render(
+    return HTML(string=html, base_url="evidence:", url_fetcher=EvidenceFetcher(store)).render(
         presentational_hints=False)
 
 

@@ -1,12 +1,13 @@
-"""The dossier's selection as CSV (UTF-8 with BOM, safe to open in Excel) and JSON: exports, so people by their
-export names and addresses without tracking parameters (services/disclosure.py)."""
+"""CSV and JSON exports of a selection of entries (the dossier page's, or the API's): CSV in UTF-8 with a BOM, safe
+to open in Excel; people by their export names and addresses without tracking parameters (services/disclosure.py).
+The PDF dossier is services/dossier/ (its job: dossier/job.py)."""
 
 import csv
 import io
 
-from ...models import Case, Entry
-from .. import serialize
-from ..disclosure import People, case_for_export, entry_for_export, public_url
+from ..models import Case, Entry
+from . import serialize
+from .disclosure import People, case_for_export, entry_for_export, public_url
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ["number", "platform", "account", "canonical_url", "submitted_url", "post_id", "posted_at",
@@ -29,9 +30,9 @@ def entries_csv(entries: list[Entry]) -> str:
     for e in entries:
         row = serialize.entry(e)
         writer.writerow([safe_cell(v) for v in (
-            e.number, e.platform, e.account.label if e.account else e.handle, e.canonical_url, public_url(e.submitted_url),
-            e.post_id, row["posted_at"], row["posted_at_source"], e.language, e.text, e.translation,
-            e.translation_method, e.translator, "; ".join(v.clause.key for v in e.violations),
+            e.number, e.platform, e.account.label if e.account else e.handle, e.canonical_url,
+            public_url(e.submitted_url), e.post_id, row["posted_at"], row["posted_at_source"], e.language, e.text,
+            e.translation, e.translation_method, e.translator, "; ".join(v.clause.key for v in e.violations),
             " | ".join(v.rationale for v in e.violations),
             " ".join(x for x in (e.legal_country, e.legal_law, e.legal_article) if x), row["capture"]["captured_at"],
             e.captured_by, e.capture_method, ", ".join(e.tag_names),

@@ -1,10 +1,11 @@
-"""Stamp page numbers on the merged dossier: "page X of Y" with the running header, and the contents' numbers.
+"""The page-number overlay of the merged dossier: "page X of Y" with the running header, and the contents'
+numbers. (Not to be confused with RFC 3161 timestamps: services/timestamps.py.)
 
 The parts are rendered apart, so no part knows its page numbers or the total. Laying out an N-page overlay
 in WeasyPrint cost about 4.5 ms a page (it builds and styles 16 margin boxes on every page), and laying out
 the contents again with the real numbers cost about 1 ms a row: both ran alone, after the parts. Instead
-WeasyPrint lays out a small sheet (templates/pdf/stamps.html): for each length of X, a page with the header
-and "page 0…0 of Y"; and the ten digits in the footer's style and in the style of each contents level.
+WeasyPrint lays out a small sheet (templates/pdf/page_numbers.html): for each length of X, a page with the
+header and "page 0…0 of Y"; and the ten digits in the footer's style and in the style of each contents level.
 Every page but the cover gets the operators of the sheet page for its length with the glyphs of the zeros
 swapped for those of its number, and the contents' empty slots get their numbers, right-aligned, from the
 samples. Noto Sans digits all have the same width, so nothing moves. Each number stays one text run
@@ -29,7 +30,7 @@ CATEGORIES = ("/Font", "/ExtGState", "/ColorSpace", "/Pattern", "/Shading", "/XO
 PX_TO_PT = 0.75
 
 
-class StampError(RuntimeError):
+class NumberingError(RuntimeError):
     """The sheet did not come out as expected (e.g. a font that joins digits): fail, never misnumber."""
 
 
@@ -45,7 +46,7 @@ class Slot:
 
 
 def sheet_html(d: dict, total: int) -> str:
-    return render.environment().get_template("pdf/stamps.html").render(
+    return render.environment().get_template("pdf/page_numbers.html").render(
         d=d, total=total, lengths=range(1, len(str(total)) + 1))
 
 
@@ -54,11 +55,11 @@ def apply(writer: PdfWriter, sheet_path: str, total: int, samples: dict[str, tup
     sheet = PdfReader(sheet_path)
     *heads, sample_page = sheet.pages
     if len(heads) != len(str(total)):
-        raise StampError("the page-number sheet has an unexpected layout")
+        raise NumberingError("the page-number sheet has an unexpected layout")
     resources = _copy_resources(writer, sheet.pages)
     runs = list(TEXT_RUN.finditer(_renamed(sample_page, resources)))
     if len(runs) != 3 or any(len(GLYPH.findall(run["glyphs"])) != 10 for run in runs):
-        raise StampError("the digit samples on the page-number sheet have an unexpected layout")
+        raise NumberingError("the digit samples on the page-number sheet have an unexpected layout")
     digits = GLYPH.findall(runs[0]["glyphs"])
     footers = [_Footer(_renamed(page, resources), length, digits) for length, page in enumerate(heads, start=1)]
     numbers = _ContentsNumbers(runs[1:], samples, digits, float(sheet.pages[0].mediabox.height))
@@ -76,8 +77,8 @@ def apply(writer: PdfWriter, sheet_path: str, total: int, samples: dict[str, tup
         contents = page.raw_get("/Contents")
         existing = contents.get_object()
         parts = list(existing) if isinstance(existing, ArrayObject) else [contents]
-        stamp = writer._add_object(_stream(b"Q\n" + b"\n".join(b"q\n" + op + b"\nQ" for op in ops)).flate_encode())
-        page[NameObject("/Contents")] = ArrayObject([open_ref, *parts, stamp])
+        overlay = writer._add_object(_stream(b"Q\n" + b"\n".join(b"q\n" + op + b"\nQ" for op in ops)).flate_encode())
+        page[NameObject("/Contents")] = ArrayObject([open_ref, *parts, overlay])
 
 
 class _Footer:
@@ -89,12 +90,12 @@ class _Footer:
         codes = [g.group() for g in glyphs]
         first = next((i for i in range(len(codes)) if codes[i:i + length] == [digits[0]] * length), None)
         if first is None:
-            raise StampError("no slot for the page number in the sheet")
+            raise NumberingError("no slot for the page number in the sheet")
         self.slot, self.data, self.digits = glyphs[first:first + length], data, digits
 
     def fill(self, number: str) -> bytes:
         out, position = [], 0
-        for glyph, digit in zip(self.slot, number):
+        for glyph, digit in zip(self.slot, number, strict=True):
             out += [self.data[position:glyph.start()], self.digits[int(digit)]]
             position = glyph.end()
         return b"".join(out) + self.data[position:]

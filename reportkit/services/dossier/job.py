@@ -1,4 +1,4 @@
-"""Dossier exports: check what may be exported, then render, hash and keep the PDF.
+"""The dossier job: check what may be exported, then render, hash and keep the PDF.
 
 `create_dossier` runs in the request (fast: a row and the checks); `build_dossier` runs in a background
 job or the CLI and does the slow part.
@@ -18,7 +18,7 @@ from ...models._common import utcnow
 from ..custody import anchor_head, current_head, record
 from ..evidence import remove_unused_bytes
 from ..signing import SigningConfig, sign_pdf
-from ..storage import EvidenceStore, private_temp_dir, temp_root
+from ..storage import as_store, private_temp_dir, temp_root
 from .data import missing_for_dsa, select_entries, selection, snapshot
 from .options import DossierOptions
 from .pipeline import default_workers, render_dossier
@@ -37,7 +37,8 @@ def create_dossier(actor: User | None, case: Case, options: DossierOptions, with
         problems.append("No entry matches the chosen options.")
     if problems:
         raise DossierRefused(problems)
-    dossier = Dossier(case_id=case.id, created_by_id=actor.id if actor else None, mode=options.mode, options=options.to_json(),
+    dossier = Dossier(case_id=case.id, created_by_id=actor.id if actor else None, mode=options.mode,
+                      options=options.to_json(),
                       document_id=f"RK-{case.id}-{utcnow():%Y%m%d}-{secrets.token_hex(3).upper()}",
                       entry_count=len(entries), with_package=with_package)
     db.session.add(dossier)
@@ -54,7 +55,7 @@ def build_dossier(dossier: Dossier, *args, **kwargs) -> Dossier:
         return _build_dossier(dossier, *args, **kwargs)
 
 
-def _build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = None, timeout: float = 1800,
+def _build_dossier(dossier: Dossier, store, workers: int | None = None, timeout: float = 1800,
                    on_progress: Callable[[str, int], None] | None = None,
                    attachment: tuple[str, bytes] | None = None, timestamps: list[dict] | None = None,
                    finish: bool = True) -> Dossier:
@@ -68,13 +69,13 @@ def _build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = No
         if on_progress:
             on_progress(stage, percent)
 
-    signed_by, store, added = None, EvidenceStore(evidence_dir), []
+    signed_by, store, added = None, as_store(store), []  # storage.app_store(): local or S3
     try:
         dossier.status = "running"
         progress("collecting entries", 2)
         options = DossierOptions.from_json(dossier.options)
         chosen = selection(dossier.case, options)
-        data = snapshot(dossier.case, chosen.entries, options, dossier.document_id, dossier.created_at, evidence_dir,
+        data = snapshot(dossier.case, chosen.entries, options, dossier.document_id, dossier.created_at, store,
                         chosen.left_out)
         data["chain"] = {**current_head(dossier.case_id), "case_id": dossier.case_id}  # printed on the cover: an
         # anchor that leaves the tool (`reportkit verify --anchor dossier.pdf`)
@@ -82,7 +83,8 @@ def _build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = No
             data["attachment"] = {"name": attachment[0], "sha256": hashlib.sha256(attachment[1]).hexdigest(),
                                   "data": attachment[1]}
             data["timestamps"] = [{**t, "time_utc": t["time"][:19].replace("T", " ")} for t in timestamps or []]
-        with private_temp_dir(temp_root(current_app), f"rk-pdf-{dossier.document_id}-") as tmp:  # the PDF: owner-only, never /tmp
+        # the PDF: owner-only, never /tmp
+        with private_temp_dir(temp_root(current_app), f"rk-pdf-{dossier.document_id}-") as tmp:
             out = tmp / dossier.filename
             result = render_dossier(data, out, default_workers() if workers is None else workers, progress, timeout)
             signing = SigningConfig.from_config(current_app.config)
@@ -91,8 +93,9 @@ def _build_dossier(dossier: Dossier, evidence_dir: str, workers: int | None = No
                 signed = out.with_suffix(".signed.pdf")
                 signed_by = sign_pdf(out, signed, signing, f"reportkit dossier {dossier.document_id}")
                 out = signed
-            sha, path = store.put_file(out, added)
-        dossier.sha256, dossier.size, dossier.pages = sha, path.stat().st_size, result.pages
+            sha, _ = store.put_file(out, added)
+            size = out.stat().st_size
+        dossier.sha256, dossier.size, dossier.pages = sha, size, result.pages
         if finish:
             dossier.status, dossier.stage, dossier.progress = "done", "ready", 100
         else:
