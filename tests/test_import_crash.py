@@ -109,7 +109,7 @@ def test_kill_9_half_way_leaves_committed_batches_with_their_events_and_resume_f
     assert job.status == "running" and 0 < job.created < rows, "the kill came too late to test anything"
     entries = assert_consistent(app, case.id, job)
     assert len(entries) == job.created == len(job.results) and job.created % BATCH == 0  # whole batches only
-    assert not resume_import(job)  # it may still be running as far as anyone knows
+    assert not resume_import(user, job)  # it may still be running as far as anyone knows
 
     # The heartbeat (each batch's commit) stops; two minutes on, a page or the API shows it interrupted.
     assert jobs.expire_stalled(job, app.config["DOSSIER_TIMEOUT"]).status == "running"
@@ -120,7 +120,9 @@ def test_kill_9_half_way_leaves_committed_batches_with_their_events_and_resume_f
     assert job.status == "interrupted" and job.resumable and "restarted" in job.error
     done_before = len(job.results)
 
-    assert resume_import(job) and not resume_import(job)  # a second click finds it queued already
+    assert resume_import(user, job) and not resume_import(user, job)  # a second click finds it queued already
+    resumed = db.session.scalars(select(Event).where(Event.action == "import.resumed")).all()
+    assert [(e.actor_id, e.data["rows_done"]) for e in resumed] == [(user.id, done_before)]
     jobs.run_import(job.id, user.id, app.config["EVIDENCE_DIR"])
     db.session.expire_all()
     assert job.status == "done" and job.progress == 100 and not job.resumable

@@ -62,7 +62,7 @@ def get_import(import_id: int):
 def resume(import_id: int):
     """Continue a failed or interrupted import from its first row without a result."""
     job = _job(import_id, "edit")
-    if not resume_import(job):
+    if not resume_import(g.api_user, job):
         raise APIError(409, "conflict", "This import cannot be resumed: it is running, finished, or has no file.")
     jobs.start_import(current_app._get_current_object(), job.id, g.api_user.id)
     db.session.refresh(job)

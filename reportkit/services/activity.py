@@ -347,6 +347,7 @@ SENTENCES = {
     "import.created": lambda c: [f"{c.who} uploaded {c.data.get('filename') or 'a file'} "
                                  f"({_plural(c.data.get('rows', 0), 'row')}) as ", _import(c), "."],
     "import.mapped": lambda c: [f"{c.who} mapped the columns of ", _import(c), " and started it."],
+    "import.resumed": lambda c: [f"{c.who} resumed ", _import(c), f" after row {c.data.get('rows_done', 0)}."],
     "import.batch": _batch,
     "import.run": _run,
     "filing.recorded": lambda c: [f"{c.who} recorded that {_numbers(c.data.get('entries'))} "

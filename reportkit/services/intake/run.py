@@ -129,13 +129,18 @@ def import_rows(actor: User, case: Case, job: Import, headers: list[str], rows: 
     return _run(actor, job, list(enumerate(rows, start=2)), one, progress)  # row 1 holds the headers
 
 
-def resume_import(job: Import) -> bool:
-    """Queue a stopped import again (False when it cannot be, or another request did it first)."""
+def resume_import(actor: User, job: Import) -> bool:
+    """Queue a stopped import again, recorded as `import.resumed` (False when it cannot be, or another request
+    did it first: the conditional UPDATE lets one of two clicks through). The caller starts the job."""
     if not job.resumable:
         return False
-    queued = db.session.execute(update(Import).where(Import.id == job.id, Import.attempt == job.attempt,
+    lock_case(job.case_id)
+    done, attempt = len(job.results), job.attempt
+    queued = db.session.execute(update(Import).where(Import.id == job.id, Import.attempt == attempt,
                                                      Import.status.in_(("failed", "interrupted")))
                                 .values(status="queued", error="", updated_at=utcnow())).rowcount
+    if queued:
+        record(actor, job.case_id, "import.resumed", f"import:{job.id}", {"rows_done": done, "attempt": attempt})
     db.session.commit()
     return bool(queued)
 
