@@ -11,9 +11,9 @@ from reportkit.models import Event
 from reportkit.services import reviews
 from reportkit.services.cases import CaseError, set_export_name
 from reportkit.services.dossier.job import DossierOptions, build_dossier, create_dossier
-from reportkit.services.exports import entries_csv, entries_json
 from reportkit.services.entries import add_violation, create_entry
 from reportkit.services.evidence import Limits, add_evidence_file
+from reportkit.services.exports import entries_csv, entries_json
 from reportkit.services.storage import EvidenceStore
 from reportkit.services.urls import without_tracking
 

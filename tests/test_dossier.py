@@ -8,11 +8,11 @@ from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
 from reportkit.extensions import db
-from reportkit.services.dossier.job import DossierOptions, DossierRefused, build_dossier, create_dossier
-from reportkit.services.exports import entries_csv, safe_cell
 from reportkit.services.dossier.fetcher import EvidenceFetcher
+from reportkit.services.dossier.job import DossierOptions, DossierRefused, build_dossier, create_dossier
 from reportkit.services.entries import add_violation, create_entry
 from reportkit.services.evidence import Limits, add_evidence_file
+from reportkit.services.exports import entries_csv, safe_cell
 from reportkit.services.storage import EvidenceStore
 
 PERSIAN = "ما آن‌ها را نابود خواهیم کرد. این پیام برای X.com است، «هشدار» ۱۴۰۲."
