@@ -252,7 +252,8 @@ def purge_evidence(actor: User, evidence: Evidence, reason: str, store: Evidence
     case_id = evidence.entry.case_id
     same_case = _entries_using(case_id, hashes)
     record(actor, case_id, "evidence.purged", f"evidence:{evidence.id}",
-           {"sha256": evidence.sha256, "name": evidence.original_name, "derivatives": sorted(hashes - {evidence.sha256})},
+           {"sha256": evidence.sha256, "name": evidence.original_name,
+            "derivatives": sorted(hashes - {evidence.sha256})},
            reason, entry_id=evidence.entry_id)
     reset_round(actor, evidence.entry, f"file {evidence.original_name} purged")
     db.session.commit()
