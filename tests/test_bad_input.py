@@ -1,46 +1,10 @@
-"""Odd input on the newer forms and API routes: a clear 4xx answer, never a 500."""
+"""Odd input on the forms and API routes: each case gets its own status and says what is wrong, never a 500, and
+a refused request saves nothing (no row, no custody event)."""
 
+import html
 import io
-
-from tests.conftest import png_bytes
-
-
-def test_odd_input_never_gives_500(app, make_user, make_case, make_entry, login, client, token_for):
-    u = make_user(); case = make_case(u); e = make_entry(case, u); login(client, u); h = token_for(u)
-    api = app.test_client()
-    reqs = [
-        ("GET", f"/dossiers/export/{case.id}.csv?date_from=zz&account=abc&clause=%00", {}),
-        ("GET", f"/cases/{case.id}?page=-5&sort=zz&account=zz&status=zz", {}),
-        ("POST", f"/imports/new/{case.id}", {"data": {"upload-file": (io.BytesIO(b"\x00\xff\xfe\x00garbage\x89PNG"), "x.csv"), "upload-submit": "1"}}),
-        ("POST", f"/imports/new/{case.id}", {"data": {"upload-file": (io.BytesIO(b'[{"url": {"a": 1}}]'), "x.json"), "upload-submit": "1"}}),
-        ("POST", "/reviews/evidence/999/regions", {"data": {"x": "a"}}),
-        ("POST", f"/reviews/entries/{e.id}/transition", {"data": {"to": "x" * 500}}),
-        ("POST", f"/evidence/upload/{e.id}", {"data": {"files": (io.BytesIO(png_bytes()), "a.png"), "kind": "nonsense"}}),
-        ("POST", f"/dossiers/new/{case.id}", {"data": {"mode": "zzz", "paper": "A0", "account": "x", "date_from": "bad"}}),
-    ]
-    for m, url, kw in reqs:
-        r = client.open(url, method=m, **kw); r.close()
-        assert r.status_code < 500, (url, r.status_code)
-    apireqs = [
-        ("POST", f"/api/v1/cases/{case.id}/dossiers", {"json": {"account_id": 99999, "entry_numbers": [1, "x"]}}),
-        ("POST", f"/api/v1/cases/{case.id}/dossiers", {"json": {"date_to": 5}}),
-        ("POST", f"/api/v1/cases/{case.id}/imports", {"json": {"rows": [{"url": ["x"]}], "mapping": {"url": "url"}, "timezone": "Nowhere/X"}}),
-        ("POST", f"/api/v1/cases/{case.id}/imports", {"data": {"file": (io.BytesIO(b"a,b\n"), "x.csv"), "mapping": "[1,2]"}}),
-        ("POST", f"/api/v1/entries/{e.id}/transitions", {"json": {"to": 5}}),
-        ("POST", f"/api/v1/entries/{e.id}/annotations", {"json": {"body": "x", "kind": "weird"}}),
-        ("POST", f"/api/v1/entries/{e.id}/annotations", {"json": {"body": "x", "include_in_dossier": "yes"}}),
-        ("PATCH", f"/api/v1/entries/{e.id}", {"json": {"tags": [1, 2]}}),
-        ("PATCH", f"/api/v1/entries/{e.id}", {"json": {"captured_at": "2024-01-01"}}),
-        ("GET", f"/api/v1/cases/{case.id}/entries?per_page=100000&sort=x", {}),
-    ]
-    for m, url, kw in apireqs:
-        r = api.open(url, method=m, headers=h, **kw); r.close()
-        assert r.status_code < 500, (url, r.status_code, r.data[:300])
-
-
-# --- issue 12: each of these answered 500 or hung; each gets a 4xx with a message and saves nothing ---------
-
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -49,12 +13,155 @@ from reportkit import create_app
 from reportkit.extensions import db
 from reportkit.models import Entry, Event, Import
 from reportkit.services.intake import TableError, read_table
+from tests.conftest import png_bytes
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def _visible(body: str) -> str:
+    """A page's text as a person reads it: no tags, entities decoded, white space collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def _file(data: bytes, name: str):
+    return lambda: (io.BytesIO(data), name)
+
+
+# (method, path, form fields (a callable value is a file, built per request), status, what the page says,
+#  whether the request is refused: then it saves nothing). {case} and {entry} are filled in by the test.
+PAGE_CASES = [
+    pytest.param("GET", "/dossiers/export/{case}.csv?date_from=zz", None, 422, "date_from: Use YYYY-MM-DD.", True,
+                 id="export-csv-date-not-a-date"),
+    pytest.param("GET", "/dossiers/export/{case}.csv?account=abc", None, 422,
+                 "account: Give an account id (a number).", True, id="export-csv-account-not-a-number"),
+    # a clause no entry has is honestly applied: the export holds the header row and no entry
+    pytest.param("GET", "/dossiers/export/{case}.csv?clause=%00", None, 200, "number,platform,account", True,
+                 id="export-csv-nul-clause-exports-nothing"),
+    pytest.param("GET", "/dossiers/export/{case}.csv?clause=nonsense", None, 200, "number,platform,account", True,
+                 id="export-csv-unknown-clause-exports-nothing"),
+    pytest.param("GET", "/cases/{case}?page=-5", None, 200, "Case A", True, id="case-page-negative-page-is-page-1"),
+    pytest.param("POST", "/imports/new/{case}",
+                 {"upload-file": _file(b"\x00\xff\xfe\x00garbage\x89PNG", "x.csv"), "upload-submit": "1"}, 200,
+                 "The name of column 1 contains a NUL character", True, id="import-page-binary-garbage"),
+    pytest.param("POST", "/reviews/evidence/999/regions", {"x": "a"}, 404,
+                 "Nothing here — or nothing you have access to.", True, id="region-of-no-such-evidence"),
+    pytest.param("POST", "/reviews/entries/{entry}/transition", {"to": "x" * 500}, 302, "Unknown status “xxx", True,
+                 id="transition-to-unknown-status"),
+    pytest.param("POST", "/dossiers/new/{case}", {"mode": "zzz"}, 422, "One of: rules, dsa.", True,
+                 id="dossier-unknown-mode"),
+    pytest.param("POST", "/dossiers/new/{case}", {"paper": "A0"}, 422, "One of: A4, Letter.", True,
+                 id="dossier-unknown-paper"),
+    pytest.param("POST", "/dossiers/new/{case}", {"account": "x"}, 422, "Give an account id (a number).", True,
+                 id="dossier-account-not-a-number"),
+    pytest.param("POST", "/dossiers/new/{case}", {"date_from": "bad"}, 422, "Use YYYY-MM-DD.", True,
+                 id="dossier-date-not-a-date"),
+]
+
+
+@pytest.mark.parametrize("method,path,fields,status,says,refused", PAGE_CASES)
+def test_odd_page_input_is_answered_with_its_reason(setup, client, make_entry, method, path, fields, status, says,
+                                                    refused):
+    user, case, _ = setup
+    entry = make_entry(case, user)
+    before = _count(Event), _count(Import), _count(Entry)
+    data = {k: v() if callable(v) else v for k, v in (fields or {}).items()}
+    resp = client.open(path.format(case=case.id, entry=entry.id), method=method, data=data)
+    body = resp.get_data(as_text=True)
+    resp.close()
+    assert resp.status_code == status, (resp.status_code, body[-1500:])
+    if status == 302:  # refused on a page that redirects: the reason is flashed on the next page
+        shown = client.get(resp.headers["Location"])
+        body = shown.get_data(as_text=True)
+        shown.close()
+    assert says in _visible(body), _visible(body)[-1500:]
+    if path.startswith("/dossiers/export/") and status == 200:
+        assert body.lstrip("\ufeff").count("\n") == 1, body[:500]  # the header row only
+    if refused:
+        db.session.rollback()
+        assert (_count(Event), _count(Import), _count(Entry)) == before
+
+
+def test_a_json_cell_that_is_an_object_goes_on_to_the_mapping_page(setup, client):
+    """A nested value is not refused at upload: the row is judged when it runs, like any other bad cell."""
+    _, case, _ = setup
+    resp = client.post(f"/imports/new/{case.id}",
+                       data={"upload-file": (io.BytesIO(b'[{"url": {"a": 1}}]'), "x.json"), "upload-submit": "1"})
+    resp.close()
+    assert resp.status_code == 302 and re.fullmatch(r"/imports/\d+/map", resp.headers["Location"])
+    page = client.get(resp.headers["Location"])
+    assert page.status_code == 200 and "Map the columns of x.json" in _visible(page.get_data(as_text=True))
+    page.close()
+
+
+# (method, path, body, status, message part, the field named in `fields` or None)
+API_CASES = [
+    pytest.param("POST", "/api/v1/cases/{case}/dossiers", {"json": {"account_id": 99999}}, 422,
+                 "Not an account of this case.", "account_id", id="dossier-account-of-no-one"),
+    pytest.param("POST", "/api/v1/cases/{case}/dossiers", {"json": {"entry_numbers": [1, "x"]}}, 422,
+                 "Give a list of entry numbers.", "entry_numbers", id="dossier-entry-number-not-a-number"),
+    pytest.param("POST", "/api/v1/cases/{case}/dossiers", {"json": {"date_to": 5}}, 422, "Use YYYY-MM-DD.", "date_to",
+                 id="dossier-date-not-a-string"),
+    pytest.param("POST", "/api/v1/cases/{case}/imports",
+                 {"json": {"rows": [{"url": "https://t.me/a/1"}], "mapping": {"url": "url"}, "timezone": "Nowhere/X"}},
+                 422, "Unknown time zone “Nowhere/X”.", "timezone", id="import-unknown-time-zone"),
+    pytest.param("POST", "/api/v1/cases/{case}/imports",
+                 {"data": {"file": _file(b"a,b\n", "x.csv"), "mapping": "[1,2]"}}, 422,
+                 "Give the mapping as {field: column}.", "mapping", id="import-mapping-not-an-object"),
+    pytest.param("POST", "/api/v1/entries/{entry}/transitions", {"json": {"to": 5}}, 422,
+                 "Give `to` (and an optional `reason`) as strings.", "to", id="transition-to-a-number"),
+    pytest.param("POST", "/api/v1/entries/{entry}/annotations", {"json": {"body": "x", "kind": "weird"}}, 422,
+                 "Unknown kind “weird”.", "kind", id="annotation-unknown-kind"),
+    pytest.param("PATCH", "/api/v1/entries/{entry}", {"json": {"tags": [1, 2]}}, 422, "Give a list of strings.", "tags",
+                 id="entry-tags-not-strings"),
+    pytest.param("PATCH", "/api/v1/entries/{entry}", {"json": {"captured_at": "2024-01-01"}}, 422,
+                 "Give a time zone, e.g. Z for UTC.", "captured_at", id="entry-time-without-zone"),
+    pytest.param("GET", "/api/v1/cases/{case}/entries?page=abc", {}, 400,
+                 "page and per_page must be whole numbers.", None, id="entries-page-not-a-number"),
+]
+
+
+@pytest.mark.parametrize("method,path,body,status,says,field", API_CASES)
+def test_odd_api_input_is_answered_with_its_reason(setup, app, make_entry, method, path, body, status, says, field):
+    user, case, headers = setup
+    entry = make_entry(case, user)
+    before = _count(Event), _count(Import), _count(Entry)
+    kw = {k: ({f: v() if callable(v) else v for f, v in value.items()} if k == "data" else value)
+          for k, value in body.items()}
+    resp = app.test_client().open(path.format(case=case.id, entry=entry.id), method=method, headers=headers, **kw)
+    resp.close()
+    assert resp.status_code == status, resp.data[:500]
+    error = resp.json["error"]
+    if field:  # the reason is said beside the field it is about (and may be summed up in the message)
+        assert field in error["fields"] and any(says in m for m in [error["message"], *error["fields"][field]]), error
+    else:
+        assert says in error["message"], error
+    db.session.rollback()
+    assert (_count(Event), _count(Import), _count(Entry)) == before
+
+
+def test_api_per_page_over_the_limit_is_the_limit_and_says_so(setup, app, make_entry):
+    """per_page is capped at 200, as the OpenAPI document says, and the answer names the page size it used."""
+    user, case, headers = setup
+    make_entry(case, user)
+    resp = app.test_client().get(f"/api/v1/cases/{case.id}/entries?per_page=100000", headers=headers)
+    resp.close()
+    assert resp.status_code == 200 and resp.json["per_page"] == 200 and resp.json["total"] == 1
+
+
+def test_api_import_row_of_a_list_is_queued_and_counted(setup, app):
+    """A JSON row whose cell is a list is accepted as one row; the run judges the cell like any other."""
+    _, case, headers = setup
+    resp = app.test_client().post(f"/api/v1/cases/{case.id}/imports", headers=headers,
+                                  json={"rows": [{"url": ["x"]}], "mapping": {"url": "url"}})
+    resp.close()
+    assert resp.status_code == 202 and resp.json["total"] == 1 and resp.json["created"] == 0
+
+
+# --- issue 12: each of these answered 500 or hung; each gets a 4xx with a message and saves nothing ---------
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
-
-
-def _imports() -> int:
-    return db.session.scalar(select(func.count()).select_from(Import))
 
 
 def _multipart(file_field: str, data: bytes, **fields) -> dict:
@@ -88,8 +195,8 @@ BAD_TABLES = {
     "JSON row nested 100,000 deep": (b'[{"url": ' + DEEP + b"}]", "nested"),
     "JSON object with 100,000 keys": (json.dumps([{f"k{i}": 1 for i in range(100_000)}]).encode(), "columns"),
     "lone surrogate in JSON": (b'[{"url": "https://t.me/a/1", "text": "bad \\ud800 text"}]', "surrogate"),
-    "lone surrogate in UTF-16": ("url,text\nhttps://t.me/a/1,".encode("utf-16") + b"\x00\xd8" + "x\n".encode("utf-16-le"),
-                                 "UTF-16"),
+    "lone surrogate in UTF-16": ("url,text\nhttps://t.me/a/1,".encode("utf-16") + b"\x00\xd8"
+                                 + "x\n".encode("utf-16-le"), "UTF-16"),
     "column name of 100,000 characters": (b"url," + b"h" * 100_000 + b"\nhttps://t.me/a/1,x\n", "column name"),
 }
 
@@ -109,7 +216,7 @@ def test_bad_tables_on_the_page_and_the_api_save_nothing(setup, app, client, dat
     resp = api.post(f"/api/v1/cases/{case.id}/imports", headers=headers, **_multipart("file", data))
     resp.close()
     assert resp.status_code == 422 and says in resp.json["error"]["message"], resp.data[:300]
-    assert _imports() == 0
+    assert _count(Import) == 0
 
 
 def test_mapping_page_of_the_widest_allowed_table_is_small(setup, client):
@@ -140,13 +247,13 @@ def test_api_json_nested_100000_deep_is_400(setup, app, make_entry):
     resp = api.post(f"/api/v1/cases/{case.id}/imports", headers=headers,
                     data={"file": (io.BytesIO(b"url\nhttps://t.me/a/1\n"), "a.csv"), "mapping": DEEP.decode()})
     assert resp.status_code == 422 and "mapping" in resp.json["error"]["fields"], resp.data[:300]
-    assert _imports() == 0
+    assert _count(Import) == 0
 
 
 def test_api_lone_surrogate_is_422_and_saves_nothing(setup, app, make_entry):
     user, case, headers = setup
     entry = make_entry(case, user)
-    events = db.session.scalar(select(func.count()).select_from(Event))
+    events = _count(Event)
     api = app.test_client()
     bodies = [("PATCH", f"/api/v1/entries/{entry.id}", b'{"notes": "a\\udc00b"}', "notes"),
               ("POST", f"/api/v1/cases/{case.id}/entries",
@@ -162,28 +269,37 @@ def test_api_lone_surrogate_is_422_and_saves_nothing(setup, app, make_entry):
         assert "surrogate" in resp.json["error"]["message"], resp.json
         if field:
             assert field in resp.json["error"]["fields"], resp.json
-    assert db.session.scalar(select(func.count()).select_from(Event)) == events
-    assert db.session.scalar(select(func.count()).select_from(Entry)) == 1 and _imports() == 0
+    assert _count(Event) == events
+    assert _count(Entry) == 1 and _count(Import) == 0
 
 
-def test_bulk_account_of_another_case_is_refused(setup, client, make_case, make_entry, make_user):
+BULK_ACCOUNTS = [  # (which account, status, what the answer says)
+    pytest.param("another case's", 422, "That account does not belong to this case.", id="account-of-another-case"),
+    pytest.param("99999", 422, "That account does not belong to this case.", id="no-such-account"),
+    # refused by the form itself (its account field is a number); the message does not name the account (reported)
+    pytest.param("abc", 302, "Select at least one entry, then an action.", id="account-not-a-number"),
+]
+
+
+@pytest.mark.parametrize("value,status,says", BULK_ACCOUNTS)
+def test_bulk_account_of_another_case_is_refused(setup, client, make_case, make_entry, make_user, value, status,
+                                                 says):
     user, case, _ = setup
     entry = make_entry(case, user)
     other = make_case(make_user("bo@example.org"), "Case B", accounts=({"platform": "x", "handle": "other"},))
-    events = db.session.scalar(select(func.count()).select_from(Event))
-    for value in (str(other.accounts[0].id), "abc", "99999"):
-        resp = client.post(f"/cases/{case.id}/bulk", data={"entry_ids": [str(entry.id)], "action": "account",
-                                                           "account": value})
-        body = resp.get_data(as_text=True)
-        resp.close()
-        assert 400 <= resp.status_code < 500 or resp.status_code == 302, (value, resp.status_code)
-        if resp.status_code == 302:
-            body = client.get(resp.headers["Location"]).get_data(as_text=True)
-        # "abc" is refused by the form itself (its account field is a number)
-        assert "does not belong to this case" in body or (value == "abc" and "Select at least one" in body)
+    value = str(other.accounts[0].id) if value == "another case's" else value
+    events = _count(Event)
+    resp = client.post(f"/cases/{case.id}/bulk", data={"entry_ids": [str(entry.id)], "action": "account",
+                                                       "account": value})
+    body = resp.get_data(as_text=True)
+    resp.close()
+    assert resp.status_code == status, (value, resp.status_code)
+    if status == 302:
+        body = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert says in _visible(body), _visible(body)[-1500:]
     db.session.expire_all()
     assert db.session.get(Entry, entry.id).account_id == case.accounts[0].id
-    assert db.session.scalar(select(func.count()).select_from(Event)) == events
+    assert _count(Event) == events
 
 
 def test_bulk_update_validates_before_changing_anything(setup, make_case, make_entry, make_user):
@@ -214,7 +330,8 @@ def test_registration_closed_by_False(monkeypatch, make_app):
     monkeypatch.setenv("REPORTKIT_REGISTRATION_OPEN", "False")
     client = make_app().test_client()
     resp = client.get("/auth/register")
-    assert resp.status_code in (403, 404) or resp.status_code == 302
+    resp.close()
+    assert resp.status_code == 404  # as if there were no such page
     assert b"Create an account" not in client.get("/auth/login").data
 
 
