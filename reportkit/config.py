@@ -53,6 +53,7 @@ DEFAULTS = {
     # days after a removal decision when a post seen online is flagged.
     "ANSWER_EXPECTED_DAYS": {"default": 7},
     "FOLLOWUP_ONLINE_DAYS": 7,
+    "FILING_LIMITS": {},  # the filing assistant's explanation limit: {"in_app": 500, "x:dsa_notice": 5000}
     "DOSSIER_TIMEOUT": 1800,  # seconds before a dossier render is stopped
     "TIMESTAMP_URLS": [],  # RFC 3161 authorities that timestamp each evidence package's manifest
     "TIMESTAMP_TIMEOUT": 10,  # seconds per authority

@@ -193,3 +193,37 @@ def test_the_pages_record_a_filing_from_a_dossier_then_the_answer(client, login,
     assert page.status_code == 200 and "Record the platform" not in page.get_data(as_text=True)
     assert client.post(decide, data={"entry_ids": [second], "answer": "no_answer"}).status_code == 403
     assert third not in [e.id for e in filing.entries]
+
+
+def test_the_assistant_cuts_at_a_sentence_and_says_so():
+    from reportkit.services.assistant import cut
+
+    text = "He calls for the killing of journalists. He names three of them. " + "Details follow. " * 40
+    short, was_cut = cut(text, 70)
+    assert was_cut and short == "He calls for the killing of journalists. He names three of them.…"
+    assert len(cut(text, 100)[0]) <= 100 and cut(text, 100)[0].endswith("Details follow.…")
+    assert cut("آیا این تهدید است؟ بله، تهدید مستقیم است.", 25) == ("آیا این تهدید است؟…", True)
+    assert cut("one " * 50, 30)[0].endswith("…") and len(cut("one " * 50, 30)[0]) <= 30
+    assert cut("Short and whole.", 100) == ("Short and whole.", False)
+
+
+def test_the_assistant_gives_each_field_and_records_a_submission(client, login, filed):
+    from reportkit.models import Entry, Filing
+    from reportkit.services.entries import add_violation
+
+    owner = filed["owner"]
+    entry = db.session.get(Entry, filed["entries"][0])
+    add_violation(owner, entry, "x/violent_content/violent_threats", "Calls for the journalists to be killed.")
+    login(client, owner)
+    url = f"/cases/{filed['case']}/filings/assistant?platform=x&channel=dsa_notice"
+    page = client.get(url).get_data(as_text=True)
+    assert "Calls for the journalists to be killed." in page and "bona fide" in page
+    assert "No legal ground on this entry" in page and 'data-copy="f-' in page
+    resp = client.post(url, data={"entry_id": entry.id, "reference": "N-77"})
+    assert resp.status_code == 302 and resp.location.endswith(f"#entry-{entry.id}")
+    filing = db.session.scalars(db.select(Filing)).one()
+    assert (filing.channel, filing.reference, [e.id for e in filing.entries]) == ("dsa_notice", "N-77", [entry.id])
+    assert "submitted</span>" in client.get(url).get_data(as_text=True)
+    other = f"/cases/{filed['case']}/filings/assistant?platform=youtube&channel=in_app"
+    client.post(other, data={"entry_id": entry.id})
+    assert db.session.scalars(db.select(Filing)).all() == [filing]  # an X post is not filed from YouTube's list

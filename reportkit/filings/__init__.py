@@ -1,2 +1,2 @@
-from . import commands, outcomes  # noqa: F401  (`reportkit recheck` and the outcome pages, on the blueprint)
+from . import assistant, commands, outcomes  # noqa: F401  (their routes and `reportkit` commands register on bp)
 from .views import bp  # noqa: F401

@@ -298,3 +298,19 @@ document.addEventListener("DOMContentLoaded", () => {
     text.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(guess, 600); });
   });
 });
+
+// Copy buttons (the filing assistant): the text of the field named by data-copy, to the clipboard.
+document.addEventListener("click", (e) => {
+  const button = e.target.closest("button[data-copy]");
+  if (!button) return;
+  const field = document.getElementById(button.dataset.copy);
+  if (!field) return;
+  const done = () => { button.textContent = "Copied"; setTimeout(() => { button.textContent = "Copy"; }, 1500); };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(field.value).then(done, () => { field.select(); });
+  } else {
+    field.select();
+    document.execCommand("copy");
+    done();
+  }
+});

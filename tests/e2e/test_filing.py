@@ -87,6 +87,11 @@ def test_record_a_filing_from_a_dossier_and_the_platforms_answer(live_server, br
     shot(phone_page, "filing-view-390")
     phone.close()
 
+    page.goto(f"{base}/cases/{case_id}/filings/assistant?platform=x&channel=dsa_notice")
+    page.get_by_role("heading", name="#1").wait_for()
+    assert "Threatens named journalists." in page.locator("textarea").nth(2).input_value()
+    page.get_by_role("button", name="Copy").first.click()  # no page error without a clipboard (plain http)
+    shot(page, "filing-assistant-1280")
     page.goto(f"{base}/cases/{case_id}/outcomes")
     row = page.locator("tr", has_text="X / Twitter")
     assert row.locator("td[data-label=Filed]").inner_text() == "2"
