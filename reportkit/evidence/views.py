@@ -6,7 +6,7 @@ from ..auth.guard import members_only
 from ..downloads import send_original, send_print_copy
 from ..errors import json_error, wants_json
 from ..extensions import db
-from ..forms import ConfirmForm
+from ..forms import EXPIRED, ConfirmForm, flash_errors, flash_refusal
 from ..services import access
 from ..services.duplicates import DuplicateError, dismiss_finding
 from ..services.evidence import (
@@ -34,7 +34,7 @@ def upload(entry_id: int):
     entry = access.entry_for(current_user, entry_id, "edit")
     form = UploadForm()
     if not form.validate_on_submit():
-        abort(400, "The form expired. Reload the page and try again.")
+        abort(400, EXPIRED)
     files = [f for f in form.files.data or [] if f and f.filename]
     results, notes = [], []
     for upload_file in files:
@@ -108,10 +108,10 @@ def link(entry_id: int):
         try:
             add_archive_link(current_user, entry, form.url.data)
             flash("Archive link added.", "success")
-        except URLError as exc:
+        except URLError as exc:  # refused before anything was written
             flash(str(exc), "error")
     else:
-        flash("; ".join(v[0] for v in form.errors.values()), "error")
+        flash_errors(form, labels=False)
     return redirect(url_for("entries.view", entry_id=entry.id, _anchor="evidence"))
 
 
@@ -147,11 +147,15 @@ def retire(evidence_id: int, action: str):
                     entries = ", ".join(f"#{n}" for n in done.same_case_entries)
                     flash(f"The file left this entry, but entries {entries} of this case hold the same bytes: "
                           "purge it there too to remove it from this case.", "error")
+                if done.locked_until:  # S3 Object Lock (S3_OBJECT_LOCK_DAYS)
+                    flash(f"The store keeps the file's bytes under Object Lock until {done.locked_until:%Y-%m-%d} "
+                          "UTC: nobody, not even an administrator, can delete them before then. They are no longer "
+                          "shown or exported; the storage sweep removes them after that date.", "info")
             else:
                 withdraw_evidence(current_user, evidence, form.reason.data)
                 flash("File withdrawn: it stays stored and in the history, but leaves the dossier.", "info")
         except EvidenceError as exc:
-            flash(str(exc), "error")
+            flash_refusal(exc)
     return redirect(url_for("entries.view", entry_id=evidence.entry_id, _anchor="evidence"))
 
 
@@ -160,7 +164,7 @@ def not_same(entry_id: int, finding_id: int):
     """A person with edit rights says two alike screenshots are not of the same post: the warning goes for good."""
     entry = access.entry_for(current_user, entry_id, "edit")
     if not ConfirmForm().validate_on_submit():
-        abort(400, "The form expired. Reload the page and try again.")
+        abort(400, EXPIRED)
     try:
         dismiss_finding(current_user, entry, finding_id)
     except DuplicateError:

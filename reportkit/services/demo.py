@@ -19,19 +19,19 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Case, User
+from ..platforms import TWITTER_EPOCH_MS
 from .cases import add_member, create_case, set_export_name, update_case
 from .custody import record
 from .entries import add_violation, create_entry
 from .evidence import Limits, add_evidence_file
 from .reviews import annotate, transition
-from .storage import EvidenceStore
+from .storage import EvidenceStore, as_store
 
 SUBJECT = "Kaveh Nadershahi (fictional minister)"
 TITLE = "[Demo] Threats against journalists by Minister Nadershahi"
 USERS = {"editor": ("demo-editor@example.org", "Demo Editor"), "reviewer": ("demo-reviewer@example.org",
                                                                              "Demo Reviewer")}
 FONTS = Path("/usr/share/fonts/truetype")
-TWITTER_EPOCH_MS = 1288834974657
 
 # (platform, language, text, translation, clause, rationale)
 POSTS = [
@@ -88,7 +88,7 @@ def demo_case() -> Case | None:
     return db.session.scalar(select(Case).where(Case.is_demo.is_(True)))
 
 
-def load_demo(evidence_dir: str, limits: Limits, owner: User | None = None, posts: int = 25) -> dict:
+def load_demo(store, limits: Limits, owner: User | None = None, posts: int = 25) -> dict:
     """Create the demo once. Returns {"created": bool, "case": Case, "passwords": {email: password}}."""
     existing = demo_case()
     if existing is not None:
@@ -109,16 +109,16 @@ def load_demo(evidence_dir: str, limits: Limits, owner: User | None = None, post
         {"platform": "youtube", "handle": "NadershahiTV", "display_name": "Nadershahi TV"}],
         allow_new_accounts=False)
     case.is_demo = True
-    update_case(case, users["editor"], prepared_by_name="Demo Editor",
+    update_case(users["editor"], case, prepared_by_name="Demo Editor",
                 prepared_by_org="Press Freedom Watch (fictional)", prepared_by_email="demo-editor@example.org",
                 public_interest="The minister's posts are direct threats of violence against identifiable "
                                 "journalists. X states that it enforces such posts regardless of the public interest.")
-    add_member(case, USERS["reviewer"][0], "reviewer")
+    add_member(None, case, USERS["reviewer"][0], "reviewer")  # the command line adds the demo's people
     for m in list(case.memberships):  # fictional people: they chose their (fictional) names for exports
-        set_export_name(case, m, m.user.name, m.user)
+        set_export_name(m.user, case, m, m.user.name)
     if owner is not None and owner.id != users["editor"].id:
-        add_member(case, owner.email, "owner")
-    _entries(case, users, EvidenceStore(evidence_dir), limits, posts)
+        add_member(None, case, owner.email, "owner")
+    _entries(case, users, as_store(store), limits, posts)  # storage.app_store(): local or S3
     return {"created": True, "case": case, "passwords": passwords}
 
 
