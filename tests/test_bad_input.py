@@ -42,6 +42,8 @@ PAGE_CASES = [
     pytest.param("GET", "/dossiers/export/{case}.csv?clause=nonsense", None, 200, "number,platform,account", True,
                  id="export-csv-unknown-clause-exports-nothing"),
     pytest.param("GET", "/cases/{case}?page=-5", None, 200, "Case A", True, id="case-page-negative-page-is-page-1"),
+    pytest.param("GET", "/cases/{case}?date_from=zz", None, 200, "Not a valid date value.", True,
+                 id="case-page-date-not-a-date"),
     pytest.param("POST", "/imports/new/{case}",
                  {"upload-file": _file(b"\x00\xff\xfe\x00garbage\x89PNG", "x.csv"), "upload-submit": "1"}, 200,
                  "The name of column 1 contains a NUL character", True, id="import-page-binary-garbage"),
