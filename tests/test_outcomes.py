@@ -91,3 +91,45 @@ def test_follow_ups_say_what_needs_someone(client, login, campaign):
         "2026-09-04"
     login(client, owner)
     assert "No answer from X / Twitter for 1 of 4 entries" in client.get("/follow-ups").get_data(as_text=True)
+
+
+def test_the_weekly_digest_names_nothing_but_the_count(make_app, make_user, make_case, make_entry, tmp_path):
+    from datetime import datetime as real_datetime
+
+    from reportkit.services.digest import send_digests
+    from reportkit.services.queue import queue_for
+
+    from .test_mail import SmtpServer, mail_config
+
+    smtp = SmtpServer()
+    try:
+        app = make_app(**mail_config(smtp))
+        with app.app_context():
+            owner, viewer = make_user("owner@example.org"), make_user("viewer@example.org")
+            case = make_case(owner, members=[(viewer, "viewer")])
+            entry = make_entry(case, owner, url=X.format(7))
+            record_filing(owner, case.id, "x", "in_app", [entry.id], filed_at=when("2026-01-05T00:00"))
+            due = [t for t in queue_for(app).read_periodic(real_datetime(2026, 11, 30, 7, 5))
+                   if t.name == "follow-up-digest"]
+            assert len(due) == 1  # a Monday at 07:05
+            assert send_digests() == 1  # the viewer cannot act on it: no mail
+            message = smtp.inbox.wait_for(1)[0]
+            assert message["To"] == "owner@example.org"
+            body = message.get_content()
+            assert "1 follow-up waits for you" in body and "https://reports.example.org/follow-ups" in body
+            assert case.title not in body and "x.com" not in body and "Twitter" not in body
+            db.session.remove()
+    finally:
+        smtp.stop()
+
+
+def test_the_annual_report_counts_notices_by_provider_and_type(client, login, campaign):
+    owner, case, e = campaign
+    login(client, owner)
+    lines = client.get(f"/cases/{case.id}/outcomes/annual.csv?year=2026").get_data(as_text=True).splitlines()
+    assert lines[0].startswith("year,provider,type_of_alleged_illegal_content,notices")
+    # entries without a mapped rule are "unspecified"; #1 filed twice is two notices (the re-report: no answer)
+    assert lines[1:] == ["2026,Telegram,unspecified,1,0,0,1,,",
+                         "2026,X / Twitter,unspecified,5,2,1,2,account suspended: 1; removed: 1,5.0"]
+    assert client.get(f"/cases/{case.id}/outcomes/annual.csv?year=2025").get_data(as_text=True).count("\n") == 1
+    assert client.get(f"/cases/{case.id}/outcomes/annual.csv?year=99999").status_code == 400

@@ -1,6 +1,8 @@
 """Outcomes (per case and across a user's cases) and Follow-ups (what needs me): read-only pages over
 services/outcomes.py. Every figure links to the entries behind it."""
 
+from datetime import date
+
 from flask import Response, abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
@@ -9,7 +11,7 @@ from ..extensions import db
 from ..models import PLATFORMS, Case, Membership
 from ..models.cases import PERMISSIONS
 from ..services import access
-from ..services.outcomes import FIGURES, by_month, entries_behind, follow_ups, outcomes, outcomes_csv
+from ..services.outcomes import FIGURES, annual_report_csv, by_month, entries_behind, follow_ups, outcomes, outcomes_csv
 from .views import bp
 
 
@@ -66,3 +68,16 @@ def follow_ups_page():
     items = follow_ups([c.id for c in cases], expected_days=current_app.config["ANSWER_EXPECTED_DAYS"],
                        online_after_days=current_app.config["FOLLOWUP_ONLINE_DAYS"])
     return render_template("filings/follow_ups.html", items=items, cases={c.id: c for c in cases})
+
+
+@bp.route("/outcomes/annual.csv", defaults={"case_id": None})
+@bp.route("/cases/<int:case_id>/outcomes/annual.csv")
+def annual_report(case_id: int | None):
+    """The yearly report a trusted flagger publishes (DSA Art. 22), as CSV."""
+    ids, case = _case_ids(case_id)
+    year = request.args.get("year", type=int) or date.today().year
+    if not 2000 <= year <= 2100:
+        abort(400, "Give a year, e.g. ?year=2026.")
+    name = f"notices-{year}" + (f"-case-{case.id}" if case else "") + ".csv"
+    return Response(annual_report_csv(ids, year), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}", "Cache-Control": "no-store"})

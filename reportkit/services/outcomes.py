@@ -175,3 +175,43 @@ def follow_ups(case_ids, now: datetime | None = None, expected_days: dict | None
                                       f"#{entry.number} was decided removed on {decision.decided_at.date()} but the "
                                       "last re-check found it online."))
     return sorted(items, key=lambda i: (i.due or date.max, i.filing.id))
+
+
+def annual_report_csv(case_ids, year: int) -> str:
+    """The figures DSA Art. 22 asks a trusted flagger to publish yearly: notices submitted in `year`, by provider
+    and by type of alleged illegal content (the policy area of the rule cited, else "unspecified"), the action
+    taken and the median days to a decision. One row per (provider, type); an entry filed twice counts twice
+    (two notices)."""
+    groups: dict[tuple[str, str], dict] = {}
+    for filing in _filings(case_ids):
+        if filing.filed_at.year != year:
+            continue
+        decided = {}
+        for d in sorted(filing.decisions, key=lambda d: (d.decided_at or filing.filed_at, d.id)):
+            if not d.no_answer:
+                decided[d.entry_id] = d
+        for entry in filing.entries:
+            kinds = sorted({v.clause.policy.title for v in entry.violations}) or ["unspecified"]
+            key = (PLATFORMS.get(filing.platform, filing.platform), kinds[0])
+            row = groups.setdefault(key, {"notices": 0, "acted": 0, "no_action": 0, "no_answer": 0, "days": [],
+                                          "actions": {}})
+            row["notices"] += 1
+            decision = decided.get(entry.id)
+            if decision is None:
+                row["no_answer"] += 1
+            elif decision.no_action:
+                row["no_action"] += 1
+            else:
+                row["acted"] += 1
+                row["actions"][action_key(decision)] = row["actions"].get(action_key(decision), 0) + 1
+            if decision is not None and decision.decided_at:
+                row["days"].append((decision.decided_at - filing.filed_at).total_seconds() / 86400)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["year", "provider", "type_of_alleged_illegal_content", "notices", "action_taken",
+                     "no_violation_found", "no_answer", "actions", "median_days_to_decision"])
+    for (provider, kind), row in sorted(groups.items()):
+        writer.writerow([year, provider, kind, row["notices"], row["acted"], row["no_action"], row["no_answer"],
+                         "; ".join(f"{k}: {n}" for k, n in sorted(row["actions"].items())),
+                         round(median(row["days"]), 1) if row["days"] else ""])
+    return out.getvalue()

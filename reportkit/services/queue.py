@@ -1,4 +1,5 @@
-"""The job queue: Huey, with its storage in `instance/jobs.db` (SQLite) by default or Redis by `JOBS_URL`.
+"""The job queue: Huey, with its storage in `instance/jobs.db` (SQLite) by default, or Redis or PostgreSQL by
+`JOBS_URL`.
 
 Every long job (a dossier or evidence package, an import, a verification) is a Huey task; its state and
 progress stay on its database row (services/jobs.py). A consumer runs the tasks: `reportkit worker` on its
@@ -29,7 +30,7 @@ def jobs_url(app: Flask) -> str:
 
 def make_queue(app: Flask) -> Huey:
     """A Huey for this app, its tasks bound to it. `sqlite:///relative/or/absolute.db`, `redis://host:port/db`
-    or `unix:///path/redis.sock` (Redis needs the `redis` package)."""
+    or `unix:///path/redis.sock` (Redis needs the `redis` package), `postgresql://user@host/database` (peewee)."""
     url = jobs_url(app)
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
@@ -46,10 +47,33 @@ def make_queue(app: Flask) -> Huey:
             raise ConfigError(f"REPORTKIT_JOBS_URL is a Redis URL but the redis package is missing "
                               f"(pip install redis): {exc}") from exc
         huey = RedisHuey(QUEUE_NAME, url=url, results=False, utc=True)
+    elif parts.scheme in POSTGRES:
+        huey = _postgres_queue(url)
     else:
-        raise ConfigError(f"REPORTKIT_JOBS_URL is {_masked(url)!r}: expected sqlite:///path/to/jobs.db or "
-                          "redis://host:port/0")
+        raise ConfigError(f"REPORTKIT_JOBS_URL is {_masked(url)!r}: expected sqlite:///path/to/jobs.db, "
+                          "redis://host:port/0 or postgresql://user@host/database")
     _register_tasks(huey, app)
+    return huey
+
+
+POSTGRES = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+def _postgres_queue(url: str) -> Huey:
+    """Huey's SQL storage (peewee) on PostgreSQL through psycopg 3, the driver the app uses: its tables `kv`,
+    `schedule`, `task` and `counter` are made at the first start; workers take tasks with FOR UPDATE SKIP LOCKED.
+    Give the queue a database of its own (e.g. `reportkit_jobs`): those table names are generic."""
+    try:
+        from huey.contrib.sql_huey import SqlHuey
+        from playhouse.db_url import connect
+    except ImportError as exc:
+        raise ConfigError(f"REPORTKIT_JOBS_URL is a PostgreSQL URL but peewee is missing "
+                          f"(pip install -e '.[postgres]'): {exc}") from exc
+    database = connect("psycopg3://" + url.split("://", 1)[1])
+    huey = SqlHuey(QUEUE_NAME, database=database, results=False, utc=True, create_tables=False)
+    with database.atomic():  # web and job workers starting at once: one creates the tables, the others wait
+        database.execute_sql("SELECT pg_advisory_xact_lock(hashtext('reportkit huey tables'))")
+        huey.storage.create_tables()
     return huey
 
 
@@ -66,7 +90,7 @@ def describe(url: str) -> str:
 
 
 def _register_tasks(huey: Huey, app: Flask) -> None:
-    from . import jobs, recheck
+    from . import digest, jobs, recheck
 
     tasks = {
         "dossier": huey.task(name="dossier")(lambda dossier_id: jobs.run_dossier(app, dossier_id)),
@@ -84,6 +108,9 @@ def _register_tasks(huey: Huey, app: Flask) -> None:
         lambda: jobs.sweep_storage(app))
     # Filed posts: is each still up? Hourly, each post at most every RECHECK_EVERY_HOURS (services/recheck.py).
     huey.periodic_task(crontab(minute="41"), name="recheck-due")(lambda: recheck.run_recheck_due(app))
+    # Mondays 07:05 (the consumer's clock): a mail to each person with follow-ups, when mail is configured.
+    huey.periodic_task(crontab(day_of_week="1", hour="7", minute="5"), name="follow-up-digest")(
+        lambda: digest.run_digest(app))
     huey.reportkit_tasks = tasks
 
 
