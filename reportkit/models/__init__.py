@@ -4,7 +4,7 @@ from .cases import PERMISSIONS, PLATFORMS, ROLE_INFO, ROLES, Account, Case, Memb
 from .dossiers import MODES, Dossier
 from .entries import Entry, Tag, Violation
 from .events import ChainHead, Event
-from .filings import Appeal, Decision, Filing
+from .filings import Appeal, Decision, Filing, FilingFile
 from .evidence import EVIDENCE_KINDS, Derivative, Evidence, NearDuplicate
 from .imports import Import
 from .observations import Observation
@@ -22,5 +22,5 @@ __all__ = [
     "STATUSES", "Annotation", "Approval", "Region", "Transition", "Import", "Event", "ChainHead",
     "SECURITY_ACTIONS", "PasswordReset", "SecurityEvent", "UserSession",
     "RecoveryCode", "TwoFactor",
-    "NearDuplicate", "Appeal", "Decision", "Filing", "Observation",
+    "NearDuplicate", "Appeal", "Decision", "Filing", "FilingFile", "Observation",
 ]

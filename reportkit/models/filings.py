@@ -75,6 +75,7 @@ class Filing(db.Model):
                                                    order_by="Appeal.id")
     dossier: Mapped["Dossier | None"] = relationship()
     filed_by: Mapped["User | None"] = relationship()
+    files: Mapped[list["FilingFile"]] = relationship(cascade="all, delete-orphan", order_by="FilingFile.id")
 
     @property
     def channel_label(self) -> str:
@@ -126,3 +127,24 @@ class Appeal(db.Model):
     @property
     def kind_label(self) -> str:
         return APPEAL_KINDS.get(self.kind, self.kind)
+
+
+FILE_KINDS = {"confirmation": "The platform's confirmation (email or screenshot of the form)",
+              "statement": "The platform's statement of reasons", "appeal": "A file of an appeal or escalation"}
+
+
+class FilingFile(db.Model):
+    """A file of a filing, kept by hash like evidence (services/byte_uses.py lists it): the confirmation, a
+    decision's statement of reasons, an appeal's papers."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filing.id", ondelete="CASCADE"), index=True)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decision.id", ondelete="CASCADE"))
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    mime: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column()
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
