@@ -54,10 +54,7 @@ CONTENT_EVENTS = {"entry.created": "created it", "entry.edited": "edited its fie
 class ReviewError(ServiceError):
     """A move the workflow forbids; `status` is 403 for a missing right, 409 for a wrong state, 422 for input."""
 
-    code, title = "workflow", "Not allowed now"
-
-    def __init__(self, message: str, status: int = 409, field: str | None = None):
-        super().__init__(message, field, status)
+    status, code, title = 409, "workflow", "Not allowed now"
 
 
 class Moves(list):
@@ -107,12 +104,12 @@ def transition(actor: User, entry: Entry, to: str, reason: str = "") -> Entry:
 def withdraw_entry(actor: User, entry: Entry, reason: str) -> None:
     """Entries are never deleted by normal use: a withdrawn entry leaves lists and dossiers, not the history."""
     if not PERMISSIONS.get(role_in(entry.case_id, actor), frozenset()) & {"edit", "manage"}:
-        raise ReviewError("Your role cannot withdraw entries.", 403)
+        raise ReviewError("Your role cannot withdraw entries.", status=403)
     if not (reason or "").strip():
-        raise ReviewError("Say why the entry is withdrawn.", 422, "reason")
+        raise ReviewError("Say why the entry is withdrawn.", "reason", 422)
     lock_case(entry.case_id)
     if entry.sealed:
-        raise ReviewError("This entry is approved and sealed. Reopen it with a reason before withdrawing it.", 409)
+        raise ReviewError("This entry is approved and sealed. Reopen it with a reason before withdrawing it.")
     entry.withdrawn_at, entry.withdrawn_reason = utcnow(), reason.strip()
     record(actor, entry.case_id, "entry.withdrawn", f"entry:{entry.number}", {"status": entry.status}, reason,
            entry_id=entry.id)
@@ -126,36 +123,36 @@ def _check(user: User, entry: Entry, to: str, reason: str) -> None:
         if entry.status != "approved":
             raise ReviewError("Only an approved entry can be reopened.")
         if not any(p in rights for p in REOPEN_PERMISSIONS):
-            raise ReviewError("Your role cannot reopen entries.", 403)
+            raise ReviewError("Your role cannot reopen entries.", status=403)
         if not reason:
-            raise ReviewError("Say why the entry is reopened.", 422, "reason")
+            raise ReviewError("Say why the entry is reopened.", "reason", 422)
         return
     if to not in RULES:
-        raise ReviewError(f"Unknown status “{to}”.", 422, "to")
+        raise ReviewError(f"Unknown status “{to}”.", "to", 422)
     sources, permission, needs_reason = RULES[to]
     if permission not in rights:
-        raise ReviewError(f"Your role ({role}) cannot move entries to “{to}”.", 403)
+        raise ReviewError(f"Your role ({role}) cannot move entries to “{to}”.", status=403)
     if entry.status not in sources:
         raise ReviewError(f"An entry that is {entry.status.replace('_', ' ')} cannot move to "
                           f"{to.replace('_', ' ')}.")
     if needs_reason and not reason:
-        raise ReviewError("Give a reason; the author will see it.", 422, "reason")
+        raise ReviewError("Give a reason; the author will see it.", "reason", 422)
     if to == "ready" and (missing := _missing(entry)):
-        raise ReviewError(f"It cannot be submitted for review yet: {missing}.", 409)
+        raise ReviewError(f"It cannot be submitted for review yet: {missing}.")
     if to == "approved":
         if entry.created_by_id == user.id:
-            raise ReviewError("Four eyes: you created this entry, so someone else must approve it.", 403)
+            raise ReviewError("Four eyes: you created this entry, so someone else must approve it.", status=403)
         if shaped := shaped_by(entry).get(user.id):
             raise ReviewError(f"Four eyes: you {_and(shaped)}, and this approval would seal that, so someone who "
-                              "did not change the entry must approve it.", 403)
+                              "did not change the entry must approve it.", status=403)
         if any(a.user_id == user.id for a in entry.current_approvals):
-            raise ReviewError("You have already approved this entry in this round.", 409)
+            raise ReviewError("You have already approved this entry in this round.")
         if requests := [n for n in entry.annotations if n.open_request]:
             raise ReviewError(f"{_count(len(requests), 'change request')} on this entry "
                               f"{'is' if len(requests) == 1 else 'are'} still open: resolve "
-                              f"{'it' if len(requests) == 1 else 'them'} before approving.", 409)
+                              f"{'it' if len(requests) == 1 else 'them'} before approving.")
         if missing := _missing(entry):
-            raise ReviewError(f"It cannot be approved yet: {missing}.", 409)
+            raise ReviewError(f"It cannot be approved yet: {missing}.")
 
 
 def _missing(entry: Entry) -> str:
@@ -252,22 +249,22 @@ def ensure_open(entry: Entry) -> None:
 def check_open(entry: Entry) -> None:
     """The same refusal without the lock, for an early answer before slow work (the write calls `ensure_open`)."""
     if entry.sealed:
-        raise ReviewError("This entry is approved and sealed. Reopen it with a reason to change it.", 409)
+        raise ReviewError("This entry is approved and sealed. Reopen it with a reason to change it.")
 
 
 def annotate(actor: User, entry: Entry, body: str, kind: str = "comment", include_in_dossier: bool = False
              ) -> Annotation:
     rights = PERMISSIONS.get(role_in(entry.case_id, actor), frozenset())
     if "annotate" not in rights:
-        raise ReviewError("Your role cannot annotate entries.", 403)
+        raise ReviewError("Your role cannot annotate entries.", status=403)
     if kind not in ANNOTATION_KINDS:
-        raise ReviewError(f"Unknown kind “{kind}”.", 422, "kind")
+        raise ReviewError(f"Unknown kind “{kind}”.", "kind", 422)
     if kind != "comment" and "review" not in rights:
-        raise ReviewError("Only reviewers and owners write change requests and approval notes.", 403)
+        raise ReviewError("Only reviewers and owners write change requests and approval notes.", status=403)
     if include_in_dossier and "review" not in rights:
-        raise ReviewError("Only reviewers and owners choose notes for the dossier.", 403)
+        raise ReviewError("Only reviewers and owners choose notes for the dossier.", status=403)
     if not (body or "").strip():
-        raise ReviewError("Write something.", 422, "body")
+        raise ReviewError("Write something.", "body", 422)
     lock_case(entry.case_id)  # the history's order is the order of the notes
     note = Annotation(user_id=actor.id, kind=kind, body=body.strip(), include_in_dossier=include_in_dossier)
     entry.annotations.append(note)
@@ -280,7 +277,7 @@ def annotate(actor: User, entry: Entry, body: str, kind: str = "comment", includ
 def resolve(actor: User, entry: Entry, note: Annotation) -> None:
     rights = PERMISSIONS.get(role_in(entry.case_id, actor), frozenset())
     if not rights & {"edit", "review"}:
-        raise ReviewError("Your role cannot resolve change requests.", 403)
+        raise ReviewError("Your role cannot resolve change requests.", status=403)
     lock_case(entry.case_id)  # two people resolving it at once: the second is told, not recorded twice
     if not note.open_request:
         raise ReviewError("Only an open change request can be resolved.")
@@ -291,7 +288,7 @@ def resolve(actor: User, entry: Entry, note: Annotation) -> None:
 
 def set_in_dossier(actor: User, entry: Entry, note: Annotation, include: bool) -> None:
     if "review" not in PERMISSIONS.get(role_in(entry.case_id, actor), frozenset()):
-        raise ReviewError("Only reviewers and owners choose notes for the dossier.", 403)
+        raise ReviewError("Only reviewers and owners choose notes for the dossier.", status=403)
     lock_case(entry.case_id)
     note.include_in_dossier = include
     record(actor, entry.case_id, "annotation.dossier", f"annotation:{note.id}", {"include": include},
@@ -315,16 +312,16 @@ def review_queue(user: User) -> list[Entry]:
 def add_region(actor: User, entry: Entry, evidence, kind: str, x: float, y: float, w: float, h: float,
                label: str = "") -> Region:
     if "annotate" not in PERMISSIONS.get(role_in(entry.case_id, actor), frozenset()):
-        raise ReviewError("Your role cannot mark screenshots.", 403)
+        raise ReviewError("Your role cannot mark screenshots.", status=403)
     ensure_open(entry)
     if evidence.print_copy is None:
-        raise ReviewError("Regions can be drawn on images only.", 422, "evidence")
+        raise ReviewError("Regions can be drawn on images only.", "evidence", 422)
     if kind not in REGION_KINDS:
-        raise ReviewError("Choose highlight or redact.", 422, "kind")
+        raise ReviewError("Choose highlight or redact.", "kind", 422)
     box = [max(0.0, min(1.0, v)) for v in (x, y)]
     size = [max(0.0, min(1.0 - box[0], w)), max(0.0, min(1.0 - box[1], h))]
     if size[0] < 0.005 or size[1] < 0.005:
-        raise ReviewError("Draw a larger rectangle.", 422, "w")
+        raise ReviewError("Draw a larger rectangle.", "w", 422)
     region = Region(evidence=evidence, user_id=actor.id, kind=kind, label=(label or "").strip()[:120],
                     x=box[0], y=box[1], w=size[0], h=size[1])
     db.session.add(region)
@@ -338,7 +335,7 @@ def remove_region(actor: User, evidence, region: Region) -> None:
     ensure_open(evidence.entry)
     region = reloaded(region)
     if region is None or region.evidence_id != evidence.id:  # removed by someone else a moment ago
-        raise ReviewError("This region was removed a moment ago.", 409)
+        raise ReviewError("This region was removed a moment ago.")
     record(actor, evidence.entry.case_id, "region.removed", f"evidence:{evidence.id}",
            {"kind": region.kind, "label": region.label}, entry_id=evidence.entry_id)
     evidence.regions.remove(region)
