@@ -161,7 +161,7 @@ def test_a_job_lost_to_a_restart_is_shown_as_interrupted(app, case_with_entries,
     from reportkit.models._common import utcnow
 
     user, case, _ = case_with_entries
-    long_ago = utcnow() - timedelta(seconds=app.config["DOSSIER_TIMEOUT"] + 600)
+    long_ago = utcnow() - timedelta(seconds=max(app.config["DOSSIER_TIMEOUT"], app.config["IMPORT_TIMEOUT"]) + 600)
     lost = Dossier(case_id=case.id, document_id="RK-LOST", status="running", progress=40, stage="rendered parts")
     recent = Dossier(case_id=case.id, document_id="RK-BUSY", status="running", progress=40, stage="rendered parts")
     stuck = Import(case_id=case.id, kind="csv", status="queued")
