@@ -112,7 +112,8 @@ def parse_time(data: dict, key: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        raise APIError(422, "validation_error", "Invalid time.", {key: ["Use ISO 8601, e.g. 2024-05-01T12:00:00Z."]})
+        raise APIError(422, "validation_error", "Invalid time.",
+                       {key: ["Use ISO 8601, e.g. 2024-05-01T12:00:00Z."]}) from None
     if parsed.tzinfo is None:
         raise APIError(422, "validation_error", "Invalid time.", {key: ["Give a time zone, e.g. Z for UTC."]})
     return parsed.astimezone(UTC)
@@ -123,5 +124,5 @@ def page_args() -> tuple[int, int]:
         page = max(1, int(request.args.get("page", 1)))
         per_page = min(200, max(1, int(request.args.get("per_page", 50))))
     except ValueError:
-        raise APIError(400, "bad_request", "page and per_page must be whole numbers.")
+        raise APIError(400, "bad_request", "page and per_page must be whole numbers.") from None
     return page, per_page
