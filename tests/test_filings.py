@@ -1,5 +1,7 @@
 """Filings, decisions and appeals through the API v1 contract of issue #17, with the statuses they derive."""
 
+import hashlib
+import io
 import re
 from datetime import UTC, date, datetime
 
@@ -227,3 +229,40 @@ def test_the_assistant_gives_each_field_and_records_a_submission(client, login, 
     other = f"/cases/{filed['case']}/filings/assistant?platform=youtube&channel=in_app"
     client.post(other, data={"entry_id": entry.id})
     assert db.session.scalars(db.select(Filing)).all() == [filing]  # an X post is not filed from YouTube's list
+
+
+EML = (b"Return-Path: <noreply@platform.example>\r\nFrom: Trust and Safety <noreply@platform.example>\r\n"
+       b"Subject: We received your report DSA-4411\r\n\r\nThank you for your report.\r\n")
+
+
+def test_files_of_a_filing_are_kept_by_hash_and_checked(client, login, filed):
+    from reportkit.models import FilingFile
+    from reportkit.services.byte_uses import hashes_in_use
+
+    from .conftest import png_bytes
+
+    filing = _file(client, filed).json
+    login(client, filed["owner"])
+    url = f"/filings/{filing['id']}/files"
+    resp = client.post(url, data={"file": (io.BytesIO(EML), "confirmation.eml"), "kind": "confirmation",
+                                  "decision_id": "0"}, content_type="multipart/form-data")
+    assert resp.status_code == 302
+    client.post(url, data={"file": (io.BytesIO(png_bytes()), "form.png"), "kind": "confirmation"},
+                content_type="multipart/form-data")
+    refused = client.post(url, data={"file": (io.BytesIO(b"MZ\x90\x00" + b"\x00" * 200), "tool.exe"),
+                                     "kind": "confirmation"}, content_type="multipart/form-data",
+                          follow_redirects=True)
+    assert "Attach a screenshot" in refused.get_data(as_text=True)
+    rows = db.session.scalars(db.select(FilingFile).order_by(FilingFile.id)).all()
+    assert [(r.name, r.mime) for r in rows] == [("confirmation.eml", "message/rfc822"), ("form.png", "image/png")]
+    sha = hashlib.sha256(EML).hexdigest()
+    assert rows[0].sha256 == sha and sha in hashes_in_use([sha])  # gc and purge leave it alone
+    download = client.get(f"/filings/files/{rows[0].id}")
+    assert download.data == EML and download.headers["Content-Disposition"].startswith("attachment")
+    download.close()
+    assert verify_case(filed["case"], app_store()).ok
+    path = app_store().path_for(sha)
+    path.chmod(0o644)
+    path.write_bytes(EML + b"altered")
+    report = verify_case(filed["case"], app_store())
+    assert not report.ok and any(f"file {rows[0].id} of filing {filing['id']}" in p for p in report.problems)

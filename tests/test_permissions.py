@@ -9,7 +9,7 @@ from reportkit.models import Dossier
 from reportkit.services.cases import invite_member
 from reportkit.services.entries import add_violation
 from reportkit.services.evidence import Limits, add_evidence_file
-from reportkit.services.filings import record_filing
+from reportkit.services.filings import add_filing_file, record_filing
 from reportkit.services.intake import paste_urls
 from reportkit.services.reviews import add_region, annotate
 from reportkit.services.storage import EvidenceStore
@@ -116,6 +116,10 @@ ROUTES = [  # (method, path, permission, body builder)
     ("GET", "/api/v1/entries/{entry}/observations", "read", None),
     ("POST", "/api/v1/entries/{entry}/recheck", "edit", None),
     ("GET", "/api/v1/cases/{case}/outcomes", "read", None),
+    ("POST", "/filings/{filing}/files", "edit",
+     lambda w: {"file": (io.BytesIO(png_bytes()), "form.png"), "kind": "confirmation"}),
+    ("GET", "/filings/files/{filing_file}", "read", None),
+    ("GET", "/cases/{case}/filings/assistant", "edit", None),
     ("GET", "/cases/{case}/outcomes", "read", None),
     ("GET", "/cases/{case}/filings", "read", None),
     ("GET", "/filings/{filing}", "read", None),
@@ -146,7 +150,10 @@ def world(app, make_user, make_case, make_entry):
     db.session.add(dossier)
     db.session.commit()
     filing = record_filing(users["owner"], case.id, "x", "in_app", [entry.id], reference="X-1")
-    ids = {"filing": filing.id, "case": case.id, "entry": entry.id, "violation": violation.id, "evidence": evidence.id,
+    filing_file = add_filing_file(users["owner"], filing, io.BytesIO(png_bytes()), "confirmation.png",
+                                  "confirmation", store, None)
+    ids = {"filing": filing.id, "filing_file": filing_file.id,
+           "case": case.id, "entry": entry.id, "violation": violation.id, "evidence": evidence.id,
            "viewer_membership": viewer_membership.id, "dossier": dossier.id,
            "note": note.id, "region": region.id, "import": intake.id, "invitation": invitation.id,
            "account": case.accounts[0].id}

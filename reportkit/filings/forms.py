@@ -1,6 +1,7 @@
 """Forms for recording a filing, the platform's decision and an appeal. Times are read in the user's zone."""
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -8,7 +9,17 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..forms import options
 from ..models import PLATFORMS
 from ..models.entries import REQUESTED_ACTIONS
-from ..models.filings import ACCOUNT, APPEAL_KINDS, APPEAL_OUTCOMES, CHANNELS, GROUNDS, MONETARY, PROVISION, VISIBILITY
+from ..models.filings import (
+    ACCOUNT,
+    APPEAL_KINDS,
+    APPEAL_OUTCOMES,
+    CHANNELS,
+    FILE_KINDS,
+    GROUNDS,
+    MONETARY,
+    PROVISION,
+    VISIBILITY,
+)
 from ..services import dates
 from ..templating import viewer_zone
 
@@ -92,3 +103,10 @@ class AppealForm(FlaskForm):
     outcome_at = StringField("Outcome received on", validators=[a_time])
     notes = TextAreaField("Notes", validators=[Length(max=20_000)])
     submit = SubmitField("Record the step")
+
+
+class FileForm(FlaskForm):
+    file = FileField("File", validators=[FileRequired("Choose a file.")])
+    kind = SelectField("What it is", choices=options(FILE_KINDS.items()))
+    decision_id = SelectField("About", coerce=int, validate_choice=False, default=0)
+    submit = SubmitField("Keep the file")

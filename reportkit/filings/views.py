@@ -1,18 +1,20 @@
 """Filings pages: record where entries were reported (from a finished dossier, or by hand), then the platform's
 answer and the appeals. Thin: the service checks and writes (services/filings.py); a refusal goes on its field."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth.guard import members_only
+from ..downloads import send_stored
 from ..extensions import db
-from ..models import PLATFORMS, Dossier, Entry, Filing
+from ..models import PLATFORMS, Dossier, Entry, Filing, FilingFile
 from ..services import access
 from ..services import filings as filing_ops
 from ..services.dates import zone_text
+from ..services.storage import app_store
 from ..templating import viewer_zone
-from .forms import AppealForm, DecisionForm, FilingEditForm, FilingForm
+from .forms import AppealForm, DecisionForm, FileForm, FilingEditForm, FilingForm
 
 bp = members_only(Blueprint("filings", __name__, cli_group=None))  # `reportkit recheck`: commands.py
 
@@ -107,7 +109,12 @@ def _page(filing, case, edit_form, decision_form, appeal_form, status: int = 200
     statuses = {e.id: filing_ops.entry_status(e.id) for e in filing.entries}
     if edit_form.confirmed_at.data is None or not isinstance(edit_form.confirmed_at.data, str):
         edit_form.confirmed_at.data = zone_text(filing.confirmed_at, viewer_zone()) if filing.confirmed_at else ""
+    file_form = FileForm(formdata=None)
+    file_form.decision_id.choices = [(0, "The filing")] + [
+        (d.id, f"The answer about #{next((e.number for e in filing.entries if e.id == d.entry_id), '?')}")
+        for d in filing.decisions]
     return render_template("filings/view.html", case=case, filing=filing, edit_form=edit_form, platforms=PLATFORMS,
+                           file_form=file_form,
                            decision_form=decision_form, appeal_form=appeal_form, statuses=statuses,
                            window=filing_ops.complaint_window_closes, label=filing_ops.decision_label), status
 
@@ -145,3 +152,32 @@ def _filing(filing_id: int, right: str = "read"):
 def _dossier(case_id: int, dossier_id: int | None) -> Dossier | None:
     dossier = db.session.get(Dossier, dossier_id) if dossier_id else None
     return dossier if dossier is not None and dossier.case_id == case_id and dossier.status == "done" else None
+
+
+@bp.route("/filings/<int:filing_id>/files", methods=["POST"])
+def add_file(filing_id: int):
+    filing, case = _filing(filing_id, "edit")
+    form = FileForm()
+    if form.validate_on_submit():
+        try:
+            filing_ops.add_filing_file(current_user, filing, form.file.data.stream, form.file.data.filename,
+                                       form.kind.data, app_store(), current_app.config["MAX_CONTENT_LENGTH"],
+                                       form.decision_id.data or None)
+        except filing_ops.FilingError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash("File kept.", "success")
+    else:
+        flash(" ".join(m for msgs in form.errors.values() for m in msgs), "error")
+    return redirect(url_for("filings.view", filing_id=filing.id, _anchor="files"))
+
+
+@bp.route("/filings/files/<int:file_id>")
+def file(file_id: int):
+    """Always a download (a saved page or mail is never shown inline), checked against its hash first."""
+    row = db.session.get(FilingFile, file_id)
+    if row is None:
+        abort(404)
+    _filing(row.filing_id)
+    return send_stored(row.sha256, row.mime, row.name or f"filing-file-{row.id}")

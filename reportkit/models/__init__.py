@@ -4,11 +4,11 @@ from .cases import PERMISSIONS, PLATFORMS, ROLE_INFO, ROLES, Account, Case, Memb
 from .dossiers import MODES, Dossier
 from .entries import Entry, Tag, Violation
 from .events import ChainHead, Event
-from .filings import Appeal, Decision, Filing, FilingFile
 from .evidence import EVIDENCE_KINDS, Derivative, Evidence, NearDuplicate
+from .filings import Appeal, Decision, Filing, FilingFile
 from .imports import Import
-from .observations import Observation
 from .invitations import Invitation
+from .observations import Observation
 from .policies import Clause, Platform, Policy
 from .reviews import ANNOTATION_KINDS, REGION_KINDS, STATUSES, Annotation, Approval, Region, Transition
 from .sessions import SECURITY_ACTIONS, PasswordReset, SecurityEvent, UserSession

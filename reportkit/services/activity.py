@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import ANNOTATION_KINDS, PLATFORMS, REGION_KINDS, STATUSES, Clause, Dossier, Entry, Event, Evidence, User
 from ..models.cases import role_label
-from ..models.filings import APPEAL_KINDS, CHANNELS
+from ..models.filings import APPEAL_KINDS, CHANNELS, FILE_KINDS
 from ..models.observations import OUTCOMES
 from ..templating import filesize
 
@@ -355,6 +355,8 @@ SENTENCES = {
                                   f"{PLATFORMS.get(c.data.get('platform'), c.data.get('platform', ''))} "
                                   f"({CHANNELS.get(c.data.get('channel'), c.data.get('channel', '')).lower()})",
                                   f", reference {c.data['reference']}." if c.data.get("reference") else "."],
+    "filing.file_added": lambda c: [f"{c.who} attached {FILE_KINDS.get(c.data.get('kind'), 'a file').lower()} "
+                                    f"to filing {c.data.get('filing')}: {c.data.get('name', '')}."],
     "filing.changed": lambda c: [f"{c.who} changed filing {c.data.get('filing')}'s "
                                  f"{', '.join(k.replace('_', ' ') for k in c.data if k != 'filing')}."],
     "decision.recorded": lambda c: [f"{c.who} recorded the platform's answer on {_numbers(c.data.get('entries'))}: "

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Derivative, Dossier, Entry, Event, Evidence, Import
+from ..models import Derivative, Dossier, Entry, Event, Evidence, Filing, FilingFile, Import
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ def _rows(case_id: int | None, batch: list[str] | None) -> Iterator[ByteUse]:
         (Dossier.package_sha256, select(Dossier.package_sha256, Dossier.case_id, Dossier.document_id),
          "package of dossier {}"),
         (Import.file_sha256, select(Import.file_sha256, Import.case_id, Import.id), "import {}"),
+        (FilingFile.sha256, select(FilingFile.sha256, Filing.case_id, FilingFile.id, FilingFile.filing_id)
+         .select_from(FilingFile).join(Filing), "file {} of filing {}"),
     ]
     for column, query, label in kinds:
         query = query.where(column.is_not(None))

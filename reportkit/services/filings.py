@@ -315,3 +315,67 @@ def entry_status(entry_id: int) -> Status:
     if any(f.confirmed_at for f in filings):
         return Status("confirmed", "confirmed")
     return Status("filed", "filed")
+
+
+FILE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "application/pdf", "text/html",
+              "multipart/related", "message/rfc822")
+MAIL_HEADERS = (b"return-path:", b"received:", b"from:", b"delivered-to:", b"mime-version:", b"date:",
+                b"message-id:", b"subject:", b"to:", b"x-")
+
+
+def _file_type(head: bytes, path) -> str:
+    """A screenshot, a PDF, a saved page, or an email as saved by a mail client (.eml): said from the bytes."""
+    from .sniff import UnsupportedType, sniff
+
+    try:
+        mime = sniff(head, path).mime
+    except UnsupportedType:
+        mime = "message/rfc822" if head.lstrip().lower().startswith(MAIL_HEADERS) else ""
+    if mime not in FILE_TYPES:
+        raise FilingError("Attach a screenshot (PNG, JPEG, WebP, GIF), a PDF, a saved page (HTML, MHTML) or an "
+                          "email saved as .eml.", "file", 415)
+    return mime
+
+
+def add_filing_file(actor: User | None, filing: Filing, stream, filename: str, kind: str, store,
+                    max_size: int | None, decision_id: int | None = None, appeal_id: int | None = None):
+    """Keep a file of a filing by its hash (bytes first, then the row; undone on any failure)."""
+    from ..models.filings import FILE_KINDS, FilingFile
+    from .evidence import _safe_name, _undo
+    from .storage import TooLarge
+
+    kind = _choice(kind, FILE_KINDS, "kind")
+    if not kind:
+        raise FilingError("Say what the file is.", "kind")
+    if decision_id is not None and decision_id not in {d.id for d in filing.decisions}:
+        raise FilingError("Not a decision of this filing.", "decision_id")
+    if appeal_id is not None and appeal_id not in {a.id for a in filing.appeals}:
+        raise FilingError("Not an appeal of this filing.", "appeal_id")
+    try:
+        staged = store.stage(stream, max_size)
+    except TooLarge as exc:
+        raise FilingError("The file is larger than the upload limit.", "file", 413) from exc
+    try:
+        mime = _file_type(staged.head, staged.tmp_path)
+    except BaseException:
+        store.discard(staged)
+        raise
+    added: list[str] = []
+    try:
+        with store.writing():
+            store.commit(staged, added)
+            lock_case(filing.case_id)
+            row = FilingFile(filing_id=filing.id, decision_id=decision_id, appeal_id=appeal_id, kind=kind,
+                             sha256=staged.sha256, name=_safe_name(filename), mime=mime, size=staged.size,
+                             uploaded_by_id=getattr(actor, "id", None))
+            db.session.add(row)
+            db.session.flush()
+            record(actor, filing.case_id, "filing.file_added", f"filing {filing.id}",
+                   {"filing": filing.id, "file": row.id, "kind": kind, "sha256": staged.sha256, "name": row.name,
+                    "size": staged.size, "mime": mime})
+            db.session.commit()
+    except BaseException:
+        _undo(store, added)
+        store.discard(staged)
+        raise
+    return row
