@@ -4,7 +4,7 @@ from ..downloads import send_package, send_pdf
 from ..models import Dossier
 from ..services import access, jobs
 from ..services.dossier.data import select_entries
-from ..services.dossier.job import DossierRefused, create_dossier
+from ..services.dossier.job import create_dossier
 from ..services.dossier.options import read_options
 from ..services.package import OriginalsRefused, check_originals, originals_exposure
 from ..services.storage import app_store
@@ -20,10 +20,8 @@ def create_dossier_job(case_id: int):
         check_originals(g.api_user, case, options)
     except OriginalsRefused as exc:
         raise APIError(403, "forbidden", str(exc)) from exc
-    try:
-        dossier = create_dossier(g.api_user, case, options, with_package=data.get("with_package") is True)
-    except DossierRefused as exc:
-        raise APIError(422, "dossier_incomplete", str(exc), {"missing": exc.problems}) from exc
+    # DossierRefused: a 422 "dossier_incomplete" listing what is missing (fields.missing), by errors.py
+    dossier = create_dossier(g.api_user, case, options, with_package=data.get("with_package") is True)
     jobs.start_dossier(current_app._get_current_object(), dossier.id)
     state = _state(dossier)
     if options.include_originals:  # what leaves the tool, said in the answer as the page says it before

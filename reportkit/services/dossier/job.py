@@ -16,6 +16,7 @@ from ...extensions import db
 from ...models import Case, Dossier, User
 from ...models._common import utcnow
 from ..custody import anchor_head, current_head, record
+from ..errors import ServiceError
 from ..evidence import remove_unused_bytes
 from ..signing import SigningConfig, sign_pdf
 from ..storage import as_store, private_temp_dir, temp_root
@@ -24,10 +25,15 @@ from .options import DossierOptions
 from .pipeline import default_workers, render_dossier
 
 
-class DossierRefused(ValueError):
+class DossierRefused(ServiceError):
+    """What the dossier still lacks, each problem said (the API: `fields.missing`); nothing is made."""
+
+    code = "dossier_incomplete"
+
     def __init__(self, problems: list[str]):
         super().__init__("The dossier cannot be exported yet: " + "; ".join(problems))
         self.problems = problems
+        self.fields = {"missing": problems}
 
 
 def create_dossier(actor: User | None, case: Case, options: DossierOptions, with_package: bool = False) -> Dossier:
