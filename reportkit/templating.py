@@ -1,4 +1,4 @@
-"""Jinja filters: sanitised Markdown, times (UTC for exports, the reader's zone for pages), sizes."""
+"""Jinja filters: sanitised Markdown, times (UTC for exports, the reader's zone for pages), sizes; `can(right)`."""
 
 from datetime import UTC, datetime, tzinfo
 
@@ -6,10 +6,11 @@ import markdown as md
 import nh3
 from flask import Flask, has_request_context
 from flask_login import current_user
+from jinja2 import pass_context
 from markupsafe import Markup
 
 from .bidi import ltr_urls, markdown_dirs, paragraphs
-from .services import dates
+from .services import access, dates
 from .services.urls import URLError, parse_post_url
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "code", "pre", "a", "h3",
@@ -79,6 +80,31 @@ def filesize(n: int | None) -> str:
     return ""
 
 
+def rights_helper() -> dict:
+    """`can(right)` for the templates: whether the signed-in user's role in the page's `case` (or the case named,
+    `can('edit', other_case)`) holds `right` in `models.PERMISSIONS`. It decides what a page shows; the view has
+    already decided what may be done. Roles are looked up once per case and page."""
+    from .models import PERMISSIONS
+
+    rights = frozenset().union(*PERMISSIONS.values())
+    roles: dict[int, str | None] = {}
+
+    @pass_context
+    def can(context, right: str, case=None) -> bool:
+        if right not in rights:  # a typo in a template would hide a button for everyone: fail loudly instead
+            raise ValueError(f"can({right!r}): not a right; the rights are {', '.join(sorted(rights))}")
+        case = context.get("case") if case is None else case
+        if case is None or not has_request_context():
+            return False
+        case_id = case if isinstance(case, int) else case.id
+        if case_id not in roles:
+            roles[case_id] = access.role_in(case_id, current_user)
+        role = roles[case_id]
+        return role is not None and right in PERMISSIONS[role]
+
+    return {"can": can}
+
+
 def init_app(app: Flask) -> None:
     from .models import ANNOTATION_KINDS, STATUSES
 
@@ -86,3 +112,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(paragraphs=paragraphs, markdown_dirs=markdown_dirs)  # bidi: a direction a paragraph
     app.jinja_env.globals.update(statuses=STATUSES, kinds=ANNOTATION_KINDS)
     app.jinja_env.globals.update(id_time_note=id_time_note, posted_at_problem=posted_at_problem)
+    app.context_processor(rights_helper)
