@@ -17,7 +17,6 @@ def _shipped(name: str) -> Path:
 
 TEMPLATES = _shipped("templates")  # also read by the PDF renderer (services/dossier/render.py)
 MIGRATIONS = _shipped("migrations")
-ROOT = PACKAGE.parent  # the checkout; only until services/dossier/render.py (being edited) reads TEMPLATES
 
 
 def instance_path(test_config: dict | None) -> str | None:
