@@ -299,7 +299,7 @@ def test_a_worker_runs_a_dossier_from_a_postgresql_queue(app, case_with_entries,
         stop_consumer(app)  # the app's queue is made again from the new setting
         dossier = queued_dossier(app, user, case)
         huey = queue_for(app)
-        assert type(huey).__name__ == "SqlHuey" and huey.pending_count() == 1  # waiting in PostgreSQL
+        assert type(huey.storage).__name__ == "SqlStorage" and huey.pending_count() == 1  # waiting in PostgreSQL
         assert app.test_client().get("/readyz").json["queue"] == "ok"
         log = tmp_path / "worker.log"
         worker = start_worker(app, log, JOBS_URL=url)

@@ -71,9 +71,10 @@ def _postgres_queue(url: str) -> Huey:
                           f"(pip install -e '.[postgres]'): {exc}") from exc
     database = connect("psycopg3://" + url.split("://", 1)[1])
     huey = SqlHuey(QUEUE_NAME, database=database, results=False, utc=True, create_tables=False)
-    with database.atomic():  # web and job workers starting at once: one creates the tables, the others wait
+    storage = huey.storage
+    with database.connection_context(), database.atomic():  # processes starting at once: one makes the tables
         database.execute_sql("SELECT pg_advisory_xact_lock(hashtext('reportkit huey tables'))")
-        huey.storage.create_tables()
+        database.create_tables([storage.KV, storage.Schedule, storage.Task, storage.Counter])
     return huey
 
 
