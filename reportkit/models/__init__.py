@@ -1,5 +1,6 @@
 """All models, importable from one place (Alembic and the app need them registered)."""
 
+from .captures import CAPTURE_OUTCOMES, Capture
 from .cases import PERMISSIONS, PLATFORMS, ROLE_INFO, ROLES, Account, Case, Membership
 from .dossiers import MODES, Dossier
 from .entries import Entry, Tag, Violation
@@ -22,5 +23,5 @@ __all__ = [
     "STATUSES", "Annotation", "Approval", "Region", "Transition", "Import", "Event", "ChainHead",
     "SECURITY_ACTIONS", "PasswordReset", "SecurityEvent", "UserSession",
     "RecoveryCode", "TwoFactor",
-    "NearDuplicate", "Appeal", "Decision", "Filing", "FilingFile", "Observation",
+    "CAPTURE_OUTCOMES", "Capture", "NearDuplicate", "Appeal", "Decision", "Filing", "FilingFile", "Observation",
 ]
