@@ -54,11 +54,10 @@ def create(case_id: int):
     with_unapproved = selection(case, replace(chosen, approved_only=False))
     form.count_unapproved(with_unapproved.unapproved)
     return render_template("dossiers/create.html", case=case, form=form, problems=problems, history=history,
-                           can_export=access.can(current_user, case.id, "annotate"), exposure=exposure,
+                           exposure=exposure,
                            can_include_originals=may_include_originals(current_user, case),
                            printed=len(printed.entries), left_out=left_out_lines(printed.left_out),
-                           warnings=language_warnings(with_unapproved.entries),  # before approval seals them
-                           can_edit=access.can(current_user, case.id, "edit")), status
+                           warnings=language_warnings(with_unapproved.entries)), status  # before approval seals them
 
 
 @bp.route("/<int:dossier_id>")
