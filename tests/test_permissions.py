@@ -1,5 +1,6 @@
 """Every page and API route x every role + an outsider. Outsiders get 404: a case's existence is not revealed."""
 
+import hashlib
 import io
 
 import pytest
@@ -96,6 +97,10 @@ ROUTES = [  # (method, path, permission, body builder)
     ("PATCH", "/api/v1/entries/{entry}/violations/{violation}", "edit", lambda w: {"rationale_en": "Kill threat."}),
     ("DELETE", "/api/v1/entries/{entry}/violations/{violation}", "edit", None),
     ("GET", "/api/v1/entries/{entry}/evidence", "read", None),
+    ("GET", "/api/v1/cases/{case}/lookup", "read", lambda w: {"url": "https://x.com/leader_en/status/1790000000000000001"}),
+    ("POST", "/api/v1/entries/{entry}/evidence", "edit",
+     lambda w: {"file": (io.BytesIO(png_bytes(color=(1, 2, 3))), "shot.png"),
+                "sha256": hashlib.sha256(png_bytes(color=(1, 2, 3))).hexdigest()}),
     ("POST", "/api/v1/evidence/{evidence}/withdraw", "edit", lambda w: {"reason": "Not the post."}),
     ("GET", "/api/v1/evidence/{evidence}/regions", "read", None),
     ("POST", "/api/v1/evidence/{evidence}/regions", "annotate",
@@ -175,6 +180,8 @@ def test_route_by_role(client, login, token_for, world, role, method, path, perm
                 kwargs["data"], kwargs["content_type"] = data, "multipart/form-data"
             else:
                 kwargs["json"] = data
+        elif body:  # a GET's parameters
+            kwargs["query_string"] = body(world)
     else:
         login(client, users[role])
         if body:

@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
                accounts,
+               captures,
                cases,
                dossiers,
                entries,
@@ -10,6 +11,7 @@ from . import (  # noqa: F401
                exports,
                filings,
                imports,
+               lookup,
                members,
                openapi,
                policies,

@@ -1,6 +1,8 @@
 """An entry's evidence: upload, list (hashes and the derived print and marked copies), download the original
 (recorded), withdraw (the file stays stored and in the history, and leaves the dossier)."""
 
+import re
+
 from flask import current_app, g, request
 
 from ..downloads import send_original
@@ -12,6 +14,7 @@ from ..services.storage import app_store
 from .base import APIError, bp, payload
 
 CODES = {413: "too_large", 415: "unsupported_media_type", 422: "unprocessable"}
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def evidence_row(e: Evidence) -> dict:
@@ -33,12 +36,16 @@ def upload_evidence(entry_id: int):
     kind = request.form.get("kind") or None
     if kind and (kind not in EVIDENCE_KINDS or kind == "archive_link"):
         raise APIError(422, "validation_error", "Unknown kind.", {"kind": [f"One of: {', '.join(EVIDENCE_KINDS)}."]})
+    sha256 = request.form.get("sha256") or None  # the sender's hash (the browser extension): checked, not trusted
+    if sha256 is not None and not SHA256.fullmatch(sha256):
+        raise APIError(422, "validation_error", "The sha256 field is not a SHA-256.",
+                       {"sha256": ["64 hexadecimal characters, or leave it out."]})
     try:
         ev = add_evidence_file(g.api_user, entry, upload.stream, upload.filename, app_store(),
-                               Limits.from_config(current_app.config), kind)
+                               Limits.from_config(current_app.config), kind, sha256)
     except EvidenceError as exc:
         db.session.rollback()
-        raise APIError(exc.status, CODES[exc.status], str(exc), {"file": [str(exc)]})
+        raise APIError(exc.status, CODES[exc.status], str(exc), {exc.field or "file": [str(exc)]}) from None
     return {"id": ev.id, "sha256": ev.sha256, "size": ev.size, "mime": ev.mime, "kind": ev.kind}, 201
 
 
@@ -71,5 +78,5 @@ def withdraw(evidence_id: int):
         withdraw_evidence(g.api_user, evidence, reason)
     except EvidenceError as exc:
         db.session.rollback()
-        raise APIError(422, "validation_error", str(exc), {"reason": [str(exc)]})
+        raise APIError(422, "validation_error", str(exc), {"reason": [str(exc)]}) from None
     return evidence_row(db.session.get(Evidence, evidence_id))

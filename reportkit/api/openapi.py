@@ -173,7 +173,11 @@ BODIES = {
                          "notes": S}, ["kind"], extra=False),
 }
 UPLOAD = {"multipart/form-data": {"schema": obj({"file": {"type": "string", "format": "binary"},
-                                                 "kind": {"type": "string", "enum": list(EVIDENCE_KINDS)}},
+                                                 "kind": {"type": "string", "enum": list(EVIDENCE_KINDS)},
+                                                 "sha256": {**S, "pattern": "^[0-9a-fA-F]{64}$",
+                                                            "description": "The SHA-256 the sender computed: the "
+                                                                           "server recomputes it and refuses a "
+                                                                           "mismatch (422, nothing stored)."}},
                                                 ["file"])}}
 IMPORT_UPLOAD = {"multipart/form-data": {"schema": obj({"file": {"type": "string", "format": "binary"},
                                                         "mapping": S, "timezone": S, "calendar": S,
@@ -234,6 +238,15 @@ OPERATIONS = [
                        ("sort", S, "e.g. number_desc (the default), number_asc.")]),
     Op("POST", "/cases/{case_id}/entries", "entries", "Add an entry", "edit", "EntryCreate", "Entry", 201,
        description="409 duplicate names the existing entry."),
+    Op("GET", "/cases/{case_id}/lookup", "entries", "What reportkit makes of a post address (nothing saved)", "read",
+       answer=obj({"url": S, "canonical_url": S, "platform": S, "platform_label": S, "handle": NS, "post_id": NS,
+                   "posted_at": TIME, "accepted": B, "problem": NS, "language": NS,
+                   "entry": {"type": ["object", "null"], "description": "The entry already holding the post: id, "
+                                                                        "number, status, sealed, web_url."}}),
+       query=[("url", S, "The post's address, as the browser shows it."),
+              ("text", S, "Optional: the post's text, to guess its language (at most 5,000 characters).")],
+       description="Used by the browser extension before it captures: the canonical address and whether the post "
+                   "is already an entry of the case."),
     Op("GET", "/entries/{entry_id}", "entries", "One entry", "read", answer="Entry"),
     Op("PATCH", "/entries/{entry_id}", "entries", "Change fields of an entry", "edit", "EntryPatch", "Entry"),
     Op("GET", "/entries/{entry_id}/violations", "violations", "Clauses mapped onto the entry", "read",

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 POSTED_AT_SOURCES = {"id": "derived from the post id", "person": "typed by a person"}
 CAPTURED_AT_SOURCES = {"upload": "from the first screenshot's upload", "person": "typed by a person"}
-CAPTURE_METHODS = {"manual_screenshot": "Manual screenshot", "file_upload": "File upload", "automated": "Automated"}
+CAPTURE_METHODS = {"manual_screenshot": "Manual screenshot", "file_upload": "File upload", "automated": "Automated",
+                   "browser_extension": "Browser extension"}
 TRANSLATION_METHODS = {"human": "Human", "machine": "Machine"}
 # What the team asks the platform to do about a post: the one list forms, API, services, pages and PDF read.
 REQUESTED_ACTIONS = {  # the strongest first: summaries list an account's requests in this order

@@ -30,8 +30,8 @@ from .urls import parse_post_url
 class EvidenceError(ServiceError):
     """Refused upload. `status` is the HTTP status that fits: 413 too large, 415 wrong type, 422 damaged."""
 
-    def __init__(self, message: str, status: int):
-        super().__init__(message, status=status)
+    def __init__(self, message: str, status: int, field: str | None = None):
+        super().__init__(message, field, status)
 
 
 @dataclass(frozen=True)
@@ -46,16 +46,21 @@ class Limits:
 
 
 def add_evidence_file(actor: User, entry: Entry, stream: BinaryIO, filename: str, store: EvidenceStore,
-                      limits: Limits, kind: str | None = None) -> Evidence:
+                      limits: Limits, kind: str | None = None, sha256: str | None = None) -> Evidence:
     """Everything that can be refused is checked, and the print copy made, while the bytes are only staged.
     Then the bytes go into the store and the rows are committed. If anything fails after that (a full disk,
     the database), the bytes this upload added are removed again unless a row uses them: nothing is half-saved.
-    A kill in between leaves only staging files or bytes no row uses, which gc removes."""
+    A kill in between leaves only staging files or bytes no row uses, which gc removes.
+    `sha256`: the hash the sender computed (the browser extension); bytes that hash otherwise are refused."""
     check_open(entry)  # the case lock is taken only for the short write below, not while the file is checked
     try:
         staged = store.stage(stream, limits.max_size)
     except TooLarge as exc:
         raise EvidenceError(f"The file is larger than the {filesize(limits.max_size)} limit.", 413) from exc
+    if sha256 is not None and staged.sha256 != sha256.lower():
+        store.discard(staged)
+        raise EvidenceError(f"The file arrived with SHA-256 {staged.sha256}, not the {sha256.lower()} it was sent "
+                            "with: it changed on the way. Nothing was stored.", 422, "sha256")
     try:
         found = sniff(staged.head, staged.tmp_path)
         if kind and kind != found.kind:
