@@ -18,6 +18,8 @@ import pytest
 from botocore.exceptions import ClientError
 from pypdf import PdfReader
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from reportkit import create_app
 from reportkit.config import ConfigError
@@ -133,6 +135,27 @@ def test_a_large_file_goes_up_in_parts_and_neither_way_is_read_whole(app, s3_ser
     etag = objects(s3_server, app.bucket)[key]["ETag"].strip('"')
     assert etag.endswith("-3")  # a multipart upload of three parts (8 + 8 + 4 MiB)
     assert up_peak < 12 * 1024 * 1024 and down_peak < 4 * 1024 * 1024, (up_peak, down_peak)
+
+
+def test_a_large_video_uploaded_through_the_api_is_stored_in_parts(app, s3_server, make_user, make_case,  # noqa: F811
+                                                                   make_entry, token_for, tmp_path):
+    user = make_user()
+    entry = make_entry(make_case(user), user)
+    video = tmp_path / "clip.webm"
+    with open(video, "wb") as fh:  # a WebM header and 18 MiB of data: two 8 MiB parts and a last one
+        fh.write(bytes.fromhex("1a45dfa3") + b"\x42\x82\x84webm" + os.urandom(18 * 1024 * 1024))
+    with open(video, "rb") as fh:  # encoded here: the test client's own spooled body file is never closed
+        boundary, body = encode_multipart({"file": FileStorage(fh, "clip.webm"), "kind": "video"})
+    resp = app.test_client().post(f"/api/v1/entries/{entry.id}/evidence", headers=token_for(user), data=body,
+                                  content_type=f"multipart/form-data; boundary={boundary}")
+    assert resp.status_code == 201, resp.json
+    sha = resp.json["sha256"]
+    found = objects(s3_server, app.bucket)[f"ev/{hash_name(sha)}"]
+    assert found["ETag"].strip('"').endswith("-3") and found["Size"] == video.stat().st_size
+    download = app.test_client().get(f"/api/v1/evidence/{resp.json['id']}/original", headers=token_for(user))
+    assert hashlib.sha256(download.data).hexdigest() == sha
+    download.close()
+    assert scratch(app) == []
 
 
 def test_an_altered_or_deleted_object_is_refused_not_sent(app, s3_server, make_user, make_case, make_entry,  # noqa: F811 - the fixture imported above
