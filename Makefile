@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 WEB_WORKERS ?= 2
 
-.PHONY: run dev test lint install install-test bench
+.PHONY: run dev test lint install install-test bench extension
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,10 @@ bench: install-test
 	$(BIN)/python bench/concurrency.py
 	$(BIN)/python bench/worker_death.py
 	$(BIN)/python bench/server.py
+
+# The browser extension as a zip to load or publish (offline, no build step: the files of extension/ as they are).
+extension:
+	mkdir -p dist
+	rm -f dist/reportkit-extension.zip
+	$(PYTHON) -m zipfile -c dist/reportkit-extension.zip $(sort $(wildcard extension/*))
+	@echo "dist/reportkit-extension.zip: load extension/ unpacked, or this zip (README: Capturing posts)"
