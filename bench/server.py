@@ -95,8 +95,18 @@ def measure(clients: int, seconds: float, make_session, request) -> tuple[float,
     errors = [0]
     stop = threading.Event()
 
+    failures: list[BaseException] = []
+
+    sessions = [make_session(n) for n in range(clients)]  # signed in before the clock starts
+
     def client(n: int) -> None:
-        session, i = make_session(n), 0
+        try:
+            run(n)
+        except BaseException as exc:  # noqa: BLE001 - said after the threads end
+            failures.append(exc)
+
+    def run(n: int) -> None:
+        session, i = sessions[n], 0
         while not stop.is_set():
             t = time.perf_counter()
             resp = request(session, n, i)
@@ -115,6 +125,8 @@ def measure(clients: int, seconds: float, make_session, request) -> tuple[float,
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
+    if failures or not times:
+        raise SystemExit(f"a client failed: {failures[0]!r}" if failures else "no request finished in time")
     times.sort()
     return len(times) / elapsed, 1000 * times[int(0.95 * (len(times) - 1))], errors[0]
 
