@@ -226,8 +226,9 @@ function result(entry, created, sent) {
   const box = $("result");
   box.replaceChildren();
   const head = document.createElement("p");
-  head.textContent = created ? `Entry #${entry.number} created: ${sent.length} files added.`
-                             : `Already entry #${entry.number}: evidence added.`;
+  const caseName = $("case").selectedOptions[0].textContent;
+  head.textContent = created ? `Entry #${entry.number} created in ${caseName}: ${sent.length} files added.`
+                             : `Already entry #${entry.number} in ${caseName}: evidence added (${sent.length} files).`;
   const link = document.createElement("a");
   link.href = `${state.config.address}/entries/${entry.id}`;
   link.target = "_blank";
