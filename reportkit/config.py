@@ -54,6 +54,12 @@ DEFAULTS = {
     "ANSWER_EXPECTED_DAYS": {"default": 7},
     "FOLLOWUP_ONLINE_DAYS": 7,
     "FILING_LIMITS": {},  # the filing assistant's explanation limit: {"in_app": 500, "x:dsa_notice": 5000}
+    # Server-side capture (services/capture.py): a proxy for every page load (e.g. socks5://127.0.0.1:9050 for
+    # Tor; the record names its scheme and host, never a password), seconds a page may take, and the private
+    # addresses ("10.0.0.5" or "10.0.0.5:8080") a capture may reach although they are not public (none).
+    "CAPTURE_PROXY": "",
+    "CAPTURE_TIMEOUT": 30,
+    "CAPTURE_ALLOW_PRIVATE": [],
     "DOSSIER_TIMEOUT": 1800,  # seconds before a dossier render is stopped
     "TIMESTAMP_URLS": [],  # RFC 3161 authorities that timestamp each evidence package's manifest
     "TIMESTAMP_TIMEOUT": 10,  # seconds per authority
@@ -120,8 +126,10 @@ COUNTS = ("MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_IMAGE_PIXELS", "PRI
 SECONDS = ("DOSSIER_TIMEOUT", "TIMESTAMP_TIMEOUT", "MAIL_TIMEOUT")
 SECONDS += ("JOBS_HEARTBEAT", "JOBS_STALLED_AFTER")
 SECONDS += ("IMPORT_TIMEOUT",)
+SECONDS += ("CAPTURE_TIMEOUT",)
 SECONDS += ("RECHECK_TIMEOUT", "RECHECK_EVERY_HOURS", "FOLLOWUP_ONLINE_DAYS")
 LISTS = ("TIMESTAMP_URLS", "SIGNING_CHAIN")
+LISTS += ("CAPTURE_ALLOW_PRIVATE",)
 SAMESITE = ("SESSION_COOKIE_SAMESITE", "REMEMBER_COOKIE_SAMESITE")
 
 

@@ -28,6 +28,7 @@ def _config(tmp_path: Path, db_path: Path, **extra) -> dict:
             "DOSSIER_WORKERS": 0,
             "JOBS_HEARTBEAT": 0.5, "JOBS_STALLED_AFTER": 15,  # a busy test machine must not lose a live job
             "RECHECK_ENDPOINTS": NO_INTERNET,  # re-checks ask the discard port unless a test sets a fake platform
+            "CAPTURE_PROXY": "http://127.0.0.1:9",  # captures: a dead proxy (said at once) unless a test sets ""
             **extra}
 
 

@@ -91,7 +91,7 @@ def describe(url: str) -> str:
 
 
 def _register_tasks(huey: Huey, app: Flask) -> None:
-    from . import digest, jobs, recheck
+    from . import capture, digest, jobs, recheck
 
     tasks = {
         "dossier": huey.task(name="dossier")(lambda dossier_id: jobs.run_dossier(app, dossier_id)),
@@ -101,6 +101,7 @@ def _register_tasks(huey: Huey, app: Flask) -> None:
         "sweep_storage": huey.task(name="sweep-storage")(lambda: jobs.sweep_storage(app)),
         "recheck": huey.task(name="recheck")(lambda entry_id, user_id: recheck.run_recheck_job(app, entry_id,
                                                                                               user_id)),
+        "capture": huey.task(name="capture")(lambda capture_id: capture.run_capture_job(app, capture_id)),
     }
     # The queue's own scheduler: stalled jobs every minute (the heartbeat thread also sweeps every few
     # seconds), the evidence store's leftovers every six hours (and when a consumer starts).
