@@ -4,8 +4,9 @@
 const ext = globalThis.browser ?? globalThis.chrome;
 const MENU = "reportkit-add";
 
-ext.runtime.onInstalled.addListener(() => {
+ext.runtime.onInstalled.addListener((details) => {
   ext.contextMenus.create({id: MENU, title: "Add to reportkit", contexts: ["page", "selection", "link", "image"]});
+  if (details.reason === "install") ext.runtime.openOptionsPage();  // the address and token come first
 });
 
 ext.contextMenus.onClicked.addListener((info, tab) => {

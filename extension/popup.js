@@ -160,11 +160,8 @@ async function send(event) {
     return;
   }
   $("go").disabled = true;
-  const tab = await ext.tabs.get(state.tab.id);  // as it is now: the person may have scrolled or navigated
-  if (tab.url !== state.tab.url) {
-    say("The tab shows another page now: open the popup again on the post.");
-    return;
-  }
+  const tab = await ext.tabs.get(state.tab.id);  // as it is now: the person may have navigated or switched tabs
+  if (!(await stillThePost(tab))) return;
   const capturedAt = new Date().toISOString();
   say("Capturing…");
   let files;
@@ -175,6 +172,7 @@ async function send(event) {
     $("go").disabled = false;
     return;
   }
+  if (!(await stillThePost(await ext.tabs.get(tab.id)))) return;  // the screenshot is of the front tab: check again
   say("Sending…");
   const caseId = $("case").value;
   let entry = state.lookup.entry;
@@ -212,6 +210,17 @@ async function send(event) {
     say(`Not sent: ${problemsOf(err)}`);
     $("go").disabled = false;
   }
+}
+
+// captureVisibleTab photographs the front tab of the window: it must still be the post the popup was opened on.
+async function stillThePost(tab) {
+  const problem = tab.url !== state.tab.url ? "The tab shows another page now: open the popup again on the post."
+    : !tab.active ? "The post's tab is not the one in front: bring it to the front and press the button again." : "";
+  if (problem) {
+    say(problem);
+    $("go").disabled = false;
+  }
+  return !problem;
 }
 
 function notesWith(tab, capturedAt) {

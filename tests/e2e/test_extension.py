@@ -109,8 +109,10 @@ def test_extension_captures_a_post_into_a_case(live_server, tmp_path):
             worker = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker")
             worker.evaluate("([address, token]) => chrome.storage.local.set({address, token})", [base, secret])
 
-            page = ctx.pages[0] if ctx.pages else ctx.new_page()
+            page = ctx.new_page()
             page.goto(POST_URL)
+            for other in [p for p in ctx.pages if p is not page]:
+                other.close()  # the options page the install opens: the post's tab must be the one in front
             page.evaluate("""() => { const r = document.createRange();
                 r.selectNodeContents(document.getElementById('text'));
                 getSelection().removeAllRanges(); getSelection().addRange(r); }""")
@@ -152,6 +154,7 @@ def test_extension_captures_a_post_into_a_case(live_server, tmp_path):
                 data = api(app, secret, f"/evidence/{f['id']}/original")
                 assert hashlib.sha256(data).hexdigest() == f["sha256"]
                 if f["kind"] == "screenshot":
+                    (SHOTS / "extension_captured_tab.png").write_bytes(data)  # to look at: the post, not the popup
                     width, height = Image.open(io.BytesIO(data)).size
                     assert width >= 600 and height >= 400  # the visible tab, not an empty image
                 else:
