@@ -6,7 +6,7 @@ import io
 import pytest
 
 from reportkit.extensions import db
-from reportkit.models import Dossier
+from reportkit.models import Capture, Dossier
 from reportkit.services.cases import invite_member
 from reportkit.services.entries import add_violation
 from reportkit.services.evidence import Limits, add_evidence_file
@@ -120,6 +120,8 @@ ROUTES = [  # (method, path, permission, body builder)
     ("POST", "/api/v1/filings/{filing}/appeals", "edit", lambda w: {"kind": "appeal"}),
     ("GET", "/api/v1/entries/{entry}/observations", "read", None),
     ("POST", "/api/v1/entries/{entry}/recheck", "edit", None),
+    ("POST", "/api/v1/entries/{entry}/captures", "edit", lambda w: {}),  # the tests' dead proxy: said at once
+    ("GET", "/api/v1/captures/{capture}", "read", None),
     ("GET", "/api/v1/cases/{case}/outcomes", "read", None),
     ("POST", "/filings/{filing}/files", "edit",
      lambda w: {"file": (io.BytesIO(png_bytes()), "form.png"), "kind": "confirmation"}),
@@ -157,7 +159,11 @@ def world(app, make_user, make_case, make_entry):
     filing = record_filing(users["owner"], case.id, "x", "in_app", [entry.id], reference="X-1")
     filing_file = add_filing_file(users["owner"], filing, io.BytesIO(png_bytes()), "confirmation.png",
                                   "confirmation", store, None)
-    ids = {"filing": filing.id, "filing_file": filing_file.id,
+    capture = Capture(entry_id=entry.id, requested_by_id=users["owner"].id, status="done", outcome="not_found",
+                      url=entry.canonical_url, evidence_ids=[])
+    db.session.add(capture)
+    db.session.commit()
+    ids = {"filing": filing.id, "filing_file": filing_file.id, "capture": capture.id,
            "case": case.id, "entry": entry.id, "violation": violation.id, "evidence": evidence.id,
            "viewer_membership": viewer_membership.id, "dossier": dossier.id,
            "note": note.id, "region": region.id, "import": intake.id, "invitation": invitation.id,

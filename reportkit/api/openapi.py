@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from flask import Flask, jsonify
 
 from ..models import EVIDENCE_KINDS, REGION_KINDS, ROLES, STATUSES
+from ..models.captures import CAPTURE_OUTCOMES, CAPTURE_STATUSES
 from ..models.entries import EDITABLE
 from ..models.filings import ACCOUNT as ACCOUNT_ACTIONS
 from ..models.filings import APPEAL_KINDS, APPEAL_OUTCOMES, CHANNELS, GROUNDS, MONETARY, PROVISION, VISIBILITY
@@ -119,6 +120,16 @@ SCHEMAS = {
                    "document_sha256": NS, "requested_action": NS, "confirmed_at": TIME, "entry_ids": array(INT),
                    "notes": S, "decisions": array(ref("Decision")), "appeals": array(ref("Appeal"))},
                   description="Lists leave out notes, decisions and appeals."),
+    "Capture": obj({"id": INT, "job_id": INT, "entry_id": INT,
+                    "status": {"type": "string", "enum": list(CAPTURE_STATUSES)},
+                    "outcome": enum_or_null(CAPTURE_OUTCOMES), "message": S, "method": S, "url": S,
+                    "final_url": NS, "http_status": NI, "browser": NS, "user_agent": NS,
+                    "proxy": {**NS, "description": "The proxy's scheme, host and port (never a password)."},
+                    "created_at": TIME, "started_at": TIME, "finished_at": TIME, "poll": S,
+                    "evidence": array(obj({"id": INT, "kind": S, "sha256": S, "size": INT, "mime": S,
+                                           "withdrawn": B}))},
+                   description="Only outcome captured stores evidence of the post; a wall's screenshot, when "
+                               "asked for, is stored withdrawn (a diagnostic)."),
 }
 
 EDITABLE_TYPES = {"graphic": B, "private_info": B, "severity": INT, "captured_at": {**S, "format": "date-time"}}
@@ -324,6 +335,14 @@ OPERATIONS = [
        answer=obj({"observations": array(ref("Observation"))})),
     Op("POST", "/entries/{entry_id}/recheck", "filings", "Check the post now (queued)", "edit",
        answer=obj({"queued": B, "entry_id": INT, "observations": S}), status=202),
+    Op("POST", "/entries/{entry_id}/captures", "captures", "Capture the post's page on the server now (queued)",
+       "edit", {"application/json": {"schema": obj({"keep_diagnostic": {
+           **B, "description": "Keep a login wall's screenshot, withdrawn."}}, extra=False)}}, "Capture", 202,
+       description="Headless Chromium loads the entry's address (through CAPTURE_PROXY) and stores a screenshot, "
+                   "an MHTML snapshot and a WACZ; login walls and errors are reported, not stored. 409 while "
+                   "another capture of the entry runs."),
+    Op("GET", "/captures/{capture_id}", "captures", "A capture's state, outcome and evidence", "read",
+       answer="Capture"),
     Op("GET", "/cases/{case_id}/outcomes", "filings", "What the platforms did, per platform", "read",
        answer=obj({"case_id": INT, "platforms": array(obj({
            "platform": S, "filed": INT, "confirmed": INT, "decided": INT, "actions": {"type": "object"},

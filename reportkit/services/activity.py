@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ANNOTATION_KINDS, PLATFORMS, REGION_KINDS, STATUSES, Clause, Dossier, Entry, Event, Evidence, User
+from ..models.captures import CAPTURE_OUTCOMES
 from ..models.cases import role_label
 from ..models.filings import APPEAL_KINDS, CHANNELS, FILE_KINDS
 from ..models.observations import OUTCOMES
@@ -367,6 +368,12 @@ SENTENCES = {
     "post.checked": lambda c: [("A scheduled re-check" if c.data.get("scheduled") else f"{c.who}'s re-check")
                                + " found ", c.entry(), f" {OUTCOMES.get(c.data.get('outcome'), 'unknown')}",
                                " again, after it had been removed." if c.data.get("back_online") else "."],
+    "capture.requested": lambda c: [f"{c.who} asked the server to capture ", c.entry(anchor="evidence"),
+                                    f" ({c.data['proxy']})." if c.data.get("proxy") else "."],
+    "capture.finished": lambda c: ["The server's capture of ", c.entry(anchor="evidence"),
+                                   f" found {CAPTURE_OUTCOMES.get(c.data.get('outcome'), 'nothing')}",
+                                   f" ({_plural(len(c.data.get('evidence') or []), 'file')} stored)."
+                                   if c.data.get("outcome") == "captured" else "."],
     "appeal.recorded": lambda c: [f"{c.who} recorded a step after the decision on filing {c.data.get('filing')}: "
                                   f"{APPEAL_KINDS.get(c.data.get('kind'), c.data.get('kind', '')).lower()}."],
 }
