@@ -179,7 +179,8 @@ async function send(event) {
   let created = false;
   try {
     if (!entry) {
-      const body = {url: tab.url, text: $("text").value, notes: notesWith(tab, capturedAt),
+      // the canonical address, not the tab's: share parameters (X's t=, s=) can name who shared the link
+      const body = {url: state.lookup.canonical_url, text: $("text").value, notes: notesWith(tab, capturedAt),
                     capture_method: "browser_extension", captured_at: capturedAt,
                     violations: $("clause").value ? [{clause: $("clause").value, rationale: $("rationale").value}] : []};
       if ($("logged_in_as").value.trim()) body.logged_in_as = $("logged_in_as").value.trim();

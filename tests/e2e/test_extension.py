@@ -30,7 +30,7 @@ from .conftest import CHROMIUM, SHOTS
 pytestmark = pytest.mark.e2e
 
 EXTENSION = Path(__file__).resolve().parents[2] / "extension"
-POST_URL = "https://x.com/leader_en/status/1790000000000000001?s=20"
+POST_URL = "https://x.com/leader_en/status/1790000000000000001?s=20&t=sharer-id"
 CANONICAL = "https://x.com/leader_en/status/1790000000000000001"
 TEXT = "They are vermin and will be dealt with one by one, starting tonight."
 POST_PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -75,13 +75,13 @@ def api(app, secret, path):
             resp.close()
 
 
-def capture(ctx, worker, tab_id: int):
+def capture(ctx, worker, tab_id: int, canonical: str = CANONICAL):
     """What the menu entry does: the popup in its own window, aimed at the post's tab."""
     with ctx.expect_page() as opened:
         worker.evaluate("id => openCaptureWindow(id)", tab_id)
     popup = opened.value
     popup.wait_for_load_state()
-    popup.locator("#canonical").filter(has_text=CANONICAL).wait_for(timeout=10_000)
+    popup.locator("#canonical").filter(has_text=canonical).wait_for(timeout=10_000)
     return popup
 
 
@@ -109,10 +109,29 @@ def test_extension_captures_a_post_into_a_case(live_server, tmp_path):
             worker = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker")
             worker.evaluate("([address, token]) => chrome.storage.local.set({address, token})", [base, secret])
 
+            extension_id = worker.url.split("/")[2]
+            options = ctx.new_page()
+            options.set_viewport_size({"width": 1280, "height": 800})
+            options.goto(f"chrome-extension://{extension_id}/options.html")
+            expect(options.locator("#status")).to_have_text(f"Saved for {base}.")
+            expect(options.locator("#address")).to_have_value(base)
+            options.screenshot(path=str(SHOTS / "extension_options.png"), full_page=True)
+            options.locator("#address").fill("ftp://reportkit.example.org")
+            options.get_by_role("button", name="Save and allow this address").click()
+            expect(options.locator("#address-error")).to_have_text("Only http and https addresses.")
+            assert worker.evaluate("async () => (await chrome.storage.local.get('address')).address") == base
+
             page = ctx.new_page()
-            page.goto(POST_URL)
+            page.goto("https://x.com/leader_en")  # a profile, not a post: said, and nothing can be sent
+            tab_id = worker.evaluate("async () => (await chrome.tabs.query({url: 'https://x.com/*'}))[0].id")
             for other in [p for p in ctx.pages if p is not page]:
-                other.close()  # the options page the install opens: the post's tab must be the one in front
+                other.close()
+            popup = capture(ctx, worker, tab_id, "https://x.com/leader_en")
+            expect(popup.locator("#refused")).to_contain_text("reportkit will not take this address")
+            expect(popup.get_by_role("button", name="Capture and send")).to_be_disabled()
+            popup.screenshot(path=str(SHOTS / "extension_popup_refused.png"), full_page=True)
+            popup.close()
+            page.goto(POST_URL)
             page.evaluate("""() => { const r = document.createRange();
                 r.selectNodeContents(document.getElementById('text'));
                 getSelection().removeAllRanges(); getSelection().addRange(r); }""")
@@ -140,7 +159,8 @@ def test_extension_captures_a_post_into_a_case(live_server, tmp_path):
             assert len(entries) == 1
             entry = entries[0]
             assert link is not None
-            assert entry["canonical_url"] == CANONICAL and entry["text"] == TEXT and entry["language"] == "en"
+            assert entry["canonical_url"] == entry["url"] == CANONICAL  # the tab's share parameters are not sent
+            assert entry["text"] == TEXT and entry["language"] == "en"
             assert entry["capture"]["method"] == "browser_extension"
             assert entry["capture"]["logged_in_as"] == "research account 2"
             assert entry["capture"]["captured_at"] is not None
@@ -171,6 +191,16 @@ def test_extension_captures_a_post_into_a_case(live_server, tmp_path):
             expect(popup.locator("#result")).to_contain_text(f"Already entry #{entry['number']} in Leader's threats",
                                                              timeout=20_000)
             popup.close()
+
+            entry_page = ctx.new_page()  # what the team sees of it
+            entry_page.set_viewport_size({"width": 1280, "height": 900})
+            entry_page.goto(f"{base}/auth/login")
+            entry_page.get_by_label("Email").fill("rana@example.org")
+            entry_page.get_by_label("Password").fill(PASSWORD)
+            entry_page.get_by_role("button", name="Log in").click()
+            entry_page.goto(f"{base}/entries/{entry['id']}")
+            expect(entry_page.locator("body")).to_contain_text("browser extension")
+            entry_page.screenshot(path=str(SHOTS / "extension_entry.png"), full_page=True)
         finally:
             ctx.close()
     assert len(api(app, secret, f"/cases/{case_id}/entries")["entries"]) == 1
