@@ -98,6 +98,9 @@ def measure(clients: int, seconds: float, make_session, request) -> tuple[float,
     failures: list[BaseException] = []
 
     sessions = [make_session(n) for n in range(clients)]  # signed in before the clock starts
+    for n, session in enumerate(sessions):  # warm up every web worker (imports, templates) before measuring
+        for i in range(4):
+            request(session, n, -1 - i)
 
     def client(n: int) -> None:
         try:
