@@ -193,20 +193,29 @@ async function send(event) {
       }
     }
     const sent = [];
+    let problem = "";
     for (const f of files) {
       const data = new FormData();
       data.append("file", new Blob([f.bytes], {type: f.type}), f.name);
       data.append("kind", f.kind);
       data.append("sha256", f.sha256);
-      const stored = await call(state.config, "POST", `/entries/${entry.id}/evidence`, data);
-      sent.push({...f, stored});
+      try {
+        sent.push({...f, stored: await call(state.config, "POST", `/entries/${entry.id}/evidence`, data)});
+      } catch (err) {
+        problem = `${f.name} was not stored: ${problemsOf(err)}`;
+        break;
+      }
     }
-    if (!created) {
-      await call(state.config, "POST", `/entries/${entry.id}/annotations`,
-                 {body: `Captured with the browser extension at ${capturedAt}: “${tab.title}”. Files: `
-                        + sent.map((f) => `${f.name} (SHA-256 ${f.sha256})`).join(", ")}).catch(() => null);
+    if (!created && sent.length) {
+      try {
+        await call(state.config, "POST", `/entries/${entry.id}/annotations`,
+                   {body: `Captured with the browser extension at ${capturedAt}: “${tab.title}”. Files: `
+                          + sent.map((f) => `${f.name} (SHA-256 ${f.sha256})`).join(", ")});
+      } catch (err) {
+        problem = [problem, `The comment naming the page title was not added: ${problemsOf(err)}`].join(" ").trim();
+      }
     }
-    result(entry, created, sent);
+    result(entry, created, sent, problem);
   } catch (err) {
     say(`Not sent: ${problemsOf(err)}`);
     $("go").disabled = false;
@@ -230,9 +239,17 @@ function notesWith(tab, capturedAt) {
   return typed ? `${typed}\n\n${line}` : line;
 }
 
-function result(entry, created, sent) {
-  say("");
-  show("capture", false);
+function result(entry, created, sent, problem) {
+  say(problem ? `${problem} Press the button again to capture anew: it goes to entry #${entry.number}.` : "");
+  if (problem) {  // the entry stays; what is missing can be captured again into it
+    state.lookup.entry = {id: entry.id, number: entry.number};
+    $("existing").textContent = `Entry #${entry.number} of this case: a new capture will be added to it as evidence.`;
+    show("existing", true);
+    show("new-entry-fields", false);
+    $("go").disabled = false;
+  } else {
+    show("capture", false);
+  }
   const box = $("result");
   box.replaceChildren();
   const head = document.createElement("p");
