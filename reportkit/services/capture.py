@@ -12,8 +12,8 @@ evidence of the post (its screenshot is kept, withdrawn, only when the person as
 SSRF: every request the page makes (the page itself, each redirect hop, each subresource) goes through one
 route handler that resolves the host and refuses loopback, private, link-local (cloud metadata), multicast and
 reserved addresses, unless `CAPTURE_ALLOW_PRIVATE` lists that address (and port). Redirects are followed one
-hop at a time by the handler, so each hop is checked before it is fetched; the address each response came
-from is checked again afterwards (a name that changed its answer in between makes the capture "refused").
+hop at a time by the handler, so each hop is checked before it is fetched. Not covered: DNS rebinding (the
+check and the fetch look the name up separately); with CAPTURE_PROXY the proxy makes the second lookup.
 """
 
 import contextlib
