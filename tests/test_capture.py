@@ -12,6 +12,7 @@ from warcio.archiveiterator import ArchiveIterator
 from reportkit.extensions import db
 from reportkit.models import Capture, Event, Evidence
 from reportkit.services.capture import address_problem, host_problem, judge, load_page
+from reportkit.services.custody import verify_case
 from reportkit.services.storage import app_store
 from tests.capture_site import Site
 
@@ -87,6 +88,8 @@ def test_capture_through_api_and_queue_stores_hashed_files(app, world, make_entr
     actions = db.session.scalars(select(Event.action).where(Event.entry_id == entry.id)).all()
     assert "capture.requested" in actions and "capture.finished" in actions
     assert actions.count("evidence.uploaded") == 3
+    report = verify_case(case.id, store)  # the chain, the replayed entry fields and every stored file
+    assert report.ok, report.problems
 
 
 def test_login_wall_is_reported_and_kept_only_as_withdrawn_diagnostic(app, world, make_entry, site):
@@ -100,6 +103,8 @@ def test_login_wall_is_reported_and_kept_only_as_withdrawn_diagnostic(app, world
     assert [e["kind"] for e in body["evidence"]] == ["screenshot"] and body["evidence"][0]["withdrawn"]
     db.session.expire_all()
     assert all(not e.active for e in db.session.scalars(select(Evidence).where(Evidence.entry_id == entry.id)))
+    assert entry.capture_method == ""  # a wall is no capture of the post
+    assert verify_case(case.id, app_store(app)).ok
 
 
 @pytest.mark.parametrize("path,outcome", [("/nope", "not_found"), ("/slow", "timeout"),
@@ -161,3 +166,14 @@ def test_capture_of_another_team_is_not_found(app, world, make_user, make_entry,
     assert client.get(f"/api/v1/captures/{job['id']}", headers=stranger).status_code == 404
     assert client.get("/api/v1/captures/99999", headers=headers).status_code == 404
     assert _wait(client, headers, job["id"])["outcome"] == "not_found"
+
+
+def test_capture_now_on_the_entry_page(app, world, make_entry, login, site):
+    owner, case, headers = world
+    entry = make_entry(case, owner, url=site.url("/nope"))
+    client = login(app.test_client(), owner)
+    resp = client.post(f"/entries/{entry.id}/capture", data={})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/entries/{entry.id}#capture")
+    capture = db.session.scalar(select(Capture).where(Capture.entry_id == entry.id))
+    assert capture is not None and capture.requested_by_id == owner.id
+    assert _wait(app.test_client(), headers, capture.id)["outcome"] == "not_found"
