@@ -4,6 +4,7 @@
 # PostgreSQL server (the tests start a throwaway one) and openssl (checks a timestamp as a recipient would).
 set -euo pipefail
 want=(libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-core fonts-dejavu-core poppler-utils)
+want+=(chromium)  # server-side capture ("Capture now", services/capture.py) drives Debian's chromium
 if [ "${1:-}" = "--test" ]; then want+=(chromium postgresql openssl); fi
 if [ "${1:-}" = "--test" ]; then want+=(redis-server); fi  # the job queue's Redis storage (tests/test_queue.py)
 missing=()
