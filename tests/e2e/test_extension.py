@@ -75,6 +75,45 @@ def api(app, secret, path):
             resp.close()
 
 
+def launch(pw, tmp_path: Path, unpacked: Path):
+    """Debian's chromium with the unpacked extension, headless in the mode that runs extensions."""
+    return pw.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=CHROMIUM, headless=False, viewport={"width": 1000, "height": 700},
+        args=["--headless=new", f"--disable-extensions-except={unpacked}", f"--load-extension={unpacked}",
+              "--disable-features=DisableLoadExtensionCommandLineSwitch", "--no-sandbox", "--disable-gpu",
+              "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+
+
+def test_the_extension_as_shipped_asks_for_its_settings_first(tmp_path):
+    """The extension exactly as in extension/ (no added permission): it loads, opens its options on install, and
+    the popup sends nothing until an address and token are set and that address was allowed."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        ctx = launch(pw, tmp_path, EXTENSION)
+        try:
+            worker = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker")
+            extension_id = worker.url.split("/")[2]
+            manifest = worker.evaluate("() => chrome.runtime.getManifest()")
+            assert "host_permissions" not in manifest and "<all_urls>" not in json.dumps(manifest)
+            assert sorted(manifest["permissions"]) == ["activeTab", "contextMenus", "pageCapture", "scripting",
+                                                       "storage"]
+            requests = []
+            ctx.on("request", lambda r: requests.append(r.url) if not r.url.startswith("chrome") else None)
+            popup = ctx.new_page()
+            popup.goto(f"chrome-extension://{extension_id}/popup.html")
+            expect(popup.locator("#setup-message")).to_have_text("Set your reportkit address and API token first.")
+            worker.evaluate("() => chrome.storage.local.set({address: 'http://127.0.0.1:9', token: 'rk_x'})")
+            popup.reload()
+            expect(popup.locator("#setup-message")).to_contain_text("may not talk to http://127.0.0.1:9 yet")
+            expect(popup.locator("#capture")).to_be_hidden()
+            SHOTS.mkdir(exist_ok=True)
+            popup.screenshot(path=str(SHOTS / "extension_popup_setup.png"))
+            assert requests == []  # nothing was sent anywhere
+        finally:
+            ctx.close()
+
+
 def capture(ctx, worker, tab_id: int, canonical: str = CANONICAL):
     """What the menu entry does: the popup in its own window, aimed at the post's tab."""
     with ctx.expect_page() as opened:
@@ -96,12 +135,7 @@ def test_extension_captures_a_post_into_a_case(live_server, tmp_path):
     unpacked = extension_copy(tmp_path)
     SHOTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=False,
-            viewport={"width": 1000, "height": 700},
-            args=["--headless=new", f"--disable-extensions-except={unpacked}", f"--load-extension={unpacked}",
-                  "--disable-features=DisableLoadExtensionCommandLineSwitch", "--no-sandbox", "--disable-gpu",
-                  "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        ctx = launch(pw, tmp_path, unpacked)
         try:
             ctx.route("https://x.com/**", lambda route: route.fulfill(
                 status=200, content_type="text/html; charset=utf-8", body=POST_PAGE))
