@@ -11,11 +11,11 @@ ext.runtime.onInstalled.addListener((details) => {
 
 ext.contextMenus.onClicked.addListener((info, tab) => {
   if (info.menuItemId !== MENU || !tab) return;
-  openCapture(tab, info.selectionText || "");
+  const saved = ext.storage.session.set({[`selection:${tab.id}`]: info.selectionText || ""});
+  openCapture(tab, saved);  // synchronously in the click's handler: Firefox opens a popup only from there
 });
 
-async function openCapture(tab, selection) {
-  await ext.storage.session.set({[`selection:${tab.id}`]: selection});
+async function openCapture(tab, saved) {
   try {
     if (ext.action.openPopup) {  // Chromium 127+, Firefox: the toolbar popup, over the tab that was clicked
       await ext.action.openPopup({windowId: tab.windowId});
@@ -24,6 +24,7 @@ async function openCapture(tab, selection) {
   } catch (err) {
     // no toolbar to anchor the popup on (a pinned-away button, a popup window): a small window instead
   }
+  await saved;
   await openCaptureWindow(tab.id);
 }
 
