@@ -138,6 +138,9 @@ def test_judge_empty_and_error_pages():
     assert judge(200, "https://www.instagram.com/accounts/login/?next=/p/1", "Instagram", False)[0] == "login_wall"
     assert judge(200, "https://consent.youtube.com/m?continue=x", "Before you continue", False)[0] == "login_wall"
     assert judge(200, "https://x.com/a/status/1", "word " * 50, False)[0] == "captured"
+    mastodon = "Sign in Create account " + "They must all be driven out before Friday. " * 30
+    assert judge(200, "https://mastodon.social/@a/1", mastodon, False)[0] == "captured"  # a header is no wall
+    assert judge(200, "https://x.com/a/status/1", "Log in Sign up See what is happening", False)[0] == "login_wall"
 
 
 def test_dead_proxy_is_said_at_once(app, world, make_entry):

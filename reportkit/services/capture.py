@@ -255,10 +255,9 @@ def load_page(url: str, folder: Path, *, proxy: str = "", timeout: float = 30,
             loaded.final_url = page.url
             loaded.http_status = response.status if response else None
             loaded.refused = refused
-            rebound = _rebound(response, allowed)
-            if rebound or (refused and _main_refused(refused, loaded)):
+            if refused and _main_refused(refused, loaded):
                 loaded.outcome = "refused"
-                loaded.message = f"Refused: {rebound or refused[0]}. Captures never reach this server's own network."
+                loaded.message = f"Refused: {refused[0]}. Captures never reach this server's own network."
                 return loaded
             text = page.evaluate("document.body ? document.body.innerText : ''") or ""
             has_password = page.evaluate("!!document.querySelector('input[type=password]')")
@@ -293,19 +292,6 @@ def _answers(proxy: str) -> bool:
         return False
 
 
-def _rebound(response, allowed: set[str]) -> str | None:
-    """The address the page's answer actually came from (a name may answer differently the second time)."""
-    if response is None:
-        return None
-    try:
-        server = response.server_addr()
-    except Exception:  # noqa: BLE001 - fulfilled by our handler: no socket address of its own
-        server = None
-    if not server:
-        return None
-    return address_problem(server["ipAddress"], server["port"], allowed)
-
-
 def _main_refused(refused: list[str], loaded: Loaded) -> bool:
     """A refused subresource (a tracking pixel on a private address) does not spoil the capture; the page did."""
     host = urlsplit(loaded.final_url).hostname or ""
@@ -323,9 +309,10 @@ def judge(status: int | None, final_url: str, text: str, has_password: bool) -> 
         return "not_found", f"Not found ({status}): the post may have been removed, or the address is wrong."
     if status in (401, 403) or any(path.startswith(p) for p in LOGIN_PATHS) or host.startswith("consent."):
         return "login_wall", f"The page is a {wall}"
-    if has_password and len(words) < 2000:
+    count = len(words.split())  # a wall is short; a post page may carry "Sign in" in its header too
+    if has_password and count < 300:
         return "login_wall", f"The page asks for a password: a {wall}"
-    if len(words) < 1200 and sum(w in words for w in LOGIN_WORDS) >= 2:
+    if count < 150 and sum(w in words for w in LOGIN_WORDS) >= 2:
         return "login_wall", f"The page asks to log in or accept cookies: a {wall}"
     if status is not None and status >= 400:
         return "error", f"The platform answered {status}: an error page, not the post."
