@@ -122,7 +122,7 @@ def test_private_addresses_are_refused_before_any_browser(site, tmp_path):
     assert load_page(site.url("/post/1"), tmp_path, allowed=set()).outcome == "refused"  # not allowed: refused
     assert site.hits == []
     for url in ("http://169.254.169.254/latest/meta-data/", "http://10.0.0.5/", "http://[::1]:8080/",
-                "file:///etc/passwd", "http://localhost/"):
+                "file:///etc/passwd", "http://localhost/", "http://2130706433/", "http://0x7f.1/"):
         assert host_problem(url, set()), url
     for ip in ("127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.0.1", "169.254.169.254", "fd00:ec2::254", "::1",
                "::ffff:127.0.0.1", "0.0.0.0", "100.100.100.200"):

@@ -39,7 +39,8 @@ from .reviews import check_open, ensure_open
 METADATA = (ipaddress.ip_network("169.254.169.254/32"), ipaddress.ip_network("fd00:ec2::254/128"),
             ipaddress.ip_network("100.100.100.200/32"))  # AWS/GCP/Azure, AWS IPv6, Alibaba
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+               "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+               "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"]  # WebRTC could reach around the routes
 VIEWPORT = {"width": 1280, "height": 900}
 MAX_SHOT_HEIGHT = 16000  # pixels of a full-page screenshot (an endless feed is cut here)
 MAX_REDIRECTS = 10
@@ -221,6 +222,7 @@ def load_page(url: str, folder: Path, *, proxy: str = "", timeout: float = 30,
         try:
             context = browser.new_context(viewport=VIEWPORT, service_workers="block", accept_downloads=False)
             context.route("**/*", route)
+            context.route_web_socket("**/*", lambda ws: ws.close())  # no WebSocket reaches any server
             page = context.new_page()
             loaded = Loaded("error", "", browser=f"Chromium {browser.version}",
                             user_agent=page.evaluate("navigator.userAgent"))
