@@ -79,13 +79,14 @@ def add_member_command(case_id: int, email: str, role: str) -> None:
     try:
         add_member(None, case_or_fail(case_id), email, role)  # None: the command line
     except CaseError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"Added {email.strip().lower()} to case {case_id} as {role}.")
 
 
 @click.command("reset-password")
 @click.argument("email")
-@click.option("--send", is_flag=True, help="Mail the link to the user (when MAIL_SERVER is set) instead of printing it.")
+@click.option("--send", is_flag=True,
+              help="Mail the link to the user (when MAIL_SERVER is set) instead of printing it.")
 def reset_password_command(email: str, send: bool) -> None:
     """Print a one-time password reset link for a user (works once, for RESET_LINK_MINUTES); give it to them
     by a channel you trust. Using it ends every session of the account. With --send and mail configured, mail it."""
@@ -106,7 +107,8 @@ def reset_password_command(email: str, send: bool) -> None:
     secret = create_reset_link(user, reset_valid_for(current_app.config), Client("command line"))
     path = f"/auth/reset/{secret}"
     base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
-    click.echo(f"{base}{path}" if base else f"{path}  (prefix it with this site's address; set PUBLIC_URL to print it whole)")
+    click.echo(f"{base}{path}" if base
+               else f"{path}  (prefix it with this site's address; set PUBLIC_URL to print it whole)")
     click.echo(f"It works once, within {current_app.config['RESET_LINK_MINUTES']} minutes.")
 
 
@@ -142,7 +144,7 @@ def add_server_rules_command(host: str, url: str, checked_on: str | None, rules:
         policy = add_server_rules(None, host, url, checked_on or datetime.now(UTC).date().isoformat(),
                                   list(rules))
     except PolicyError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"Added {len(policy.clauses)} rule(s) of {policy.server_host}: {policy.key}/1 ... "
                f"{policy.key}/{len(policy.clauses)}")
 
@@ -340,11 +342,11 @@ def export_package(case_id: int, output: str, include_originals: bool, **selecti
 def verify_package_command(file: str, tsa_roots: tuple[str, ...]) -> None:
     """Check an evidence package without the server; exit 1 on any problem."""
     roots = [Path(root).read_bytes() for root in tsa_roots]
-    for path, root in zip(tsa_roots, roots):
+    for path, root in zip(tsa_roots, roots, strict=True):
         try:
             load_root(root)
         except TimestampError as exc:
-            raise click.ClickException(f"--tsa-root {path}: {exc}")
+            raise click.ClickException(f"--tsa-root {path}: {exc}") from exc
     problems = verify_package(Path(file), roots)
     if problems:
         click.echo(f"{file}: {len(problems)} problem(s)")
@@ -371,7 +373,7 @@ def backup_command(file: str, key_file: str | None) -> None:
         result = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], app_store(), Path(file),
                         Path(current_app.instance_path), Path(key_file) if key_file else None)
     except (BackupError, OSError) as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"{file}: {result['files']} files, each with its SHA-256 in manifest.json, signed by key "
                f"{result['key']}")
 
@@ -392,7 +394,7 @@ def restore_command(file: str, force: bool, key_file: str | None, ignore_signatu
                          app_store(), Path(current_app.instance_path),
                          Path(key_file) if key_file else None, force, ignore_signature)
     except (BackupError, OSError) as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     anchors.restored(Path(current_app.config["ANCHOR_LOG"]), Path(file).name)
     click.echo(f"Restored {result['files']} files from {file} (made {result['created_at']}); every hash checked.")
     if result["untrusted"]:
@@ -497,8 +499,10 @@ def doctor_command() -> None:
     click.echo(f"instance folder:  {app.instance_path}")
     click.echo(f"database:         {describe(str(db.engine.url.render_as_string(hide_password=True)))}")
     click.echo(f"job queue:        {describe(jobs_url(app))}")
-    click.echo(f"jobs in process:  {'yes (the web process runs a consumer)' if config['JOBS_IN_PROCESS'] else 'no (run reportkit worker)'}")
-    click.echo(f"job heartbeat:    every {config['JOBS_HEARTBEAT']} s; a job is lost after {config['JOBS_STALLED_AFTER']} s without one")
+    in_process = "yes (the web process runs a consumer)" if config["JOBS_IN_PROCESS"] else "no (run reportkit worker)"
+    click.echo(f"jobs in process:  {in_process}")
+    click.echo(f"job heartbeat:    every {config['JOBS_HEARTBEAT']} s; a job is lost after "
+               f"{config['JOBS_STALLED_AFTER']} s without one")
     store = app_store(app)
     where = f" at {config['S3_ENDPOINT_URL'] or 'AWS'}" if store.kind == "s3" else ""
     lock = f", Object Lock {config['S3_OBJECT_LOCK_DAYS']} days" if config.get("S3_OBJECT_LOCK_DAYS") else ""
@@ -514,8 +518,9 @@ def doctor_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_user, create_token, reset_password_command, add_member_command, seed_policies_command, export_dossier, demo, import_command, verify,
-                    export_package, verify_package_command, backup_command, restore_command, gc_command):
+    for command in (create_user, create_token, reset_password_command, add_member_command, seed_policies_command,
+                    export_dossier, demo, import_command, verify, export_package, verify_package_command,
+                    backup_command, restore_command, gc_command):
         app.cli.add_command(command)
     app.cli.add_command(add_server_rules_command)
     app.cli.add_command(disable_two_factor_command)

@@ -6,7 +6,8 @@ from wtforms.validators import DataRequired, Length
 from ..forms import options, web_address
 from ..models import EVIDENCE_KINDS
 
-FILE_KINDS = options([("", "Detect from the file")] + [(k, v) for k, v in EVIDENCE_KINDS.items() if k != "archive_link"])
+FILE_KINDS = options([("", "Detect from the file")]
+                     + [(k, v) for k, v in EVIDENCE_KINDS.items() if k != "archive_link"])
 
 
 class UploadForm(FlaskForm):

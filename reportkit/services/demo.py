@@ -39,7 +39,8 @@ POSTS = [
      "x/violent_content/violent_threats", "A threat of physical harm aimed at identifiable journalists."),
     ("telegram", "fa", "خبرنگاران خائن را یکی‌یکی پیدا می‌کنیم و سزایشان را می‌دهیم.",
      "We will find the traitor journalists one by one and punish them.",
-     "telegram/terms_of_service/promote_violence_public", "Promises punishment of named professionals; a threat of harm."),
+     "telegram/terms_of_service/promote_violence_public",
+     "Promises punishment of named professionals; a threat of harm."),
     ("x", "fa", "این حشرات رسانه‌ای باید از شهرهای ما پاک شوند.",
      "These media insects must be cleansed from our cities.",
      "x/hateful_conduct/dehumanization", "Calls a group 'insects' to be 'cleansed': dehumanising language."),
@@ -47,7 +48,8 @@ POSTS = [
      "youtube/violent_graphic_content/incitement", "Urges violence against the people it names."),
     ("telegram", "ar", "إلى أنصارنا: اذهبوا إلى مكاتبهم وعلّموهم درساً لن ينسوه.",
      "To our supporters: go to their offices and teach them a lesson they will not forget.",
-     "telegram/terms_of_service/promote_violence_public", "A direct call on followers to go to a place and harm people."),
+     "telegram/terms_of_service/promote_violence_public",
+     "A direct call on followers to go to a place and harm people."),
     ("x", "en", "Whoever silences the foreign agents will be rewarded. #CleanTheNation", "",
      "x/violent_content/incitement_of_violence", "Offers a reward for silencing people: incitement."),
     ("telegram", "fa", "آدرس دفتر این روزنامه‌نگار را در کانال می‌گذاریم. خودتان می‌دانید چه کنید.",
@@ -104,7 +106,8 @@ def load_demo(store, limits: Limits, owner: User | None = None, posts: int = 25)
         users[role] = user
     db.session.commit()
     case = create_case(users["editor"], TITLE, SUBJECT, _summary(), [
-        {"platform": "x", "handle": "k_nadershahi", "display_name": "Kaveh Nadershahi", "platform_account_id": "1600000000000000001"},
+        {"platform": "x", "handle": "k_nadershahi", "display_name": "Kaveh Nadershahi",
+         "platform_account_id": "1600000000000000001"},
         {"platform": "telegram", "handle": "nadershahi_fa", "display_name": "کاوه نادرشاهی"},
         {"platform": "youtube", "handle": "NadershahiTV", "display_name": "Nadershahi TV"}],
         allow_new_accounts=False)

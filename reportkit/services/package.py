@@ -190,7 +190,7 @@ def _in_use(entry: Entry) -> list[Evidence]:
 def _entry_json(entry: Entry, people: People, include_originals: bool) -> dict:
     row = entry_for_export(entry, people)
     items = []
-    for item, ev in zip(row["evidence"], entry.evidence):
+    for item, ev in zip(row["evidence"], entry.evidence, strict=True):
         if not ev.active:
             continue  # withdrawn or purged: not part of what is reported
         copy = ev.dossier_copy if ev.is_file else None
@@ -291,7 +291,8 @@ def build_package(dossier: Dossier, store, config) -> Dossier:
     started, store = time.perf_counter(), as_store(store)
     try:
         dossier.status = "running"
-        with private_temp_dir(temp_root(current_app), f"rk-package-{dossier.document_id}-") as tmp:  # owner-only, in the instance
+        # owner-only, in the instance
+        with private_temp_dir(temp_root(current_app), f"rk-package-{dossier.document_id}-") as tmp:
             out = tmp / dossier.package_filename
             write_package(dossier.created_by, dossier.case, out, store, config["DOSSIER_WORKERS"],
                           urls_from(config["TIMESTAMP_URLS"]), config["TIMESTAMP_TIMEOUT"],
