@@ -6,12 +6,12 @@ import time
 import zipfile
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from warcio.archiveiterator import ArchiveIterator
 
 from reportkit.extensions import db
 from reportkit.models import Capture, Event, Evidence
-from reportkit.services.capture import address_problem, host_problem, judge, load_page
+from reportkit.services.capture import address_problem, claim_capture, host_problem, judge, load_page, run_capture_job
 from reportkit.services.custody import verify_case
 from reportkit.services.storage import app_store
 from tests.capture_site import Site
@@ -180,3 +180,18 @@ def test_capture_now_on_the_entry_page(app, world, make_entry, login, site):
     capture = db.session.scalar(select(Capture).where(Capture.entry_id == entry.id))
     assert capture is not None and capture.requested_by_id == owner.id
     assert _wait(app.test_client(), headers, capture.id)["outcome"] == "not_found"
+
+
+def test_a_task_delivered_twice_does_nothing(app, world, make_entry, site):
+    owner, case, headers = world
+    entry = make_entry(case, owner, url=site.url("/post/1"))
+    capture = Capture(entry_id=entry.id, requested_by_id=owner.id, url=entry.canonical_url, evidence_ids=[])
+    db.session.add(capture)
+    db.session.commit()
+    assert claim_capture(capture.id) is True
+    assert claim_capture(capture.id) is False  # a second worker (or a second delivery) does not get it
+    db.session.execute(update(Capture).where(Capture.id == capture.id).values(status="done", outcome="captured"))
+    db.session.commit()
+    events = db.session.scalar(select(db.func.count(Event.id)))
+    run_capture_job(app, capture.id)  # a finished job delivered again: nothing loaded, nothing recorded
+    assert site.hits == [] and db.session.scalar(select(db.func.count(Event.id))) == events
