@@ -42,6 +42,12 @@ PAGE_CASES = [
     pytest.param("GET", "/dossiers/export/{case}.csv?clause=nonsense", None, 200, "number,platform,account", True,
                  id="export-csv-unknown-clause-exports-nothing"),
     pytest.param("GET", "/cases/{case}?page=-5", None, 200, "Case A", True, id="case-page-negative-page-is-page-1"),
+    pytest.param("GET", "/cases/{case}?account=zz", None, 200, "Unknown account “zz”", True,
+                 id="case-filter-account-not-an-id"),
+    pytest.param("GET", "/cases/{case}?status=zz", None, 200, "Unknown status “zz”", True,
+                 id="case-filter-unknown-status"),
+    pytest.param("GET", "/cases/{case}?platform=zz&filing=zz", None, 200, "Unknown reporting state “zz”", True,
+                 id="case-filter-unknown-reporting-state"),
     pytest.param("GET", "/cases/{case}?date_from=zz", None, 200, "Not a valid date value.", True,
                  id="case-page-date-not-a-date"),
     pytest.param("POST", "/imports/new/{case}",
@@ -59,6 +65,8 @@ PAGE_CASES = [
                  id="dossier-account-not-a-number"),
     pytest.param("POST", "/dossiers/new/{case}", {"date_from": "bad"}, 422, "Use YYYY-MM-DD.", True,
                  id="dossier-date-not-a-date"),
+    pytest.param("POST", "/evidence/upload/{entry}", {"kind": "nonsense", "files": lambda: (io.BytesIO(b"x"), "a.png")},
+                 422, "Not a valid choice", True, id="upload-kind-not-a-kind"),
 ]
 
 
@@ -115,6 +123,8 @@ API_CASES = [
                  "Give `to` (and an optional `reason`) as strings.", "to", id="transition-to-a-number"),
     pytest.param("POST", "/api/v1/entries/{entry}/annotations", {"json": {"body": "x", "kind": "weird"}}, 422,
                  "Unknown kind “weird”.", "kind", id="annotation-unknown-kind"),
+    pytest.param("POST", "/api/v1/entries/{entry}/annotations", {"json": {"body": "x", "include_in_dossier": "yes"}},
+                 422, "Give true or false.", "include_in_dossier", id="annotation-include-not-a-boolean"),
     pytest.param("PATCH", "/api/v1/entries/{entry}", {"json": {"tags": [1, 2]}}, 422, "Give a list of strings.", "tags",
                  id="entry-tags-not-strings"),
     pytest.param("PATCH", "/api/v1/entries/{entry}", {"json": {"captured_at": "2024-01-01"}}, 422,

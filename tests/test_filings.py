@@ -266,3 +266,19 @@ def test_files_of_a_filing_are_kept_by_hash_and_checked(client, login, filed):
     path.write_bytes(EML + b"altered")
     report = verify_case(filed["case"], app_store())
     assert not report.ok and any(f"file {rows[0].id} of filing {filing['id']}" in p for p in report.problems)
+
+
+def test_the_case_page_and_api_filter_entries_by_where_reporting_stands(client, login, filed):
+    filing = _file(client, filed, entry_ids=filed["entries"][:2]).json
+    client.post(f"/api/v1/filings/{filing['id']}/decisions", headers=filed["headers"],
+                json={"entry_ids": [filed["entries"][0]], "visibility": "removed", "decided_at": "2026-03-05T00:00Z"})
+    client.post(f"/api/v1/filings/{filing['id']}/appeals", headers=filed["headers"],
+                json={"kind": "appeal", "entry_id": filed["entries"][0]})
+    api = f"/api/v1/cases/{filed['case']}/entries?filing="
+    numbers = {key: sorted(e["number"] for e in client.get(api + key, headers=filed["headers"]).json["entries"])
+               for key in ("not_filed", "filed", "no_answer", "decided", "appealed")}
+    assert numbers == {"not_filed": [3], "filed": [1, 2], "no_answer": [2], "decided": [1], "appealed": [1]}
+    assert client.get(api + "zz", headers=filed["headers"]).status_code == 422
+    login(client, filed["owner"])
+    page = client.get(f"/cases/{filed['case']}?filing=no_answer").get_data(as_text=True)
+    assert f"/entries/{filed['entries'][1]}" in page and f"/entries/{filed['entries'][0]}\"" not in page

@@ -246,6 +246,7 @@ OPERATIONS = [
                        ("clause", S, "A clause key."), ("tag", S, "A tag."), ("language", S, "A language code."),
                        ("date_from", S, "Posted on or after (YYYY-MM-DD)."),
                        ("date_to", S, "Posted on or before (YYYY-MM-DD)."), ("status", S, "A status."),
+                       ("filing", S, "Where reporting stands: not_filed, filed, no_answer, decided, appealed."),
                        ("sort", S, "e.g. number_desc (the default), number_asc.")]),
     Op("POST", "/cases/{case_id}/entries", "entries", "Add an entry", "edit", "EntryCreate", "Entry", 201,
        description="409 duplicate names the existing entry."),

@@ -12,7 +12,11 @@ def create_annotation(entry_id: int):
     body, kind = data.get("body"), data.get("kind", "comment")
     if not isinstance(body, str) or not isinstance(kind, str):
         raise APIError(422, "validation_error", "Give body and kind as strings.", {"body": ["Required text."]})
-    note = review_ops.annotate(g.api_user, entry, body, kind, data.get("include_in_dossier") is True)
+    include = data.get("include_in_dossier", False)
+    if not isinstance(include, bool):  # "yes" is not silently read as false
+        raise APIError(422, "validation_error", "Give include_in_dossier as true or false.",
+                       {"include_in_dossier": ["Give true or false."]})
+    note = review_ops.annotate(g.api_user, entry, body, kind, include)
     return serialize.annotation(note), 201
 
 

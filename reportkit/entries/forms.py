@@ -21,7 +21,7 @@ from ..models.entries import (
 )
 from ..services import dates
 from ..services import entries as entry_ops
-from ..services.search import SORTS, EntryFilter
+from ..services.search import FILING_FILTERS, SORTS, EntryFilter
 from ..services.urls import URLError, parse_post_url
 
 # The first format is what the field shows: the one browsers' datetime-local inputs accept.
@@ -142,19 +142,40 @@ def local_naive(value, zone: tzinfo | None = None):
     return value.astimezone(zone or user_zone()).replace(tzinfo=None) if value else None
 
 
+def _account_id(value) -> int:
+    """An account id as typed in the address; anything else stays as it is, for `listed` to name."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def listed(what: str):
+    """A filter value must be one of the list's: a typo in an address is said, not shown as an empty list."""
+    def check(form, field):
+        if field.data not in (None, "", 0) and field.data not in {c.value for c in field.choices}:
+            raise ValidationError(f"Unknown {what} “{str(field.data)[:40]}”: choose one from the list.")
+    return check
+
+
 class EntryFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
     q = StringField("Search text", validators=[Optional(), Length(max=200)])
-    account = SelectField("Account", coerce=int, default=0, validate_choice=False)
-    platform = SelectField("Platform", choices=_blank(PLATFORMS), default="", validate_choice=False)
+    account = SelectField("Account", coerce=_account_id, default=0, validate_choice=False,
+                          validators=[listed("account")])
+    platform = SelectField("Platform", choices=_blank(PLATFORMS), default="", validate_choice=False,
+                           validators=[listed("platform")])
     clause = StringField("Clause key", validators=[Optional(), Length(max=200)])
     tag = StringField("Tag", validators=[Optional(), Length(max=60)])
     language = StringField("Language", validators=[Optional(), Length(max=35)])
     date_from = DateField("Posted from", validators=[Optional()])
     date_to = DateField("Posted to", validators=[Optional()])
-    status = SelectField("Status", choices=_blank(STATUSES), default="", validate_choice=False)
+    status = SelectField("Status", choices=_blank(STATUSES), default="", validate_choice=False,
+                         validators=[listed("status")])
+    filing = SelectField("Reported", choices=_blank(FILING_FILTERS), default="", validate_choice=False,
+                         validators=[listed("reporting state")])
     sort = SelectField("Sort", default="number_desc", validate_choice=False, choices=options([
         ("number_desc", "Newest entries"), ("number_asc", "Oldest entries"), ("posted_desc", "Post time, newest"),
         ("posted_asc", "Post time, oldest"), ("captured_desc", "Capture time, newest")]))
@@ -163,10 +184,15 @@ class EntryFilterForm(FlaskForm):
         self.account.choices = options([(0, "All accounts")] + [(a.id, label(a)) for a in accounts])
 
     def to_filter(self) -> EntryFilter:
+        """The filter of the valid fields only: a refused value is said beside its field and not applied (an
+        account "zz" never reaches the database)."""
+        def ok(field, empty=""):
+            return empty if field.errors or field.data in (None, "", 0) else field.data
+
         return EntryFilter(
-            account_id=self.account.data or None, platform=self.platform.data or "", clause=self.clause.data or "",
-            tag=self.tag.data or "", language=(self.language.data or "").strip(), date_from=self.date_from.data,
-            date_to=self.date_to.data, q=self.q.data or "", status=self.status.data or "",
+            account_id=ok(self.account, None), platform=ok(self.platform), clause=ok(self.clause), tag=ok(self.tag),
+            language=ok(self.language).strip(), date_from=ok(self.date_from, None), date_to=ok(self.date_to, None),
+            q=ok(self.q), status=ok(self.status), filing=ok(self.filing),
             sort=self.sort.data if self.sort.data in SORTS else "number_desc", zone=user_zone())
 
 
@@ -233,5 +259,6 @@ class BulkForm(FlaskForm):
     action = SelectField("With the selected entries", choices=options([
         ("submit", "Submit for review"), ("tag", "Add a tag"), ("account", "Change the account")]))
     value = StringField("Tag", validators=[Optional(), Length(max=60)])
-    account = SelectField("Account", coerce=int, default=0, validate_choice=False)
+    account = SelectField("Account", coerce=_account_id, default=0, validate_choice=False,
+                          validators=[listed("account")])
     submit = SubmitField("Apply")

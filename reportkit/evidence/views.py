@@ -34,7 +34,14 @@ def upload(entry_id: int):
     entry = access.entry_for(current_user, entry_id, "edit")
     form = UploadForm()
     if not form.validate_on_submit():
-        abort(400, EXPIRED)
+        if not form.is_submitted() or "csrf_token" in form.errors:
+            abort(400, EXPIRED)
+        fields = {k: [str(m) for m in v] for k, v in form.errors.items()}  # e.g. a kind that is not one
+        if wants_json():
+            return json_error(422, "validation_error", "Some fields are not valid.", fields)
+        from ..entries.page import render_entry
+
+        return render_entry(entry, 422, upload_form=form)
     files = [f for f in form.files.data or [] if f and f.filename]
     results, notes = [], []
     for upload_file in files:

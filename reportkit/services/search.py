@@ -29,6 +29,7 @@ class EntryFilter:
     date_to: date | None = None
     q: str = ""
     status: str = ""
+    filing: str = ""  # a key of FILING_FILTERS: where reporting stands (issue 17)
     sort: str = "number_desc"
     zone: tzinfo = UTC  # the days of date_from/date_to are the reader's days (dossiers: UTC)
 
@@ -43,6 +44,8 @@ def entry_query(case_id: int, f: EntryFilter) -> Select:
         query = query.where(Entry.language == f.language)
     if f.status:
         query = query.where(Entry.status == f.status)
+    if f.filing:
+        query = query.where(_filing_condition(f.filing))
     if f.tag:
         query = query.where(Entry.id.in_(select(Tag.entry_id).where(Tag.name == f.tag.strip().lower())))
     if f.clause:
@@ -90,3 +93,21 @@ def status_counts(case_id: int) -> dict[str, int]:
     rows = db.session.execute(select(Entry.status, func.count(Entry.id)).where(Entry.case_id == case_id)
                               .group_by(Entry.status)).all()
     return dict(rows)
+
+
+FILING_FILTERS = {"not_filed": "Not reported yet", "filed": "Reported", "no_answer": "Reported, no decision yet",
+                  "decided": "The platform decided", "appealed": "Appealed or escalated"}
+
+
+def _filing_condition(key: str):
+    """Entries where reporting stands at `key` (services/filings.entry_status says it per entry)."""
+    from ..models import Appeal, Decision, Filing
+    from ..models.filings import filing_entry
+
+    filed = Entry.id.in_(select(filing_entry.c.entry_id))
+    decided = Entry.id.in_(select(Decision.entry_id).where(Decision.no_answer.is_(False)))
+    appealed = Entry.id.in_(select(Appeal.entry_id).where(Appeal.entry_id.is_not(None))) | Entry.id.in_(
+        select(filing_entry.c.entry_id).join(Filing, Filing.id == filing_entry.c.filing_id)
+        .join(Appeal, (Appeal.filing_id == Filing.id) & Appeal.entry_id.is_(None)))
+    return {"not_filed": ~filed, "filed": filed, "no_answer": filed & ~decided, "decided": decided,
+            "appealed": appealed}[key]
