@@ -3,6 +3,7 @@
 import hashlib
 import io
 import re
+import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -282,3 +283,26 @@ def test_the_case_page_and_api_filter_entries_by_where_reporting_stands(client, 
     login(client, filed["owner"])
     page = client.get(f"/cases/{filed['case']}?filing=no_answer").get_data(as_text=True)
     assert f"/entries/{filed['entries'][1]}" in page and f"/entries/{filed['entries'][0]}\"" not in page
+
+
+def test_the_entry_page_shows_reporting_and_rechecks_on_request(app, client, login, filed):
+    from reportkit.models import Observation
+
+    entry_id = filed["entries"][0]
+    login(client, filed["owner"])
+    page = client.get(f"/entries/{entry_id}").get_data(as_text=True)
+    assert "Not reported yet." in page and f"/cases/{filed['case']}/filings/new?entry={entry_id}" in page
+    form = client.get(f"/cases/{filed['case']}/filings/new?entry={entry_id}").get_data(as_text=True)
+    assert form.count("checked") == 1 and f'value="{entry_id}"' in form
+    _file(client, filed, entry_ids=[entry_id])
+    page = client.get(f"/entries/{entry_id}").get_data(as_text=True)
+    assert "DSA-4411" in page and "Not checked yet" in page and "Re-check now" in page
+    resp = client.post(f"/entries/{entry_id}/recheck")
+    assert resp.status_code == 302 and resp.location.endswith("#reporting")
+    for _ in range(100):  # the queue's consumer asks the (closed, in tests) endpoint
+        db.session.rollback()
+        if db.session.scalars(db.select(Observation)).first():
+            break
+        time.sleep(0.1)
+    page = client.get(f"/entries/{entry_id}").get_data(as_text=True)
+    assert "<strong>unknown</strong>" in page and "Network error" in page  # never a guess

@@ -128,6 +128,7 @@ ROUTES = [  # (method, path, permission, body builder)
      lambda w: {"file": (io.BytesIO(png_bytes()), "form.png"), "kind": "confirmation"}),
     ("GET", "/filings/files/{filing_file}", "read", None),
     ("GET", "/cases/{case}/filings/assistant", "edit", None),
+    ("POST", "/entries/{entry}/recheck", "edit", lambda w: {}),
     ("GET", "/cases/{case}/outcomes", "read", None),
     ("GET", "/cases/{case}/filings", "read", None),
     ("GET", "/filings/{filing}", "read", None),

@@ -9,12 +9,14 @@ from flask_login import current_user
 from ..evidence.forms import ArchiveLinkForm, RetireForm, UploadForm
 from ..forms import ConfirmForm
 from ..models import PERMISSIONS, PLATFORMS, Clause
+from ..platforms import label as platform_label
 from ..reviews.forms import AnnotationForm, RegionForm, TransitionForm
 from ..services import access
 from ..services import reviews as review_ops
 from ..services.activity import describe_events
 from ..services.custody import entry_history
 from ..services.duplicates import findings_for
+from ..services.filings import entry_reporting
 from ..services.policies import clauses_for
 from ..services.sniff import ALLOWED, ALLOWED_LABEL
 from .forms import ViolationForm
@@ -60,4 +62,5 @@ def render_entry(entry, status: int = 200, **forms):
         duplicates=findings_for(entry), retire=RetireForm(formdata=None),
         history=history, history_lines=describe_events(history), upload_limit=upload_limit(),
         upload_accept=UPLOAD_ACCEPT, upload_types=ALLOWED_LABEL,
-        has_evidence=has_evidence, todo_first=can_edit and not (has_evidence and entry.violations), **context), status
+        has_evidence=has_evidence, todo_first=can_edit and not (has_evidence and entry.violations),
+        reporting=entry_reporting(entry.id), platform_label=platform_label, **context), status

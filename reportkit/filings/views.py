@@ -8,10 +8,12 @@ from sqlalchemy import select
 from ..auth.guard import members_only
 from ..downloads import send_stored
 from ..extensions import db
+from ..forms import EXPIRED, ConfirmForm
 from ..models import PLATFORMS, Dossier, Entry, Filing, FilingFile
 from ..services import access
 from ..services import filings as filing_ops
 from ..services.dates import zone_text
+from ..services.queue import enqueue
 from ..services.storage import app_store
 from ..templating import viewer_zone
 from .forms import AppealForm, DecisionForm, FileForm, FilingEditForm, FilingForm
@@ -36,6 +38,10 @@ def create(case_id: int):
     form.entry_ids.choices = [(e.id, f"#{e.number} {e.platform} {e.canonical_url or e.url}") for e in entries]
     dossier = _dossier(case.id, request.values.get("dossier", type=int) or
                        (int(form.dossier_id.data) if (form.dossier_id.data or "").isdigit() else None))
+    one = request.args.get("entry", type=int)
+    if request.method == "GET" and dossier is None and one in {e.id for e in entries}:  # from an entry's page
+        form.entry_ids.data = [one]
+        form.platform.data = next(e.platform for e in entries if e.id == one)
     if request.method == "GET" and dossier is not None:
         numbers = filing_ops.dossier_entry_numbers(dossier)
         form.entry_ids.data = [e.id for e in entries if e.number in numbers]
@@ -181,3 +187,14 @@ def file(file_id: int):
         abort(404)
     _filing(row.filing_id)
     return send_stored(row.sha256, row.mime, row.name or f"filing-file-{row.id}")
+
+
+@bp.route("/entries/<int:entry_id>/recheck", methods=["POST"])
+def recheck(entry_id: int):
+    """"Re-check now" on an entry's page: queued (it asks the platform); the page shows the outcome when done."""
+    entry = access.entry_for(current_user, entry_id, "edit")
+    if not ConfirmForm().validate_on_submit():
+        abort(400, EXPIRED)
+    enqueue(current_app._get_current_object(), "recheck", entry.id, current_user.id)
+    flash("Re-check queued: reload the page in a moment to see what the platform answered.", "success")
+    return redirect(url_for("entries.view", entry_id=entry.id, _anchor="reporting"))

@@ -379,3 +379,21 @@ def add_filing_file(actor: User | None, filing: Filing, stream, filename: str, k
         store.discard(staged)
         raise
     return row
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """What the entry page shows about reporting: where it stands, its filings, the last re-checks."""
+    status: Status
+    filings: list
+    observations: list
+
+
+def entry_reporting(entry_id: int, last: int = 5) -> Reporting:
+    from ..models.observations import Observation
+
+    filings = list(db.session.scalars(select(Filing).where(Filing.entries.any(Entry.id == entry_id))
+                                      .order_by(Filing.filed_at.desc(), Filing.id.desc())))
+    seen = list(db.session.scalars(select(Observation).where(Observation.entry_id == entry_id)
+                                   .order_by(Observation.checked_at.desc(), Observation.id.desc()).limit(last)))
+    return Reporting(entry_status(entry_id), filings, seen)

@@ -92,6 +92,11 @@ def test_record_a_filing_from_a_dossier_and_the_platforms_answer(live_server, br
     assert "Threatens named journalists." in page.locator("textarea").nth(2).input_value()
     page.get_by_role("button", name="Copy").first.click()  # no page error without a clipboard (plain http)
     shot(page, "filing-assistant-1280")
+    page.goto(f"{base}/cases/{case_id}")
+    page.get_by_role("link", name="#1", exact=True).first.click()
+    page.locator("#reporting").get_by_text("decided: removed").wait_for()
+    page.locator("#reporting").scroll_into_view_if_needed()
+    shot(page, "entry-reporting-1280")
     page.goto(f"{base}/cases/{case_id}/outcomes")
     row = page.locator("tr", has_text="X / Twitter")
     assert row.locator("td[data-label=Filed]").inner_text() == "2"
