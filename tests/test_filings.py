@@ -306,3 +306,22 @@ def test_the_entry_page_shows_reporting_and_rechecks_on_request(app, client, log
         time.sleep(0.1)
     page = client.get(f"/entries/{entry_id}").get_data(as_text=True)
     assert "<strong>unknown</strong>" in page and "Network error" in page  # never a guess
+
+
+def test_a_reopen_of_a_filed_entry_says_which_filings_it_was_part_of(client, filed, make_user):
+    from reportkit.models import Entry
+    from reportkit.services import reviews
+    from reportkit.services.cases import add_member
+
+    reviewer = make_user("reviewer@example.org")
+    entry = db.session.get(Entry, filed["entries"][0])
+    add_member(None, entry.case, reviewer.email, "reviewer")
+    entry.status, entry.approved_at = "approved", datetime.now(UTC)  # sealed, as four eyes leave it
+    db.session.commit()
+    _file(client, filed, entry_ids=[entry.id])
+    reviews.transition(reviewer, db.session.get(Entry, entry.id), "reopen", "The translation was wrong.")
+    event = db.session.scalars(db.select(Event).where(Event.action == "status.changed")
+                               .order_by(Event.id.desc())).first()
+    assert [f["reference"] for f in event.data["filings"]] == ["DSA-4411"]
+    assert event.data["filings"][0]["document_sha256"] == filed["sha"]
+    assert "it had been reported: X / Twitter 2026-03-01 (DSA-4411)" in describe_events([event])[0].text

@@ -210,7 +210,11 @@ def _entry_created(c):
 
 def _status(c):
     before, after = STATUSES.get(c.data["from"], c.data["from"]), STATUSES.get(c.data["to"], c.data["to"])
-    return [f"{c.who} moved ", c.entry(anchor="review"), f" from {before} to {after}."]
+    filed = c.data.get("filings") or []
+    said = "; ".join(f"{PLATFORMS.get(f.get('platform'), f.get('platform', ''))} {str(f.get('filed_at', ''))[:10]}"
+                     + (f" ({f['reference']})" if f.get("reference") else "") for f in filed)
+    return [f"{c.who} moved ", c.entry(anchor="review"), f" from {before} to {after}",
+            f"; it had been reported: {said}." if filed else "."]
 
 
 def _approved(c):

@@ -89,7 +89,7 @@ def transition(actor: User, entry: Entry, to: str, reason: str = "") -> Entry:
         return _approve(actor, entry, reason)
     if to == "reopen":
         entry.review_round += 1
-        _move(actor, entry, "ready", reason)
+        _move(actor, entry, "ready", reason, {"filings": filed_in(entry.id)} if filed_in(entry.id) else None)
         entry.approved_at = None
     else:
         _move(actor, entry, to, reason)
@@ -230,9 +230,19 @@ def _approve(actor: User, entry: Entry, note: str) -> Entry:
     return entry
 
 
-def _move(actor: User, entry: Entry, to: str, reason: str) -> None:
-    record(actor, entry.case_id, "status.changed", f"entry:{entry.number}", {"from": entry.status, "to": to},
-           reason, entry_id=entry.id)
+def filed_in(entry_id: int) -> list[dict]:
+    """The filings an entry was part of: a reopen says them (what was sent stays as sent, by its hash)."""
+    from ..models import Filing
+
+    return [{"filing": f.id, "platform": f.platform, "channel": f.channel, "reference": f.reference,
+             "filed_at": f.filed_at.isoformat(), "document_sha256": f.document_sha256}
+            for f in db.session.scalars(select(Filing).where(Filing.entries.any(Entry.id == entry_id))
+                                        .order_by(Filing.filed_at, Filing.id))]
+
+
+def _move(actor: User, entry: Entry, to: str, reason: str, extra: dict | None = None) -> None:
+    record(actor, entry.case_id, "status.changed", f"entry:{entry.number}",
+           {"from": entry.status, "to": to, **(extra or {})}, reason, entry_id=entry.id)
     entry.transitions.append(Transition(from_status=entry.status, to_status=to, user_id=actor.id, reason=reason))
     entry.status = to
     if to == "ready":
