@@ -3,7 +3,8 @@
 from sqlalchemy import func, select
 
 from reportkit.extensions import db
-from reportkit.models import Case, Entry, User
+from reportkit.models import Case, Decision, Entry, Filing, Observation, User
+from reportkit.services.outcomes import outcomes
 
 
 def count(model) -> int:
@@ -23,6 +24,9 @@ def test_demo_loads_once_and_resets_only_itself(runner, make_user, make_case, ma
     assert statuses >= {"draft", "ready", "changes_requested", "approved", "rejected"}
     languages = {lang for (lang,) in db.session.execute(select(Entry.language).where(Entry.case_id == demo.id))}
     assert {"fa", "ar", "en"} <= languages
+    x = next(r for r in outcomes([demo.id]) if r.platform == "x")  # the first minute shows reporting too
+    assert x.count("filed") >= 3 and x.actions.get("removed") and x.count("no_action") == 1
+    assert x.count("still_online") == 1 and count(Observation) == 2
     before = (count(Case), count(Entry), count(User))
     again = runner.invoke(args=["demo"])
     assert "already loaded" in again.output and (count(Case), count(Entry), count(User)) == before
@@ -32,6 +36,7 @@ def test_demo_loads_once_and_resets_only_itself(runner, make_user, make_case, ma
     db.session.expire_all()
     assert [c.title for c in db.session.scalars(select(Case))] == ["My real case"]
     assert count(Entry) == 1 and {u.email for u in db.session.scalars(select(User))} == {"me@example.org"}
+    assert (count(Filing), count(Decision), count(Observation)) == (0, 0, 0)
 
 
 def test_demo_dossier_renders(runner, app, tmp_path):

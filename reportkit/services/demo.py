@@ -122,7 +122,47 @@ def load_demo(store, limits: Limits, owner: User | None = None, posts: int = 25)
     if owner is not None and owner.id != users["editor"].id:
         add_member(None, case, owner.email, "owner")
     _entries(case, users, as_store(store), limits, posts)  # storage.app_store(): local or S3
+    _filings(case, users)
     return {"created": True, "case": case, "passwords": passwords}
+
+
+def _filings(case: Case, users: dict) -> None:
+    """What the first minute should show after the PDF: approved posts reported, the platforms' answers (a
+    removal, a refusal, silence, a geo-block), and re-checks. Fictional answers; no platform is asked."""
+    from ..models import Entry
+    from .filings import record_decision, record_filing, update_filing
+    from .recheck import Seen, record_observation
+
+    approved = list(db.session.scalars(select(Entry).where(Entry.case_id == case.id, Entry.status == "approved")
+                                       .order_by(Entry.number)))
+    by_platform: dict[str, list] = {}
+    for entry in approved:
+        by_platform.setdefault(entry.platform, []).append(entry)
+    editor, now = users["editor"], datetime.now(UTC)
+    x = by_platform.get("x", [])[:4]
+    if x:
+        filing = record_filing(editor, case.id, "x", "dsa_notice", [e.id for e in x], filed_at=now - timedelta(days=40),
+                               reference="DSA-NOTICE-0042 (demo)", requested_action="remove")
+        update_filing(editor, filing, {"confirmed_at": now - timedelta(days=40, hours=-2)})
+        record_decision(editor, filing, {"entry_ids": [x[0].id], "visibility": "removed", "ground": "terms",
+                                         "decided_at": now - timedelta(days=33), "automated": False,
+                                         "explanation": "Removed under the violent speech policy (demo)."})
+        if len(x) > 1:
+            record_decision(editor, filing, {"entry_ids": [x[1].id], "no_action": True,
+                                             "decided_at": now - timedelta(days=30)})
+        if len(x) > 2:
+            record_decision(editor, filing, {"entry_ids": [x[2].id], "visibility": "disabled",
+                                             "territorial_scope": ["DE", "FR"], "ground": "illegal",
+                                             "decided_at": now - timedelta(days=28)})
+        record_observation(None, x[0], Seen("removed", "Demo: the embed endpoint answered 404."), 404, "",
+                           "https://publish.twitter.com/oembed", when=now - timedelta(days=20))
+        if len(x) > 1:
+            record_observation(None, x[1], Seen("online", "Demo: the embed endpoint returns the post."), 200, "",
+                               "https://publish.twitter.com/oembed", when=now - timedelta(days=1))
+    telegram = by_platform.get("telegram", [])[:2]
+    if telegram:
+        record_filing(editor, case.id, "telegram", "email", [e.id for e in telegram],
+                      filed_at=now - timedelta(days=15), reference="abuse@telegram.org thread (demo)")
 
 
 def reset_demo() -> int:

@@ -107,10 +107,17 @@ def check_entry(app, actor: User | None, entry: Entry, scheduled: bool = False) 
         else:
             digest = hashlib.sha256(body).hexdigest()
             seen = read_answer(reader, status, body)
+    return record_observation(actor, entry, seen, status, digest, address, scheduled)
+
+
+def record_observation(actor: User | None, entry: Entry, seen: Seen, status: int | None, digest: str,
+                       address: str, scheduled: bool = False, when: datetime | None = None) -> Observation:
+    """Write what a check saw, and its custody event (one transaction)."""
     previous = db.session.scalar(select(Observation.outcome).where(Observation.entry_id == entry.id,
                                                                    Observation.outcome != "unknown")
                                  .order_by(Observation.checked_at.desc(), Observation.id.desc()).limit(1))
-    obs = Observation(entry_id=entry.id, checked_at=datetime.now(UTC), outcome=seen.outcome, http_status=status,
+    obs = Observation(entry_id=entry.id, checked_at=when or datetime.now(UTC), outcome=seen.outcome,
+                      http_status=status,
                       body_sha256=digest, endpoint=address.split("?")[0][:300], detail=seen.detail,
                       back_online=previous in ("removed", "withheld") and seen.outcome == "online",
                       requested_by_id=getattr(actor, "id", None))
