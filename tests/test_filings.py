@@ -12,8 +12,10 @@ from reportkit.extensions import db
 from reportkit.models import Dossier, Event
 from reportkit.services.activity import describe_events
 from reportkit.services.custody import verify_case
-from reportkit.services.filings import entry_status
+from reportkit.services.filings import entry_status, record_filing
 from reportkit.services.storage import app_store
+
+from .test_dossier import case_with_entries  # noqa: F401  (a fixture)
 
 
 @pytest.fixture
@@ -325,3 +327,41 @@ def test_a_reopen_of_a_filed_entry_says_which_filings_it_was_part_of(client, fil
     assert [f["reference"] for f in event.data["filings"]] == ["DSA-4411"]
     assert event.data["filings"][0]["document_sha256"] == filed["sha"]
     assert "it had been reported: X / Twitter 2026-03-01 (DSA-4411)" in describe_events([event])[0].text
+
+
+def test_a_follow_up_dossier_cites_the_filing_and_prints_only_what_the_platform_left(
+        app, client, login, case_with_entries):  # noqa: F811 - the imported fixture
+    from pypdf import PdfReader
+
+    from reportkit.models import Dossier
+    from reportkit.services.dossier.job import build_dossier, create_dossier
+    from reportkit.services.dossier.options import OptionsError, read_options
+    from reportkit.services.filings import record_decision
+
+    user, case, entries = case_with_entries
+    filed_with = [entries[1], entries[3], entries[0]]  # numbers 2, 4, 1
+    filing = record_filing(user, case.id, "x", "in_app", [e.id for e in filed_with],
+                           filed_at=datetime(2026, 3, 1, 10, tzinfo=UTC), reference="TW-ASK-1")
+    record_decision(user, filing, {"entry_ids": [entries[1].id], "visibility": "removed",
+                                   "decided_at": datetime(2026, 3, 3, tzinfo=UTC)})
+    record_decision(user, filing, {"entry_ids": [entries[3].id], "no_action": True,
+                                   "decided_at": datetime(2026, 3, 4, tzinfo=UTC),
+                                   "explanation": "We did not find a violation of our rules."})
+    options = read_options(case, {"follow_up_filing": filing.id, "approved_only": False})
+    assert options.entry_numbers == [1, 4]
+    dossier = create_dossier(user, case, options)
+    build_dossier(dossier, app_store(), workers=0)
+    reader = PdfReader(str(app_store().path_for(dossier.sha256)))
+    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    assert "Follow-up of an earlier report" in text and "TW-ASK-1" in text
+    assert "No violation found, decided 2026-03-04." in text and "We did not find a violation of our rules." in text
+    assert "No decision received" in text
+    assert "Entry 2 ·" not in text  # removed: nothing to ask again
+    assert "Follow-up of an earlier report" in [i.title for i in reader.outline if not isinstance(i, list)]
+    with pytest.raises(OptionsError, match="Not a filing of this case"):
+        read_options(case, {"follow_up_filing": 999})
+    login(client, user)
+    resp = client.post(f"/filings/{filing.id}/follow-up")
+    assert resp.status_code == 302 and "/dossiers/" in resp.location
+    made = db.session.scalars(db.select(Dossier).order_by(Dossier.id.desc())).first()
+    assert made.options["follow_up_filing"] == filing.id and made.options["entry_numbers"] == [1, 4]

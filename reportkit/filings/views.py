@@ -121,6 +121,7 @@ def _page(filing, case, edit_form, decision_form, appeal_form, status: int = 200
         for d in filing.decisions]
     return render_template("filings/view.html", case=case, filing=filing, edit_form=edit_form, platforms=PLATFORMS,
                            file_form=file_form,
+                           follow_up_count=len(filing_ops.unanswered_numbers(case.id, filing.id) or []),
                            decision_form=decision_form, appeal_form=appeal_form, statuses=statuses,
                            window=filing_ops.complaint_window_closes, label=filing_ops.decision_label), status
 
@@ -198,3 +199,25 @@ def recheck(entry_id: int):
     enqueue(current_app._get_current_object(), "recheck", entry.id, current_user.id)
     flash("Re-check queued: reload the page in a moment to see what the platform answered.", "success")
     return redirect(url_for("entries.view", entry_id=entry.id, _anchor="reporting"))
+
+
+@bp.route("/filings/<int:filing_id>/follow-up", methods=["POST"])
+def follow_up(filing_id: int):
+    """A follow-up dossier for the entries the platform did nothing about: the dossier pipeline and history."""
+    from ..services import jobs
+    from ..services.dossier.job import DossierRefused, create_dossier
+    from ..services.dossier.options import OptionsError, read_options
+
+    filing, case = _filing(filing_id, "annotate")  # who may export a dossier
+    if not ConfirmForm().validate_on_submit():
+        abort(400, EXPIRED)
+    mode = "dsa" if filing.channel in ("dsa_notice", "trusted_flagger") else "rules"
+    try:
+        options = read_options(case, {"follow_up_filing": filing.id, "mode": mode, "approved_only": False})
+        dossier = create_dossier(current_user, case, options)
+    except (OptionsError, DossierRefused) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("filings.view", filing_id=filing.id))
+    jobs.start_dossier(current_app._get_current_object(), dossier.id)
+    return redirect(url_for("dossiers.view", dossier_id=dossier.id))

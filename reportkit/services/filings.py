@@ -397,3 +397,67 @@ def entry_reporting(entry_id: int, last: int = 5) -> Reporting:
     seen = list(db.session.scalars(select(Observation).where(Observation.entry_id == entry_id)
                                    .order_by(Observation.checked_at.desc(), Observation.id.desc()).limit(last)))
     return Reporting(entry_status(entry_id), filings, seen)
+
+
+def _answers(filing: Filing) -> dict[int, Decision]:
+    """Each entry's latest answer in this filing that is not "no answer"."""
+    latest: dict[int, Decision] = {}
+    for d in sorted(filing.decisions, key=lambda d: (d.decided_at or filing.filed_at, d.id)):
+        if not d.no_answer:
+            latest[d.entry_id] = d
+    return latest
+
+
+def unanswered_numbers(case_id: int, filing_id: int) -> list[int] | None:
+    """Entry numbers of a filing whose platform did nothing (no violation found, or no answer); None when the
+    filing is not this case's."""
+    filing = db.session.get(Filing, filing_id)
+    if filing is None or filing.case_id != case_id:
+        return None
+    answers = _answers(filing)
+    return sorted(e.number for e in filing.entries if e.id not in answers or answers[e.id].no_action)
+
+
+def follow_up_data(filing_id: int, entries: list[Entry]) -> dict:
+    """What a follow-up dossier says about the earlier report, as plain data (the render workers have no
+    database): the filing, each entry's answer and re-checks, and the argument for the next step."""
+    from ..models.observations import OUTCOMES, Observation
+
+    filing = db.session.get(Filing, filing_id)
+    answers, now = _answers(filing), datetime.now(UTC)
+    dsa = filing.channel in ("dsa_notice", "trusted_flagger")
+    rows = []
+    for entry in entries:
+        decision = answers.get(entry.id)
+        checks = db.session.scalars(select(Observation).where(Observation.entry_id == entry.id)
+                                    .order_by(Observation.checked_at.desc()).limit(5)).all()
+        last = next((o for o in checks if o.outcome != "unknown"), None)
+        up = f" The last re-check ({last.checked_at:%Y-%m-%d}) found it {OUTCOMES[last.outcome]}." if last else ""
+        if decision is not None:
+            closes = complaint_window_closes(decision)
+            answer = f"No violation found, decided {decision.decided_at:%Y-%m-%d}."
+            argument = ("The platform found no violation." + up + (
+                f" Under Article 20 DSA the notifier may lodge a complaint against this decision until {closes}; "
+                if dsa and closes else " The notifier asks for the decision to be reviewed; ")
+                + "its entry in this dossier sets out again which rule the post breaks and why.")
+        else:
+            days = (now - filing.filed_at).days
+            answer = f"No decision received, {days} days after the filing."
+            closes = None
+            argument = (f"No decision was received {days} days after the report"
+                        + (f", whose receipt was confirmed on {filing.confirmed_at:%Y-%m-%d}" if filing.confirmed_at
+                           else "") + "." + up + (
+                " Article 16(5) DSA requires the provider to notify its decision without undue delay; without an "
+                "answer the notifier may complain to the Digital Services Coordinator (Article 53 DSA)."
+                if dsa else " The notifier asks for a decision."))
+        rows.append({"number": entry.number, "url": entry.canonical_url, "answer": answer,
+                     "statement": decision.explanation if decision else "",
+                     "statement_id": decision.statement_id if decision else "",
+                     "window_closes": closes.isoformat() if closes else "", "argument": argument,
+                     "checks": [{"at": f"{o.checked_at:%Y-%m-%d %H:%M} UTC", "outcome": OUTCOMES[o.outcome],
+                                 "http_status": o.http_status or ""} for o in checks]})
+    return {"filing": {"platform": PLATFORMS.get(filing.platform, filing.platform), "channel": filing.channel_label,
+                       "filed_at": f"{filing.filed_at:%Y-%m-%d %H:%M} UTC", "reference": filing.reference,
+                       "document_id": filing.document_id, "document_sha256": filing.document_sha256,
+                       "confirmed_at": f"{filing.confirmed_at:%Y-%m-%d}" if filing.confirmed_at else ""},
+            "entries": rows}

@@ -12,6 +12,7 @@ from ...models.entries import CAPTURE_METHODS, POSTED_AT_SOURCES, REQUESTED_ACTI
 from ...models.evidence import EVIDENCE_KINDS
 from ...templating import filesize, utc
 from ..disclosure import People, public_url
+from ..filings import follow_up_data
 from ..search import entry_query
 from .chart import timeline_svg
 from .options import DOSSIER_LANGUAGE, NEVER_PRINTED, PAPERS, DossierOptions
@@ -181,6 +182,7 @@ def snapshot(case: Case, entries: list[Entry], options: DossierOptions, document
         "undated": sum(1 for e in entries if not e.posted_at),
         "manifest": [f for r in rows for f in r["files"]],
         "good_faith": GOOD_FAITH, "public_interest_url": X_PUBLIC_INTEREST_URL,
+        "follow_up": follow_up_data(options.follow_up_filing, entries) if options.follow_up_filing else None,
     }
 
 

@@ -33,6 +33,8 @@ class DossierOptions:
     # An evidence package carries the unredacted originals (with their metadata) only when the owner asks:
     # services/package.check_originals.
     include_originals: bool = False
+    # A follow-up of an earlier filing (issue 17): its entries with no action or no answer, and what happened.
+    follow_up_filing: int | None = None
 
     def entry_filter(self) -> EntryFilter:
         """Every entry the filters match, whatever its status: data.select_entries decides what is printed (and
@@ -57,7 +59,7 @@ class DossierOptions:
 # The names `read_options` reads (the JSON API's field names, a contract); the page form and the command line
 # map their own names onto these.
 INPUTS = ("mode", "paper", "include_translations", "approved_only", "account_id", "clause", "tag", "date_from",
-          "date_to", "entry_numbers", "with_package", "include_originals")
+          "date_to", "entry_numbers", "with_package", "include_originals", "follow_up_filing")
 MAX_CLAUSE, MAX_TAG = 200, 60
 
 
@@ -115,11 +117,29 @@ def read_options(case, values: Mapping) -> DossierOptions:
     with_package, include_originals = flag("with_package"), flag("include_originals")
     if include_originals and not with_package and "with_package" not in problems:
         problems["include_originals"] = ["Originals go in an evidence package: ask for the package too."]
+    follow_up = values.get("follow_up_filing")
+    if follow_up is not None and not problems:
+        numbers = _follow_up_numbers(case, follow_up, problems)
     if problems:
         raise OptionsError(problems)
     return DossierOptions(mode=mode, paper=paper, include_translations=include_translations, account_id=account_id,
                           clause=clause, tag=tag, entry_numbers=numbers, approved_only=approved_only,
-                          include_originals=include_originals, **dates)
+                          include_originals=include_originals, follow_up_filing=follow_up, **dates)
+
+
+def _follow_up_numbers(case, filing_id, problems: dict) -> list[int]:
+    """The entries of a filing of this case whose platform did nothing: no violation found, or no answer."""
+    from ..filings import unanswered_numbers
+
+    if not isinstance(filing_id, int) or isinstance(filing_id, bool):
+        problems["follow_up_filing"] = ["Give a filing id (a number)."]
+        return []
+    numbers = unanswered_numbers(case.id, filing_id)
+    if numbers is None:
+        problems["follow_up_filing"] = ["Not a filing of this case."]
+    elif not numbers:
+        problems["follow_up_filing"] = ["The platform acted on every entry of this filing: nothing to follow up."]
+    return numbers or []
 
 
 def _account_id(case, value, problems: dict) -> int | None:

@@ -32,6 +32,8 @@ SECTIONS = (
     Section("cover", "Cover", "cover.html", "front", contents=False),
     Section("contents", "Contents", "contents.html", "front", contents=False),
     Section("summary", "Summary", "summary.html", "front"),
+    Section("follow-up", "Follow-up of an earlier report", "follow_up.html", "front",
+            shown=lambda d: bool(d.get("follow_up"))),
     Section("public-interest", "Why the public-interest exception does not apply", "public_interest.html", "front",
             shown=lambda d: bool(d["case"]["public_interest_html"])),
     Section("dsa-notice", "Notice under Article 16 DSA", "dsa_notice.html", "front",
