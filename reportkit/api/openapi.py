@@ -157,7 +157,9 @@ BODIES = {
     "Transition": obj({"to": {"type": "string", "enum": [*STATUSES, "reopen"]}, "reason": S}, ["to"]),
     "DossierCreate": obj({"mode": {"type": "string", "enum": ["rules", "dsa"]}, "paper": S, "date_from": S,
                           "date_to": S, "entry_numbers": array(INT), "account_id": INT, "clause": S, "tag": S,
-                          "approved_only": B, "include_translations": B, "with_package": B, "include_originals": B}),
+                          "approved_only": B, "include_translations": B, "with_package": B, "include_originals": B,
+                          "follow_up_filing": {**INT, "description": "A filing id: a follow-up dossier of its "
+                                                                     "entries the platform did nothing about."}}),
     "ImportCreate": obj({"urls": array(S), "rows": array({"type": "object"}), "mapping": {"type": "object"},
                          "timezone": S, "calendar": S, "allow_other": B},
                         description="Either urls, or rows (with an optional mapping); or a multipart file."),
