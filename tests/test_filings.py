@@ -365,3 +365,28 @@ def test_a_follow_up_dossier_cites_the_filing_and_prints_only_what_the_platform_
     assert resp.status_code == 302 and "/dossiers/" in resp.location
     made = db.session.scalars(db.select(Dossier).order_by(Dossier.id.desc())).first()
     assert made.options["follow_up_filing"] == filing.id and made.options["entry_numbers"] == [1, 4]
+
+
+def test_an_appeals_outcome_is_recorded_when_it_comes(client, login, filed):
+    filing = _file(client, filed).json
+    client.post(f"/api/v1/filings/{filing['id']}/decisions", headers=filed["headers"],
+                json={"no_action": True, "decided_at": "2026-03-05T00:00Z"})
+    appeal = client.post(f"/api/v1/filings/{filing['id']}/appeals", headers=filed["headers"],
+                         json={"kind": "internal_complaint", "filed_at": "2026-03-06T00:00Z"}).json
+    url = f"/api/v1/appeals/{appeal['id']}"
+    early = client.patch(url, headers=filed["headers"], json={"outcome": "reversed",
+                                                              "outcome_at": "2026-03-01T00:00Z"})
+    assert early.status_code == 422 and "outcome_at" in early.json["error"]["fields"]
+    assert client.patch(url, headers=filed["headers"], json={"kind": "appeal"}).status_code == 422
+    done = client.patch(url, headers=filed["headers"], json={"outcome": "reversed", "outcome_at": "2026-03-20T00:00Z"})
+    assert done.status_code == 200 and done.json["outcome"] == "reversed"
+    event = db.session.scalars(db.select(Event).where(Event.action == "appeal.changed")).one()
+    assert "reversed" in describe_events([event])[0].text
+    login(client, filed["owner"])
+    second = client.post(f"/api/v1/filings/{filing['id']}/appeals", headers=filed["headers"],
+                         json={"kind": "coordinator"}).json
+    resp = client.post(f"/appeals/{second['id']}/outcome", data={"outcome": "upheld", "outcome_at": ""})
+    assert resp.status_code == 302
+    got = client.get(f"/api/v1/filings/{filing['id']}", headers=filed["headers"]).json["appeals"]
+    assert [a["outcome"] for a in got] == ["reversed", "upheld"] and got[1]["outcome_at"]
+    assert verify_case(filed["case"], app_store()).ok

@@ -10,7 +10,7 @@ from reportkit.models import Capture, Dossier
 from reportkit.services.cases import invite_member
 from reportkit.services.entries import add_violation
 from reportkit.services.evidence import Limits, add_evidence_file
-from reportkit.services.filings import add_filing_file, record_filing
+from reportkit.services.filings import add_filing_file, record_appeal, record_filing
 from reportkit.services.intake import paste_urls
 from reportkit.services.reviews import add_region, annotate
 from reportkit.services.storage import EvidenceStore
@@ -119,6 +119,7 @@ ROUTES = [  # (method, path, permission, body builder)
     ("PATCH", "/api/v1/filings/{filing}", "edit", lambda w: {"reference": "T-1"}),
     ("POST", "/api/v1/filings/{filing}/decisions", "edit", lambda w: {"no_answer": True}),
     ("POST", "/api/v1/filings/{filing}/appeals", "edit", lambda w: {"kind": "appeal"}),
+    ("PATCH", "/api/v1/appeals/{appeal}", "edit", lambda w: {"outcome": "upheld"}),
     ("GET", "/api/v1/entries/{entry}/observations", "read", None),
     ("POST", "/api/v1/entries/{entry}/recheck", "edit", None),
     ("POST", "/api/v1/entries/{entry}/captures", "edit", lambda w: {}),  # the tests' dead proxy: said at once
@@ -159,13 +160,14 @@ def world(app, make_user, make_case, make_entry):
     db.session.add(dossier)
     db.session.commit()
     filing = record_filing(users["owner"], case.id, "x", "in_app", [entry.id], reference="X-1")
+    appeal = record_appeal(users["owner"], filing, {"kind": "appeal"})
     filing_file = add_filing_file(users["owner"], filing, io.BytesIO(png_bytes()), "confirmation.png",
                                   "confirmation", store, None)
     capture = Capture(entry_id=entry.id, requested_by_id=users["owner"].id, status="done", outcome="not_found",
                       url=entry.canonical_url, evidence_ids=[])
     db.session.add(capture)
     db.session.commit()
-    ids = {"filing": filing.id, "filing_file": filing_file.id, "capture": capture.id,
+    ids = {"filing": filing.id, "filing_file": filing_file.id, "appeal": appeal.id, "capture": capture.id,
            "case": case.id, "entry": entry.id, "violation": violation.id, "evidence": evidence.id,
            "viewer_membership": viewer_membership.id, "dossier": dossier.id,
            "note": note.id, "region": region.id, "import": intake.id, "invitation": invitation.id,

@@ -5,7 +5,7 @@ from flask import current_app, g, url_for
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Filing
+from ..models import Appeal, Filing
 from ..services import access, recheck
 from ..services import filings as filing_ops
 from ..services.outcomes import outcomes
@@ -149,3 +149,14 @@ def case_outcomes(case_id: int):
          "entry_ids": {**{k: sorted(v) for k, v in r.entries.items()},
                        **{f"action:{k}": sorted(v) for k, v in r.actions.items()}}}
         for r in outcomes([case_id])]}
+
+
+@bp.patch("/appeals/<int:appeal_id>")
+def change_appeal(appeal_id: int):
+    """The outcome of an appeal or escalation when it comes (`outcome`, `outcome_at`), its reference, notes."""
+    appeal = db.session.get(Appeal, appeal_id)
+    if appeal is None:
+        raise APIError(404, "not_found", "")
+    access.check(g.api_user, appeal.filing.case_id, "edit")
+    filing_ops.update_appeal(g.api_user, appeal, _times(payload()))
+    return appeal_row(appeal)

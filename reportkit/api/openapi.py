@@ -180,6 +180,8 @@ BODIES = {
                            "explanation": S, "automated": B, "no_action": B, "no_answer": B, "statement_id": S},
                           extra=False, description="One of: an action, no_action or no_answer. entry_ids: default "
                                                    "every entry of the filing."),
+    "AppealPatch": obj({"outcome": {"type": "string", "enum": list(APPEAL_OUTCOMES)}, "outcome_at": TIME,
+                        "reference": S, "notes": S}, extra=False),
     "AppealCreate": obj({"kind": {"type": "string", "enum": list(APPEAL_KINDS)}, "entry_id": NI,
                          "filed_at": {**S, "format": "date-time"}, "reference": S,
                          "outcome": {"type": "string", "enum": list(APPEAL_OUTCOMES)}, "outcome_at": TIME,
@@ -334,6 +336,8 @@ OPERATIONS = [
        "DecisionCreate", obj({"decisions": array(ref("Decision"))}), 201),
     Op("POST", "/filings/{filing_id}/appeals", "filings", "Record an appeal or escalation", "edit", "AppealCreate",
        "Appeal", 201),
+    Op("PATCH", "/appeals/{appeal_id}", "filings", "The outcome of an appeal or escalation", "edit", "AppealPatch",
+       "Appeal"),
     Op("GET", "/entries/{entry_id}/observations", "filings", "Re-checks of the post: is it still up?", "read",
        answer=obj({"observations": array(ref("Observation"))})),
     Op("POST", "/entries/{entry_id}/recheck", "filings", "Check the post now (queued)", "edit",

@@ -110,3 +110,9 @@ class FileForm(FlaskForm):
     kind = SelectField("What it is", choices=options(FILE_KINDS.items()))
     decision_id = SelectField("About", coerce=int, validate_choice=False, default=0)
     submit = SubmitField("Keep the file")
+
+
+class AppealOutcomeForm(FlaskForm):
+    outcome = SelectField("Outcome", choices=options(APPEAL_OUTCOMES.items()), default="pending")
+    outcome_at = StringField("Received on", validators=[a_time], description="In your time zone. Empty: now.")
+    submit = SubmitField("Save the outcome")

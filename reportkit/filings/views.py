@@ -1,6 +1,8 @@
 """Filings pages: record where entries were reported (from a finished dossier, or by hand), then the platform's
 answer and the appeals. Thin: the service checks and writes (services/filings.py); a refusal goes on its field."""
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -9,14 +11,14 @@ from ..auth.guard import members_only
 from ..downloads import send_stored
 from ..extensions import db
 from ..forms import EXPIRED, ConfirmForm
-from ..models import PLATFORMS, Dossier, Entry, Filing, FilingFile
+from ..models import PLATFORMS, Appeal, Dossier, Entry, Filing, FilingFile
 from ..services import access
 from ..services import filings as filing_ops
 from ..services.dates import zone_text
 from ..services.queue import enqueue
 from ..services.storage import app_store
 from ..templating import viewer_zone
-from .forms import AppealForm, DecisionForm, FileForm, FilingEditForm, FilingForm
+from .forms import AppealForm, AppealOutcomeForm, DecisionForm, FileForm, FilingEditForm, FilingForm
 
 bp = members_only(Blueprint("filings", __name__, cli_group=None))  # `reportkit recheck`: commands.py
 
@@ -120,7 +122,7 @@ def _page(filing, case, edit_form, decision_form, appeal_form, status: int = 200
         (d.id, f"The answer about #{next((e.number for e in filing.entries if e.id == d.entry_id), '?')}")
         for d in filing.decisions]
     return render_template("filings/view.html", case=case, filing=filing, edit_form=edit_form, platforms=PLATFORMS,
-                           file_form=file_form,
+                           file_form=file_form, outcome_form=AppealOutcomeForm(formdata=None),
                            follow_up_count=len(filing_ops.unanswered_numbers(case.id, filing.id) or []),
                            decision_form=decision_form, appeal_form=appeal_form, statuses=statuses,
                            window=filing_ops.complaint_window_closes, label=filing_ops.decision_label), status
@@ -221,3 +223,21 @@ def follow_up(filing_id: int):
         return redirect(url_for("filings.view", filing_id=filing.id))
     jobs.start_dossier(current_app._get_current_object(), dossier.id)
     return redirect(url_for("dossiers.view", dossier_id=dossier.id))
+
+
+@bp.route("/appeals/<int:appeal_id>/outcome", methods=["POST"])
+def appeal_outcome(appeal_id: int):
+    appeal = db.session.get(Appeal, appeal_id)
+    if appeal is None:
+        abort(404)
+    filing, _case = _filing(appeal.filing_id, "edit")
+    form = AppealOutcomeForm()
+    if form.validate_on_submit():
+        outcome_at = form.outcome_at.instant or (datetime.now(UTC) if form.outcome.data != "pending" else None)
+        _saved(form, lambda: filing_ops.update_appeal(current_user, appeal, {"outcome": form.outcome.data,
+                                                                             "outcome_at": outcome_at}))
+        for message in form.outcome.errors + form.outcome_at.errors + form.form_errors:
+            flash(message, "error")
+    else:
+        flash(" ".join(m for msgs in form.errors.values() for m in msgs), "error")
+    return redirect(url_for("filings.view", filing_id=filing.id))

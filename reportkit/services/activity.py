@@ -378,6 +378,8 @@ SENTENCES = {
                                    f" found {CAPTURE_OUTCOMES.get(c.data.get('outcome'), 'nothing')}",
                                    f" ({_plural(len(c.data.get('evidence') or []), 'file')} stored)."
                                    if c.data.get("outcome") == "captured" else "."],
+    "appeal.changed": lambda c: [f"{c.who} recorded an outcome of a step on filing {c.data.get('filing')}: "
+                                 f"{str(c.data.get('outcome', 'details changed')).replace('_', ' ')}."],
     "appeal.recorded": lambda c: [f"{c.who} recorded a step after the decision on filing {c.data.get('filing')}: "
                                   f"{APPEAL_KINDS.get(c.data.get('kind'), c.data.get('kind', '')).lower()}."],
 }

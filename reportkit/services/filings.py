@@ -461,3 +461,34 @@ def follow_up_data(filing_id: int, entries: list[Entry]) -> dict:
                        "document_id": filing.document_id, "document_sha256": filing.document_sha256,
                        "confirmed_at": f"{filing.confirmed_at:%Y-%m-%d}" if filing.confirmed_at else ""},
             "entries": rows}
+
+
+def update_appeal(actor: User | None, appeal: Appeal, data: dict) -> Appeal:
+    """The outcome of a step when it comes (and its reference, notes); what was filed and when stays."""
+    unknown = sorted(set(data) - {"outcome", "outcome_at", "reference", "notes"})
+    if unknown:
+        raise FilingError(f"{unknown[0]} cannot be changed: record another step instead.", unknown[0])
+    values = {}
+    if "outcome" in data:
+        values["outcome"] = _choice(data["outcome"], APPEAL_OUTCOMES, "outcome") or "pending"
+    if "outcome_at" in data:
+        values["outcome_at"] = parse_when(data["outcome_at"], "outcome_at", required=False)
+        if values["outcome_at"] and values["outcome_at"] < appeal.filed_at:
+            raise FilingError("The outcome cannot come before the step was filed.", "outcome_at")
+    if "reference" in data:
+        values["reference"] = _text(data["reference"], "reference", 200)
+    if "notes" in data:
+        values["notes"] = _text(data["notes"], "notes", 20_000)
+    outcome = values.get("outcome", appeal.outcome)
+    if values.get("outcome_at", appeal.outcome_at) and outcome == "pending":
+        raise FilingError("An outcome date needs an outcome.", "outcome")
+    lock_case(appeal.filing.case_id)
+    changed = {k: v for k, v in values.items() if getattr(appeal, k) != v}
+    for key, value in changed.items():
+        setattr(appeal, key, value)
+    if changed:
+        record(actor, appeal.filing.case_id, "appeal.changed", f"filing {appeal.filing_id}",
+               {"filing": appeal.filing_id, "appeal": appeal.id,
+                **{k: v.isoformat() if isinstance(v, datetime) else v for k, v in changed.items()}})
+    db.session.commit()
+    return appeal
