@@ -24,7 +24,7 @@ def _my_cases(right: str = "read") -> list[Case]:
 
 def _case_ids(case_id: int | None) -> tuple[list[int], Case | None]:
     if case_id is None:
-        cases = [c for c in _my_cases() if access.can(current_user, c.id, "read")]  # two-factor rules included
+        cases = [c for c in _my_cases() if access.may(current_user, c.id, "read")]  # a case requiring two-factor too
         return [c.id for c in cases], None
     case = access.case_for(current_user, case_id)
     return [case.id], case
@@ -64,7 +64,7 @@ def outcome_entries(case_id: int | None):
 
 @bp.route("/follow-ups")
 def follow_ups_page():
-    cases = [c for c in _my_cases("edit") if access.can(current_user, c.id, "edit")]
+    cases = [c for c in _my_cases("edit") if access.may(current_user, c.id, "edit")]
     items = follow_ups([c.id for c in cases], expected_days=current_app.config["ANSWER_EXPECTED_DAYS"],
                        online_after_days=current_app.config["FOLLOWUP_ONLINE_DAYS"])
     return render_template("filings/follow_ups.html", items=items, cases={c.id: c for c in cases})

@@ -30,7 +30,7 @@ def digest_counts() -> dict[int, int]:
     counts = {}
     for user_id, case_ids in cases.items():
         user = db.session.get(User, user_id)
-        visible = [c for c in case_ids if access.can(user, c, "edit")]  # a case requiring two-factor, say
+        visible = [c for c in case_ids if access.may(user, c, "edit")]  # a case requiring two-factor, say
         items = follow_ups(visible, expected_days=config["ANSWER_EXPECTED_DAYS"],
                            online_after_days=config["FOLLOWUP_ONLINE_DAYS"]) if visible else []
         if items:
