@@ -19,9 +19,11 @@ class CaptureForm(FlaskForm):
     submit = SubmitField("Capture now")
 
 
-@bp.context_processor
+@bp.app_context_processor  # app-wide: other blueprints render the entry page too (an upload refused)
 def _capture_state():
-    return {"latest_capture": capture_ops.latest_capture, "capture_form": CaptureForm}
+    # formdata=None: the page may be shown again for another form's POST (an upload over the limit), whose body
+    # must not be read here
+    return {"latest_capture": capture_ops.latest_capture, "capture_form": lambda: CaptureForm(formdata=None)}
 
 
 @bp.post("/<int:entry_id>/capture")
