@@ -259,6 +259,5 @@ class BulkForm(FlaskForm):
     action = SelectField("With the selected entries", choices=options([
         ("submit", "Submit for review"), ("tag", "Add a tag"), ("account", "Change the account")]))
     value = StringField("Tag", validators=[Optional(), Length(max=60)])
-    account = SelectField("Account", coerce=_account_id, default=0, validate_choice=False,
-                          validators=[listed("account")])
+    account = SelectField("Account", coerce=int, default=0, validate_choice=False)
     submit = SubmitField("Apply")
