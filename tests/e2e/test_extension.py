@@ -89,17 +89,19 @@ def test_the_extension_as_shipped_asks_for_its_settings_first(tmp_path):
     the popup sends nothing until an address and token are set and that address was allowed."""
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=20_000)  # a loaded test machine starts a browser with an extension slowly
     with sync_playwright() as pw:
         ctx = launch(pw, tmp_path, EXTENSION)
         try:
-            worker = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker")
+            worker = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker",
+                                                                                          timeout=60_000)
             extension_id = worker.url.split("/")[2]
             manifest = worker.evaluate("() => chrome.runtime.getManifest()")
             assert "host_permissions" not in manifest and "<all_urls>" not in json.dumps(manifest)
             assert sorted(manifest["permissions"]) == ["activeTab", "contextMenus", "pageCapture", "scripting",
                                                        "storage"]
             requests = []
-            ctx.on("request", lambda r: requests.append(r.url) if not r.url.startswith("chrome") else None)
+            ctx.on("request", lambda r: requests.append(r.url) if r.url.startswith(("http:", "https:")) else None)
             popup = ctx.new_page()
             popup.goto(f"chrome-extension://{extension_id}/popup.html")
             expect(popup.locator("#setup-message")).to_have_text("Set your reportkit address and API token first.")
@@ -140,7 +142,8 @@ def test_extension_captures_a_post_into_a_case(live_server, tmp_path):
             ctx.route("https://x.com/**", lambda route: route.fulfill(
                 status=200, content_type="text/html; charset=utf-8", body=POST_PAGE))
             ctx.add_cookies([{"name": "session", "value": "must-not-travel", "url": base}])
-            worker = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker")
+            worker = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker",
+                                                                                          timeout=60_000)
             worker.evaluate("([address, token]) => chrome.storage.local.set({address, token})", [base, secret])
 
             extension_id = worker.url.split("/")[2]
